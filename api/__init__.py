@@ -1,0 +1,1 @@
+"""Interfaces: the `evault` CLI (and, later, the HTTP API)."""

@@ -1,0 +1,271 @@
+"""The `evault` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from api.cli import render
+from api.cli.demo import build_demo_station, demo_config
+from api.context import AppContext, open_context
+from config.logging import configure_logging
+from config.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
+from custody.audit import audit
+from custody.service import events_for
+from ingest.daemon import Daemon, remove_stale_temps
+from ingest.runner import build_context, run_once
+from ingest.sla import sla_report
+from vault.db import unit_of_work, utcnow
+from vault.errors import VaultError
+from vault.models import EvidenceItem
+from vault.service import ItemFilter, find_item, list_items
+
+app = typer.Typer(
+    help=(
+        "evidence-vault: chain-of-custody vault for body-worn camera footage.\n\n"
+        "Run with no command to start the vault (the ingest daemon). First time? Try\n"
+        "`evault demo` then `evault`. Settings come from EVAULT_* variables and ./evault.toml."
+    ),
+    no_args_is_help=False,
+    rich_markup_mode="rich",
+    # Locals can hold database URLs and credentials: never print them in a traceback.
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except (ValidationError, FileNotFoundError) as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _context(*, migrate: bool = False) -> AppContext:
+    settings = _settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    try:
+        return open_context(settings, migrate=migrate)
+    except VaultError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="TOML settings file (default: ./evault.toml if present).",
+        envvar="EVAULT_CONFIG")] = None,
+) -> None:
+    if config is not None:
+        os.environ["EVAULT_CONFIG"] = str(config)
+    if ctx.invoked_subcommand is None:
+        daemon()
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory, the database schema and both stores. Safe to re-run."""
+    context = _context(migrate=True)
+    console.print(f"database  {context.settings.database}  [green]migrated[/green]")
+    console.print(f"sealed    {context.stores.sealed.location()}")
+    console.print(f"access    {context.stores.access.location()}")
+    if not context.settings.stations:
+        console.print("no stations configured yet: add [[stations]] to evault.toml"
+                      " (or run `evault demo`)")
+
+
+@app.command()
+def daemon() -> None:
+    """Scan the configured stations on an interval and ingest what is ready, until SIGTERM."""
+    context = _context()
+    if not context.settings.stations:
+        err.print("[yellow]no stations configured[/yellow]: add [[stations]] to evault.toml,"
+                  " or run `evault demo` for a demo station")
+        raise typer.Exit(2)
+    ingest_ctx = build_context(context.settings, context.factory, context.stores)
+    console.print(f"[green]evidence-vault running[/green]: watching "
+                  f"{', '.join(s.name for s in context.settings.stations)}; Ctrl-C stops."
+                  " In another terminal: `evault list`, `evault sla`, `evault verify`.")
+    Daemon(ingest_ctx).run()
+
+
+@app.command()
+def ingest(
+    once: Annotated[bool, typer.Option(
+        "--once", help="Scan, let files settle, ingest everything ready, then exit.")] = False,
+) -> None:
+    """Ingest from the configured stations. With --once, one pass; otherwise as the daemon."""
+    if not once:
+        daemon()
+        return
+    context = _context()
+    ingest_ctx = build_context(context.settings, context.factory, context.stores)
+    remove_stale_temps(ingest_ctx)
+    summaries = run_once(ingest_ctx, workers=context.settings.ingest_workers)
+    for summary in summaries:
+        console.print(f"station {summary.station}: {summary.listed} listed, {summary.ready} ready,"
+                      f" {summary.rejected} rejected, {summary.vanished} vanished")
+
+
+@app.command("list")
+def list_command(
+    station: Annotated[str | None, typer.Option(help="Only this station.")] = None,
+    device: Annotated[str | None, typer.Option(help="Only this device serial.")] = None,
+    officer: Annotated[str | None, typer.Option(help="Only this officer.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Recorded at or after (ISO 8601).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Recorded before (ISO 8601).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
+) -> None:
+    """List evidence items, newest first."""
+    context = _context()
+    zone = context.settings.display_timezone
+    with unit_of_work(context.factory) as session:
+        items = list_items(session, ItemFilter(
+            station=station, device=device, officer=officer, since=_aware(since, zone),
+            until=_aware(until, zone), limit=limit))
+        console.print(render.items_table(items, zone))
+
+
+def _aware(value: datetime | None, zone: str) -> datetime | None:
+    from zoneinfo import ZoneInfo
+
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=ZoneInfo(zone))
+
+
+def _item(context: AppContext, reference: str) -> EvidenceItem:
+    with unit_of_work(context.factory) as session:
+        try:
+            return find_item(session, reference)
+        except VaultError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+
+
+@app.command()
+def show(item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
+         ) -> None:
+    """Everything recorded about one item."""
+    context = _context()
+    zone = context.settings.display_timezone
+    with unit_of_work(context.factory) as session:
+        item = find_item(session, item_id)
+        fields = {
+            "id": str(item.id), "name": item.original_name, "sha256": item.digest,
+            "size": f"{item.size} bytes ({render.human_size(item.size)})",
+            "media type": item.media_type, "media": item.media_status.value,
+            "probe error": item.probe_error or "-",
+            "station": item.station.name, "device": item.device.serial if item.device else "-",
+            "officer": item.officer or "-",
+            "recorded": f"{render.local(item.recorded_start, zone)} .. "
+                        f"{render.local(item.recorded_end, zone)}",
+            "duration": f"{item.duration_ms / 1000:.1f}s" if item.duration_ms else "-",
+            "docked at": render.local(item.docked_at, zone),
+            "ingested at": render.local(item.ingested_at, zone),
+            "sealed copy": item.sealed_locator, "access copy": item.access_locator,
+            "station metadata": str(item.station_metadata or "-"), "status": item.status.value,
+        }
+    for key, value in fields.items():
+        console.print(f"[bold]{key:>16}[/bold]  {value}", highlight=False)
+
+
+@app.command()
+def custody(item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
+            ) -> None:
+    """The item's custody chain: every event, in order, with its hash."""
+    context = _context()
+    item = _item(context, item_id)
+    with unit_of_work(context.factory) as session:
+        events = events_for(session, item.id)
+    console.print(render.custody_table(events, context.settings.display_timezone))
+
+
+@app.command()
+def verify(
+    item_id: Annotated[str | None, typer.Argument(help="Only this item (the log is always"
+                                                  " checked whole).")] = None,
+    rehash_objects: Annotated[bool, typer.Option(
+        "--rehash/--no-rehash", help="Re-read and re-hash both copies of every item.")] = True,
+) -> None:
+    """Recompute every custody chain from the raw rows and re-hash both copies of each item.
+
+    Prints each failure (which item, which entry, what was expected); exits 1 on any."""
+    context = _context()
+    ids = [_item(context, item_id).id] if item_id else None
+    with unit_of_work(context.factory) as session, Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), DownloadColumn(),
+        TimeRemainingColumn(), console=err, transient=True,
+    ) as progress:
+        task = progress.add_task("re-hashing copies", total=None)
+        report = audit(session, context.stores, item_ids=ids, rehash_objects=rehash_objects,
+                       chunk_size=context.settings.chunk_size,
+                       progress=lambda _item, n: progress.advance(task, n))
+        names = {i.id: i.original_name for i in session.query(EvidenceItem)}
+    for finding in report.findings:
+        who = (f"item {finding.item_id} ({names.get(finding.item_id, 'unknown item')})"
+               if finding.item_id else "custody log")
+        where = f" entry seq {finding.seq}" if finding.seq is not None else ""
+        console.print(f"[red]FAIL[/red] {who}{where}: {finding.message}", highlight=False)
+    summary = (f"{report.items_checked} item(s), {report.entries_checked} custody entries,"
+               f" {render.human_size(report.bytes_rehashed)} re-hashed")
+    if report.ok:
+        console.print(f"[green]OK[/green] {summary}: every chain and every copy verified")
+        return
+    console.print(f"[red]{len(report.findings)} failure(s)[/red] in {summary}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def sla() -> None:
+    """The ingest guarantee per station: files waiting and their age, late items, latency."""
+    context = _context()
+    deadline = context.settings.ingest_deadline
+    with unit_of_work(context.factory) as session:
+        report = sla_report(session, deadline=deadline, now=utcnow())
+    for table in render.sla_tables(report, deadline):
+        console.print(table)
+    if any(station.overdue for station in report):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    clips: Annotated[int, typer.Option(min=1, max=20, help="How many ordinary clips.")] = 4,
+    slow_seconds: Annotated[float, typer.Option(
+        help="How long the 'still being written' file keeps growing.")] = 30.0,
+) -> None:
+    """Make a demo docking station (clips generated by ffmpeg, one with sidecar metadata, one
+    that is not a video, one still being written) and configure it in ./evault.toml."""
+    settings = _settings()
+    station_dir = (settings.data_dir / "demo-station").resolve()
+    if DEFAULT_CONFIG_FILE.exists() or os.environ.get("EVAULT_CONFIG"):
+        console.print("a settings file exists already; add this station to it:\n"
+                      + demo_config(station_dir))
+    else:
+        DEFAULT_CONFIG_FILE.write_text(demo_config(station_dir), encoding="utf-8")
+        console.print(f"wrote {DEFAULT_CONFIG_FILE} with the demo station")
+    _context(migrate=True)
+    for line in build_demo_station(station_dir, clips=clips, slow_seconds=slow_seconds):
+        console.print(f"  {line}")
+    console.print(f"demo station ready at {station_dir}. Start the vault with `evault`.")
+
+
+def main() -> None:
+    try:
+        app()
+    except VaultError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)

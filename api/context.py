@@ -1,0 +1,35 @@
+"""Wiring at start-up: settings -> engine -> session factory -> stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import migrations
+from config.settings import Settings
+from vault.db import make_engine, make_session_factory
+from vault.errors import ConfigurationError
+from vault.stores.factory import Stores, open_stores
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    stores: Stores
+
+
+def open_context(settings: Settings, *, migrate: bool = False) -> AppContext:
+    """Connect; migrate when asked (``init``) or when the database is the embedded SQLite."""
+    engine = make_engine(settings.database)
+    embedded = engine.dialect.name == "sqlite"
+    if migrate or embedded:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrations.upgrade(engine)
+    elif not migrations.is_current(engine):
+        raise ConfigurationError(
+            "the database schema is not at the current version: run `evault init`")
+    return AppContext(settings, engine, make_session_factory(engine), open_stores(settings))

@@ -1,0 +1,159 @@
+"""Typed settings.
+
+Sources, highest priority first: keyword arguments, environment (``EVAULT_*``, nested with
+``__``), the TOML file named by ``EVAULT_CONFIG`` (default ``./evault.toml`` when present),
+then defaults. The defaults are the embedded deployment: SQLite and filesystem stores under
+``./evault-data/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DATA_DIR = Path("evault-data")
+DEFAULT_CONFIG_FILE = Path("evault.toml")
+
+# Camera exports commonly look like DEVICE_OFFICER_YYYYMMDDhhmmss.ext; stations that name
+# files differently configure their own pattern.
+DEFAULT_FILENAME_PATTERN = (
+    r"^(?P<device>[A-Za-z0-9-]+)_(?P<officer>[A-Za-z0-9-]+)_(?P<start>\d{8}T?\d{6})"
+)
+
+
+class FilenameConvention(BaseModel):
+    """How a station names its files: a regex with optional named groups.
+
+    Groups used: ``device``, ``officer``, ``start`` (parsed with ``start_format``, in
+    ``device_timezone`` because body cams write local wall-clock time).
+    """
+
+    pattern: str = DEFAULT_FILENAME_PATTERN
+    start_formats: list[str] = Field(default_factory=lambda: ["%Y%m%dT%H%M%S", "%Y%m%d%H%M%S"])
+    device_timezone: str = "Asia/Shanghai"
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"file-name pattern is not a valid regex: {exc}") from exc
+        return value
+
+
+class StationConfig(BaseModel):
+    """A docking station's export directory (or mounted share), one sub-directory per device."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["local"] = "local"
+    path: Path
+    location: str = ""
+    # What to do with a station file once both copies are verified and the item is committed.
+    acknowledge: Literal["move", "delete", "none"] = "move"
+    filename: FilenameConvention | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="EVAULT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    sealed_store: Path | None = None
+    access_store: Path | None = None
+
+    stations: list[StationConfig] = Field(default_factory=list)
+    filename: FilenameConvention = Field(default_factory=FilenameConvention)
+
+    ingest_deadline_hours: float = Field(default=24.0, gt=0)
+    scan_interval_seconds: float = Field(default=10.0, gt=0)
+    # A file must keep the same size and mtime across two scans and be at least this old.
+    settle_seconds: float = Field(default=5.0, ge=0)
+    ingest_workers: int = Field(default=2, ge=1, le=64)
+    sla_check_interval_seconds: float = Field(default=300.0, gt=0)
+    chunk_size: int = Field(default=1024 * 1024, ge=4096, le=64 * 1024 * 1024)
+    display_timezone: str = "Asia/Shanghai"
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _stores_differ(self) -> Settings:
+        if self.sealed_store_path.resolve() == self.access_store_path.resolve():
+            raise ValueError(
+                "sealed_store and access_store must be different locations: the sealed set and"
+                " the consultation set are kept apart"
+            )
+        names = [s.name for s in self.stations]
+        if len(names) != len(set(names)):
+            raise ValueError("station names must be unique")
+        return self
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'evault.db').as_posix()}"
+
+    @property
+    def sealed_store_path(self) -> Path:
+        return self.sealed_store or self.data_dir / "sealed"
+
+    @property
+    def access_store_path(self) -> Path:
+        return self.access_store or self.data_dir / "access"
+
+    @property
+    def ingest_deadline(self) -> timedelta:
+        return timedelta(hours=self.ingest_deadline_hours)
+
+    def filename_for(self, station: StationConfig) -> FilenameConvention:
+        return station.filename or self.filename
+
+    def station(self, name: str) -> StationConfig:
+        for station in self.stations:
+            if station.name == name:
+                return station
+        raise KeyError(name)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = config_file_path()
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def config_file_path() -> Path | None:
+    """The TOML file in force: ``EVAULT_CONFIG`` if set (it must exist), else ``./evault.toml``."""
+    named = os.environ.get("EVAULT_CONFIG")
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise FileNotFoundError(f"EVAULT_CONFIG names {path}, which is not a file")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

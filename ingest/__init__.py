@@ -1,0 +1,1 @@
+"""Docking-station adapters, stable-file detection, the ingestion pipeline and daemon."""

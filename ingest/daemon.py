@@ -1,0 +1,102 @@
+"""`evault daemon`: scan stations on an interval, ingest with bounded parallelism, watch the
+deadline, stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from ingest.pipeline import IngestContext
+from ingest.runner import Drainer, scan_all
+from ingest.sla import sla_report
+from vault.db import unit_of_work, utcnow
+from vault.stores.filesystem import FilesystemStore
+
+log = logging.getLogger(__name__)
+
+
+def check_deadline(ctx: IngestContext) -> int:
+    """Log a warning for every station file past the ingest deadline; returns how many."""
+    deadline = ctx.settings.ingest_deadline
+    with unit_of_work(ctx.factory) as session:
+        report = sla_report(session, deadline=deadline, now=utcnow())
+    overdue = 0
+    for station in report:
+        for waiting in station.overdue:
+            overdue += 1
+            log.warning("file past the ingest deadline and not yet ingested", extra={
+                "station": station.station, "file": waiting.rel_path, "state": waiting.state,
+                "age_hours": round(waiting.age.total_seconds() / 3600, 1),
+                "deadline_hours": deadline.total_seconds() / 3600,
+                "last_error": waiting.last_error})
+    return overdue
+
+
+def remove_stale_temps(ctx: IngestContext) -> None:
+    for store in (ctx.stores.sealed, ctx.stores.access):
+        if isinstance(store, FilesystemStore):
+            removed = store.remove_stale_temps()
+            if removed:
+                log.info("removed temp files of interrupted writes",
+                         extra={"store": store.name, "count": removed})
+
+
+class Daemon:
+    def __init__(self, ctx: IngestContext) -> None:
+        self.ctx = ctx
+        self.stopping = threading.Event()
+        self.drainer = Drainer(ctx, ctx.settings.ingest_workers)
+        self.pool = ThreadPoolExecutor(max_workers=ctx.settings.ingest_workers,
+                                       thread_name_prefix="ingest")
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+
+    def _tick(self) -> None:
+        if self.stopping.is_set():
+            return
+        try:
+            scan_all(self.ctx)
+        except Exception:
+            log.exception("scan failed")
+            return
+        self.drainer.kick(self.pool)
+
+    def _deadline(self) -> None:
+        try:
+            check_deadline(self.ctx)
+        except Exception:
+            log.exception("deadline check failed")
+
+    def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
+        if signum is not None:
+            log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        self.stopping.set()
+        self.drainer.stop.set()
+
+    def run(self, *, install_signal_handlers: bool = True) -> None:
+        if install_signal_handlers:
+            signal.signal(signal.SIGTERM, self.request_stop)
+            signal.signal(signal.SIGINT, self.request_stop)
+        remove_stale_temps(self.ctx)
+        settings = self.ctx.settings
+        self.scheduler.add_job(self._tick, "interval", seconds=settings.scan_interval_seconds,
+                               next_run_time=utcnow(), max_instances=1, coalesce=True,
+                               id="scan")
+        self.scheduler.add_job(self._deadline, "interval",
+                               seconds=settings.sla_check_interval_seconds,
+                               next_run_time=utcnow(), max_instances=1, coalesce=True,
+                               id="deadline")
+        self.scheduler.start()
+        log.info("daemon started", extra={
+            "stations": [a.name for a in self.ctx.adapters.values()],
+            "workers": settings.ingest_workers, "scan_interval_s": settings.scan_interval_seconds})
+        self.stopping.wait()
+        self.scheduler.shutdown(wait=True)
+        # Workers finish the file in hand (its copies and commit), then take no more.
+        self.pool.shutdown(wait=True)
+        log.info("daemon stopped cleanly")

@@ -1,0 +1,211 @@
+"""Ingest one claimed station file (invariant 1).
+
+Order: stream from the station into the sealed store, hashing on the way -> copy the sealed
+object into the access store (which re-reads and re-hashes the sealed copy) -> re-read the
+access copy -> probe -> one transaction for the item, its custody events and the file's state
+-> only then acknowledge the file on the station. A crash anywhere leaves either nothing the
+next attempt cannot finish, or a complete item; the content address makes a retry converge on
+the same objects, and the digest's uniqueness makes it converge on the same item.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from config.settings import Settings
+from custody.kinds import EventKind
+from ingest.claims import claim_next
+from ingest.models import FileState, StationFile
+from ingest.naming import NameFields, display_name, parse_name
+from ingest.register import IngestFacts, register_ingest
+from ingest.sidecar import MAX_SIDECAR_BYTES, Sidecar, parse_sidecar, sidecar_names
+from ingest.stations.base import Listing, SourceChanged, StationAdapter, StationUnavailable
+from vault.db import SessionFactory, unit_of_work, utcnow
+from vault.errors import IntegrityViolation, StoreError
+from vault.media import ProbeFailed, ProbeResult, probe_stream
+from vault.models import Station
+from vault.stores.factory import Stores
+from vault.stores.protocol import StoredObject, read_chunks, rehash
+
+log = logging.getLogger(__name__)
+
+INGEST_ACTOR = "system:ingest"
+
+
+class ClaimLost(Exception):
+    """Another worker took the file over (this one was presumed dead); let it finish."""
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    settings: Settings
+    factory: SessionFactory
+    stores: Stores
+    adapters: Mapping[uuid.UUID, StationAdapter]  # by station id
+    worker: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    file_id: uuid.UUID
+    station_id: uuid.UUID
+    listing: Listing
+
+
+def _step(step: str, listing: Listing, **extra: object) -> None:
+    log.info("ingest step", extra={"step": step, "file": display_name(listing.rel_path), **extra})
+
+
+def listing_of(row: StationFile) -> Listing:
+    rel = bytes(row.rel_path_raw)
+    return Listing(rel, row.size, row.mtime_ns, rel.split(b"/", 1)[0] if b"/" in rel else None)
+
+
+def copy_and_verify(stores: Stores, adapter: StationAdapter, listing: Listing,
+                    chunk_size: int) -> tuple[StoredObject, StoredObject]:
+    sealed = stores.sealed.put(adapter.read(listing, chunk_size=chunk_size))
+    _step("sealed_written", listing, digest=sealed.digest)
+    with stores.sealed.open(sealed.digest) as sealed_stream:
+        access = stores.access.put(read_chunks(sealed_stream, chunk_size))
+    if access.digest != sealed.digest or access.size != sealed.size:
+        raise IntegrityViolation(
+            f"sealed copy of {display_name(listing.rel_path)} read back as {access.digest},"
+            f" written as {sealed.digest}")
+    _step("access_written", listing)
+    actual, size = rehash(stores.access, sealed.digest, chunk_size=chunk_size)
+    if actual != sealed.digest or size != sealed.size:
+        raise IntegrityViolation(
+            f"access copy of {display_name(listing.rel_path)} read back as {actual}")
+    _step("verified", listing)
+    return sealed, access
+
+
+def probe_sealed(stores: Stores, digest: str) -> tuple[ProbeResult | None, str | None]:
+    with stores.sealed.open(digest) as stream:
+        try:
+            return probe_stream(stream), None
+        except ProbeFailed as exc:
+            # Evidence first: the bytes are kept whatever ffmpeg thinks of them.
+            return None, f"ffmpeg cannot read this file: {exc}"
+
+
+def read_sidecar(adapter: StationAdapter, listing: Listing) -> Sidecar | None:
+    for name in sidecar_names(listing.rel_path):
+        raw = adapter.read_small(name, limit=MAX_SIDECAR_BYTES)
+        if raw is not None:
+            return parse_sidecar(raw)
+    return None
+
+
+def _release(ctx: IngestContext, claimed: Claimed, error: str, *, changed: bool) -> None:
+    with unit_of_work(ctx.factory) as session:
+        row = session.get(StationFile, claimed.file_id, with_for_update=True)
+        if row is None or row.claimed_by != ctx.worker:
+            return
+        row.state, row.claimed_by, row.last_error = FileState.WAITING, None, error
+        if changed:
+            row.stable = False  # it is still being written: wait for it to settle again
+
+
+def _register(ctx: IngestContext, claimed: Claimed, sealed: StoredObject, access: StoredObject,
+              probe: tuple[ProbeResult | None, str | None], name_fields: NameFields,
+              sidecar: Sidecar | None) -> tuple[uuid.UUID, bool]:
+    with unit_of_work(ctx.factory) as session:
+        row = session.get(StationFile, claimed.file_id, with_for_update=True)
+        if row is None or row.state != FileState.INGESTING or row.claimed_by != ctx.worker:
+            raise ClaimLost(display_name(claimed.listing.rel_path))
+        station = session.get(Station, row.station_id)
+        assert station is not None
+        now = utcnow()
+        item, created = register_ingest(session, IngestFacts(
+            station=station, rel_path=claimed.listing.rel_path,
+            device_dir=claimed.listing.device_dir, sealed=sealed, access=access,
+            docked_at=row.first_seen_at, ingested_at=now, probe=probe[0],
+            probe_error=probe[1], name_fields=name_fields, sidecar=sidecar,
+            actor=f"{INGEST_ACTOR}@{ctx.worker.split(':', 1)[0]}"))
+        row.state, row.item_id, row.ingested_at = FileState.INGESTED, item.id, now
+        row.claimed_by, row.last_error = None, None
+        return item.id, created
+
+
+def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
+    adapter = ctx.adapters[claimed.station_id]
+    listing = claimed.listing
+    chunk = ctx.settings.chunk_size
+    station_config = ctx.settings.station(adapter.name)
+    _step("claimed", listing, station=adapter.name)
+    sealed, access = copy_and_verify(ctx.stores, adapter, listing, chunk)
+    probe = probe_sealed(ctx.stores, sealed.digest)
+    name_fields = parse_name(listing.rel_path.rsplit(b"/", 1)[-1],
+                             ctx.settings.filename_for(station_config))
+    sidecar = read_sidecar(adapter, listing)
+    try:
+        item_id, created = _register(ctx, claimed, sealed, access, probe, name_fields, sidecar)
+    except IntegrityError:
+        # Two stations docked the same bytes at once: the other commit won; record ours as a
+        # second arrival of the same item.
+        item_id, created = _register(ctx, claimed, sealed, access, probe, name_fields, sidecar)
+    _step("committed", listing, item=str(item_id),
+          kind=EventKind.INGESTED.value if created else EventKind.RECEIVED_AGAIN.value)
+    return item_id
+
+
+def acknowledge(ctx: IngestContext, file_id: uuid.UUID) -> None:
+    """Acknowledge one committed file on its station; a failure leaves it for the next scan."""
+    with unit_of_work(ctx.factory) as session:
+        row = session.get(StationFile, file_id, with_for_update=True)
+        if row is None or row.state != FileState.INGESTED:
+            return
+        listing = listing_of(row)
+        adapter = ctx.adapters.get(row.station_id)
+        if adapter is None:
+            return
+        try:
+            done = adapter.acknowledge(listing)
+        except OSError as exc:
+            log.error("station acknowledgement failed; will retry", extra={
+                "station": adapter.name, "file": row.rel_path, "error": exc.strerror})
+            return
+        row.state = FileState.ACKNOWLEDGED
+    _step("acknowledged", listing, action=done)
+
+
+def ingest_next(ctx: IngestContext) -> bool:
+    """Claim and ingest one ready file. Returns False when none is ready."""
+    with unit_of_work(ctx.factory) as session:
+        row = claim_next(session, worker=ctx.worker, now=utcnow())
+        if row is None:
+            return False
+        claimed = Claimed(row.id, row.station_id, listing_of(row))
+    if claimed.station_id not in ctx.adapters:
+        _release(ctx, claimed, "station is not configured in this worker", changed=False)
+        return True
+    try:
+        ingest_claimed(ctx, claimed)
+    except SourceChanged as exc:
+        _release(ctx, claimed, str(exc), changed=True)
+        log.warning("file still changing; will wait", extra={
+            "file": display_name(claimed.listing.rel_path), "error": str(exc)})
+        return True
+    except (StationUnavailable, StoreError, IntegrityViolation, OSError) as exc:
+        _release(ctx, claimed, str(exc), changed=False)
+        log.error("ingest failed; file left on the station for a later attempt", extra={
+            "file": display_name(claimed.listing.rel_path), "error": str(exc)})
+        return True
+    except ClaimLost:
+        log.warning("claim was taken over by another worker", extra={
+            "file": display_name(claimed.listing.rel_path)})
+        return True
+    except Exception as exc:
+        # Anything unforeseen must not leave the file claimed by a live process forever.
+        _release(ctx, claimed, f"unexpected error: {exc}", changed=False)
+        log.exception("ingest failed unexpectedly", extra={
+            "file": display_name(claimed.listing.rel_path)})
+        return True
+    acknowledge(ctx, claimed.file_id)
+    return True

@@ -1,0 +1,107 @@
+"""Scanning all stations and draining ready files with bounded parallelism."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from config.settings import Settings
+from ingest.claims import worker_identity
+from ingest.models import FileState, StationFile
+from ingest.pipeline import IngestContext, acknowledge, ingest_next
+from ingest.scan import ScanSummary, record_scan, sync_stations
+from ingest.stations.base import StationAdapter, StationUnavailable
+from ingest.stations.local_dir import LocalDirectoryStation
+from vault.db import SessionFactory, unit_of_work, utcnow
+from vault.models import Station
+from vault.stores.factory import Stores
+
+log = logging.getLogger(__name__)
+
+
+def make_adapter(settings: Settings, name: str) -> StationAdapter:
+    config = settings.station(name)
+    return LocalDirectoryStation(config.name, config.path, config.acknowledge)
+
+
+def build_context(settings: Settings, factory: SessionFactory, stores: Stores) -> IngestContext:
+    with unit_of_work(factory) as session:
+        stations = sync_stations(session, settings)
+        adapters = {stations[c.name].id: make_adapter(settings, c.name) for c in settings.stations}
+    return IngestContext(settings=settings, factory=factory, stores=stores, adapters=adapters,
+                         worker=worker_identity())
+
+
+def scan_all(ctx: IngestContext) -> list[ScanSummary]:
+    summaries = []
+    settle = timedelta(seconds=ctx.settings.settle_seconds)
+    for station_id, adapter in ctx.adapters.items():
+        try:
+            listings = adapter.list_files()
+        except StationUnavailable as exc:
+            log.error("station unavailable", extra={"station": adapter.name, "error": str(exc)})
+            continue
+        with unit_of_work(ctx.factory) as session:
+            station = session.get(Station, station_id)
+            assert station is not None
+            summary = record_scan(session, station=station, listings=listings, now=utcnow(),
+                                  settle=settle)
+        summaries.append(summary)
+        log.info("station scanned", extra=vars(summary))
+    acknowledge_leftovers(ctx)
+    return summaries
+
+
+def acknowledge_leftovers(ctx: IngestContext) -> None:
+    """Files committed by a worker that died before acknowledging them."""
+    with unit_of_work(ctx.factory) as session:
+        ids = list(session.execute(select(StationFile.id).where(
+            StationFile.state == FileState.INGESTED)).scalars())
+    for file_id in ids:
+        acknowledge(ctx, file_id)
+
+
+@dataclass
+class Drainer:
+    """Runs up to ``workers`` ingest loops at once; each loop takes files until none is ready."""
+
+    ctx: IngestContext
+    workers: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    _active: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _loop(self) -> None:
+        try:
+            while not self.stop.is_set() and ingest_next(self.ctx):
+                pass
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def kick(self, pool: ThreadPoolExecutor) -> None:
+        with self._lock:
+            free = self.workers - self._active
+            self._active += max(free, 0)
+        for _ in range(max(free, 0)):
+            pool.submit(self._loop)
+
+
+def run_once(ctx: IngestContext, *, workers: int) -> list[ScanSummary]:
+    """One pass: scan, let files settle, scan again, ingest everything ready, then return."""
+    scan_all(ctx)
+    time.sleep(ctx.settings.settle_seconds)
+    summaries = scan_all(ctx)
+    drainer = Drainer(ctx, workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        drainer.kick(pool)
+    acknowledge_leftovers(ctx)
+    return summaries
+
+

@@ -1,0 +1,111 @@
+"""Record what a scan saw on a station; decide which files are ready. Flushes only."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from ingest.models import FileState, StationFile
+from ingest.naming import display_name
+from ingest.stability import Seen, is_stable
+from ingest.stations.base import Listing, StationAdapter
+from vault.models import Station
+
+log = logging.getLogger(__name__)
+
+ZERO_BYTE_REASON = "zero-byte file: nothing to preserve; left on the station for the custodian"
+
+
+@dataclass
+class ScanSummary:
+    station: str
+    listed: int = 0
+    new: int = 0
+    ready: int = 0
+    rejected: int = 0
+    vanished: int = 0
+
+
+def sync_stations(session: Session, settings: Settings) -> dict[str, Station]:
+    """Make sure every configured station has its row; returns them by name."""
+    existing = {s.name: s for s in session.execute(select(Station)).scalars()}
+    for config in settings.stations:
+        row = existing.get(config.name)
+        if row is None:
+            row = Station(name=config.name, kind=config.kind, location=config.location)
+            session.add(row)
+            existing[config.name] = row
+        elif row.location != config.location:
+            row.location = config.location
+    session.flush()
+    return existing
+
+
+def _reset(row: StationFile, listing: Listing, now: datetime) -> None:
+    row.size, row.mtime_ns = listing.size, listing.mtime_ns
+    row.first_seen_at = now
+    row.state, row.stable = FileState.WAITING, False
+    row.item_id, row.ingested_at, row.last_error = None, None, None
+    row.attempts = 0
+
+
+def _observe(row: StationFile, listing: Listing, now: datetime, settle: timedelta,
+             summary: ScanSummary) -> None:
+    previous = Seen(row.size, row.mtime_ns)
+    current = Seen(listing.size, listing.mtime_ns)
+    row.last_seen_at = now
+    if row.state in (FileState.ACKNOWLEDGED, FileState.VANISHED):
+        if row.state == FileState.VANISHED or previous != current:
+            _reset(row, listing, now)  # a new file under an old name, or one that came back
+            summary.new += 1
+        return
+    if row.state not in (FileState.WAITING, FileState.REJECTED):
+        return  # a worker owns it
+    if previous != current:
+        row.size, row.mtime_ns = current.size, current.mtime_ns
+        row.stable, row.state, row.last_error = False, FileState.WAITING, None
+        return
+    if not is_stable(previous=previous, current=current, now=now, settle=settle):
+        return
+    if current.size == 0:
+        if row.state != FileState.REJECTED:
+            log.warning("station file rejected", extra={
+                "station": summary.station, "file": row.rel_path, "reason": ZERO_BYTE_REASON})
+        row.state, row.stable, row.last_error = FileState.REJECTED, False, ZERO_BYTE_REASON
+        summary.rejected += 1
+        return
+    row.stable = True
+    summary.ready += 1
+
+
+def record_scan(session: Session, *, station: Station, listings: list[Listing], now: datetime,
+                settle: timedelta) -> ScanSummary:
+    summary = ScanSummary(station=station.name, listed=len(listings))
+    rows = {bytes(r.rel_path_raw): r for r in session.execute(
+        select(StationFile).where(StationFile.station_id == station.id)).scalars()}
+    for listing in listings:
+        row = rows.pop(listing.rel_path, None)
+        if row is None:
+            session.add(StationFile(
+                station_id=station.id, rel_path_raw=listing.rel_path,
+                rel_path=display_name(listing.rel_path), size=listing.size,
+                mtime_ns=listing.mtime_ns, first_seen_at=now, last_seen_at=now,
+                state=FileState.WAITING, stable=False, attempts=0))
+            summary.new += 1
+        else:
+            _observe(row, listing, now, settle, summary)
+    for gone in rows.values():
+        if gone.state in (FileState.WAITING, FileState.REJECTED):
+            gone.state, gone.stable = FileState.VANISHED, False
+            summary.vanished += 1
+            log.warning("station file vanished before it was ingested", extra={
+                "station": station.name, "file": gone.rel_path})
+        elif gone.state == FileState.INGESTED:
+            gone.state = FileState.ACKNOWLEDGED  # removed on the station after it was safe
+    session.flush()
+    return summary

@@ -1,0 +1,69 @@
+"""Optional JSON sidecar metadata a station writes beside a recording.
+
+A malformed sidecar never stops a recording from being preserved: the recording is ingested,
+the problem is recorded in its custody entry, and the sidecar's own digest is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+MAX_SIDECAR_BYTES = 256 * 1024
+
+
+class StationMetadata(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    device: str | None = Field(default=None, max_length=100)
+    officer: str | None = Field(default=None, max_length=100)
+    recorded_start: AwareDatetime | None = None
+    recorded_end: AwareDatetime | None = None
+    location: str | None = Field(default=None, max_length=500)
+    matter: str | None = Field(default=None, max_length=2000)
+    counterparty: str | None = Field(default=None, max_length=500)
+    # Why a recording stopped early (device fault, battery, storage full …).
+    interruption: str | None = Field(default=None, max_length=2000)
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    digest: str
+    size: int
+    metadata: StationMetadata | None
+    problem: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def device_time(self) -> datetime | None:
+        return self.metadata.recorded_start if self.metadata else None
+
+
+def parse_sidecar(raw: bytes) -> Sidecar:
+    digest = hashlib.sha256(raw).hexdigest()
+    if len(raw) > MAX_SIDECAR_BYTES:
+        return Sidecar(digest, len(raw), None,
+                       f"sidecar is {len(raw)} bytes, over the {MAX_SIDECAR_BYTES}-byte limit")
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return Sidecar(digest, len(raw), None, f"sidecar is not valid UTF-8 JSON: {exc}")
+    if not isinstance(document, dict):
+        return Sidecar(digest, len(raw), None, "sidecar JSON is not an object")
+    try:
+        metadata = StationMetadata.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return Sidecar(digest, len(raw), None, f"sidecar fields rejected: {problems}")
+    return Sidecar(digest, len(raw), metadata)
+
+
+def sidecar_names(name: bytes) -> list[bytes]:
+    """Sidecar names tried for a recording: ``clip.mp4.json`` then ``clip.json``."""
+    stem = name.rsplit(b".", 1)[0] if b"." in name[1:] else name
+    return [name + b".json", stem + b".json"]

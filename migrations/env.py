@@ -1,0 +1,37 @@
+"""Alembic environment. The one module that imports every model, so metadata is complete."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine, create_engine
+
+import custody.models
+import ingest.models
+import vault.models  # noqa: F401 - imported for their tables
+from vault.db import Base
+
+target_metadata = Base.metadata
+config = context.config
+
+
+def _engine() -> Engine:
+    engine = config.attributes.get("engine")
+    if engine is not None:
+        return engine  # type: ignore[no-any-return]
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no engine or sqlalchemy.url given to alembic")
+    return create_engine(url)
+
+
+def run_migrations_online() -> None:
+    with _engine().connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=connection.dialect.name == "sqlite",
+                          compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""The core: database, evidence items, write-once stores, media probing."""

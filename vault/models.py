@@ -1,0 +1,95 @@
+"""Core records: stations, devices, cases and evidence items."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vault.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
+
+
+class ItemStatus(enum.StrEnum):
+    # Both copies written, re-read and matched; custody events committed.
+    PRESERVED = "preserved"
+    # Destruction executed: bytes gone, metadata and custody chain kept as a tombstone.
+    DESTROYED = "destroyed"
+
+
+class MediaStatus(enum.StrEnum):
+    PROBED = "probed"
+    # ffmpeg could not read the file; it is sealed and kept all the same (invariant 6).
+    UNREADABLE = "unreadable"
+
+
+class Station(UUIDPrimaryKey, Base):
+    __tablename__ = "station"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Device(UUIDPrimaryKey, Base):
+    __tablename__ = "device"
+
+    serial: Mapped[str] = mapped_column(String(100), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Case(UUIDPrimaryKey, Base):
+    __tablename__ = "case_file"  # "case" is a reserved word in SQL
+
+    number: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    items: Mapped[list[EvidenceItem]] = relationship(back_populates="case")
+
+
+class EvidenceItem(UUIDPrimaryKey, Base):
+    __tablename__ = "evidence_item"
+
+    # Lower-case hex SHA-256 of the original bytes: the item's identity and both objects' key.
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    # Display-safe name (undecodable bytes escaped); the exact bytes are kept beside it.
+    original_name: Mapped[str] = mapped_column(Text)
+    original_name_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    station_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("station.id"), index=True)
+    device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("device.id"), index=True)
+    officer: Mapped[str | None] = mapped_column(String(100), index=True)
+    recorded_start: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    recorded_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    docked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    media_status: Mapped[MediaStatus] = mapped_column(
+        Enum(MediaStatus, native_enum=False, length=20,
+             values_callable=lambda e: [m.value for m in e])
+    )
+    probe: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    probe_error: Mapped[str | None] = mapped_column(Text)
+    # Sidecar metadata as the station supplied it (after validation).
+    station_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sealed_locator: Mapped[str] = mapped_column(Text)
+    access_locator: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("case_file.id"), index=True)
+    status: Mapped[ItemStatus] = mapped_column(
+        Enum(ItemStatus, native_enum=False, length=20,
+             values_callable=lambda e: [m.value for m in e]),
+        default=ItemStatus.PRESERVED,
+        index=True,
+    )
+
+    case: Mapped[Case | None] = relationship(back_populates="items")
+    station: Mapped[Station] = relationship()
+    device: Mapped[Device | None] = relationship()

@@ -1,0 +1,5 @@
+"""Write-once, content-addressed object stores (one Protocol, several backends)."""
+
+from vault.stores.protocol import DestructionOrder, ObjectStore, StoredObject
+
+__all__ = ["DestructionOrder", "ObjectStore", "StoredObject"]

@@ -1,0 +1,74 @@
+"""The object store Protocol of DESIGN.md: content-addressed by SHA-256, write-once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol, runtime_checkable
+
+SHA256_HEX_LEN = 64
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    digest: str
+    size: int
+    locator: str
+    # False when the store already held these exact bytes (a retry or a re-dock).
+    created: bool = True
+
+
+@dataclass(frozen=True)
+class DestructionOrder:
+    """The only thing that lets a store delete: built by the destruction workflow, per object."""
+
+    digest: str
+    register_entry: str
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    name: str
+
+    def put(self, chunks: Iterable[bytes]) -> StoredObject:
+        """Stream bytes in, hash them on the way, store them under their digest. Never
+        overwrites: if the digest is already present, its content is checked instead."""
+        ...
+
+    def open(self, digest: str) -> BinaryIO: ...
+
+    def stat(self, digest: str) -> StoredObject: ...
+
+    def exists(self, digest: str) -> bool: ...
+
+    def set_retention(self, digest: str, *, until: datetime | None, hold: bool) -> None: ...
+
+    def delete(self, digest: str, *, order: DestructionOrder) -> None: ...
+
+    def location(self) -> str:
+        """Where the store lives, for messages and the shared-device check."""
+        ...
+
+
+def validate_digest(digest: str) -> str:
+    if len(digest) != SHA256_HEX_LEN or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"not a lower-case hex SHA-256 digest: {digest!r}")
+    return digest
+
+
+def read_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    while chunk := stream.read(chunk_size):
+        yield chunk
+
+
+def rehash(store: ObjectStore, digest: str, *, chunk_size: int = 1024 * 1024) -> tuple[str, int]:
+    """Read an object back in full and return (actual digest, actual size)."""
+    hasher = hashlib.sha256()
+    size = 0
+    with store.open(digest) as stream:
+        for chunk in read_chunks(stream, chunk_size):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
