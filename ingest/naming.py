@@ -14,7 +14,9 @@ from config.settings import FilenameConvention
 # Names a camera or a copy tool uses while a file is still being written.
 TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".download",
                  ".!sync", ".uploading")
-TEMP_PREFIXES = (".", "~", "._")
+TEMP_PREFIXES = ("~$", ".~")
+# rsync and similar tools write ".<name>.<6 random characters>" and rename when done.
+RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")
 
 
 class UnsafeName(ValueError):
@@ -44,8 +46,10 @@ def check_relative_path(raw: bytes) -> list[bytes]:
 
 
 def is_temporary(name: bytes) -> bool:
-    text = os.fsdecode(name).lower()
-    return text.startswith(TEMP_PREFIXES) or text.endswith(TEMP_SUFFIXES)
+    text = os.fsdecode(name)
+    lower = text.lower()
+    return (lower.startswith(TEMP_PREFIXES) or lower.endswith(TEMP_SUFFIXES)
+            or RSYNC_TEMP.match(text) is not None)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from vault.models import Station
 log = logging.getLogger(__name__)
 
 ZERO_BYTE_REASON = "zero-byte file: nothing to preserve; left on the station for the custodian"
+TEMPORARY_REASON = "temporary name: waiting for the writer to finish and rename it"
 
 
 @dataclass
@@ -68,9 +69,11 @@ def _observe(row: StationFile, listing: Listing, now: datetime, settle: timedelt
         return  # a worker owns it
     if previous != current:
         row.size, row.mtime_ns = current.size, current.mtime_ns
-        row.stable, row.state, row.last_error = False, FileState.WAITING, None
+        row.stable, row.state = False, FileState.WAITING
+        row.last_error = TEMPORARY_REASON if listing.temporary else None
         return
-    if not is_stable(previous=previous, current=current, now=now, settle=settle):
+    if listing.temporary or not is_stable(previous=previous, current=current, now=now,
+                                          settle=settle):
         return
     if current.size == 0:
         if row.state != FileState.REJECTED:
@@ -95,12 +98,15 @@ def record_scan(session: Session, *, station: Station, listings: list[Listing], 
                 station_id=station.id, rel_path_raw=listing.rel_path,
                 rel_path=display_name(listing.rel_path), size=listing.size,
                 mtime_ns=listing.mtime_ns, first_seen_at=now, last_seen_at=now,
-                state=FileState.WAITING, stable=False, attempts=0))
+                state=FileState.WAITING, stable=False, attempts=0,
+                last_error=TEMPORARY_REASON if listing.temporary else None))
             summary.new += 1
         else:
             _observe(row, listing, now, settle, summary)
     for gone in rows.values():
-        if gone.state in (FileState.WAITING, FileState.REJECTED):
+        if gone.last_error == TEMPORARY_REASON and gone.state == FileState.WAITING:
+            session.delete(gone)  # renamed to its final name: that name is its own row
+        elif gone.state in (FileState.WAITING, FileState.REJECTED):
             gone.state, gone.stable = FileState.VANISHED, False
             summary.vanished += 1
             log.warning("station file vanished before it was ingested", extra={

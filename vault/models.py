@@ -91,5 +91,6 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     )
 
     case: Mapped[Case | None] = relationship(back_populates="items")
-    station: Mapped[Station] = relationship()
-    device: Mapped[Device | None] = relationship()
+    # Every view of an item names its station and device: load them with it.
+    station: Mapped[Station] = relationship(lazy="joined")
+    device: Mapped[Device | None] = relationship(lazy="joined")

@@ -23,6 +23,9 @@ class Listing:
     size: int
     mtime_ns: int
     device_dir: bytes | None  # first path component: the device's sub-directory
+    # Named like a file still being written (".part", rsync's ".name.XXXXXX" …): listed so a
+    # stuck one shows in the SLA, never ingested under that name.
+    temporary: bool = False
 
 
 class StationAdapter(Protocol):

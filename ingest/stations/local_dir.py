@@ -45,8 +45,6 @@ class LocalDirectoryStation:
         with os.scandir(directory) as entries:
             for entry in entries:
                 rel = os.path.join(rel_dir, entry.name) if rel_dir else entry.name
-                if is_temporary(entry.name):
-                    continue
                 try:
                     st = entry.stat(follow_symlinks=False)
                 except FileNotFoundError:
@@ -61,7 +59,8 @@ class LocalDirectoryStation:
                     except UnsafeName:
                         continue
                     device = rel.split(b"/", 1)[0] if b"/" in rel else None
-                    yield Listing(rel, st.st_size, st.st_mtime_ns, device)
+                    yield Listing(rel, st.st_size, st.st_mtime_ns, device,
+                                  temporary=is_temporary(entry.name))
                 # Symlinks, sockets and devices are not recordings and could point anywhere.
 
     def read(self, listing: Listing, *, chunk_size: int) -> Iterator[bytes]:

@@ -1,0 +1,110 @@
+"""Shared fixtures: a vault on real SQLite and real filesystem stores, real ffmpeg clips."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from api.context import AppContext, open_context
+from config.settings import Settings, StationConfig
+from ingest.pipeline import IngestContext
+from ingest.runner import build_context, run_once
+from vault.db import unit_of_work
+from vault.models import EvidenceItem
+from vault.synthetic import generate_clip
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few distinct real MP4 clips made once per test session by ffmpeg."""
+    directory = tmp_path_factory.mktemp("clips")
+    for n in range(4):
+        generate_clip(directory / f"clip{n}.mp4", seconds=1, frequency=300 + 100 * n,
+                      width=160, height=120)
+    return directory
+
+
+@dataclass
+class Vault:
+    root: Path
+    station_dir: Path
+    settings: Settings
+    app: AppContext
+
+    def ingest_context(self) -> IngestContext:
+        return build_context(self.settings, self.app.factory, self.app.stores)
+
+    def ingest(self) -> None:
+        run_once(self.ingest_context(), workers=2)
+
+    def items(self) -> list[EvidenceItem]:
+        with unit_of_work(self.app.factory) as session:
+            return list(session.execute(select(EvidenceItem)).scalars())
+
+    def env(self) -> dict[str, str]:
+        """Environment for running `evault` in a subprocess against this vault."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EVAULT_")}
+        env.update({
+            "EVAULT_DATA_DIR": str(self.root / "data"),
+            "EVAULT_STATIONS": json.dumps([s.model_dump(mode="json")
+                                           for s in self.settings.stations]),
+            "EVAULT_SETTLE_SECONDS": "0",
+            "EVAULT_LOG_FORMAT": "json",
+            "PYTHONPATH": str(REPO),
+            "COLUMNS": "200",
+        })
+        return env
+
+
+def make_vault(root: Path, *, stations: int = 1, **overrides: object) -> Vault:
+    station_dirs = []
+    configs = []
+    for n in range(stations):
+        station_dir = root / f"station{n}"
+        station_dir.mkdir(parents=True)
+        station_dirs.append(station_dir)
+        configs.append(StationConfig(name=f"station{n}", path=station_dir))
+    options: dict[str, object] = {"settle_seconds": 0, **overrides}
+    settings = Settings(data_dir=root / "data", stations=configs, **options)  # type: ignore[arg-type]
+    app = open_context(settings)
+    return Vault(root, station_dirs[0], settings, app)
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No EVAULT_* from the developer's shell and no ./evault.toml leak into a test."""
+    for key in list(os.environ):
+        if key.startswith("EVAULT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def vault(isolated_env: Path) -> Iterator[Vault]:
+    v = make_vault(isolated_env)
+    yield v
+    v.app.engine.dispose()
+
+
+def put_clip(clip_dir: Path, n: int, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(clip_dir / f"clip{n}.mp4", target)
+    return target
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "api.cli.main", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, check=False)

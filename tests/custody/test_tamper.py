@@ -1,0 +1,135 @@
+"""Attacks on stored evidence and on the custody log, each caught by `evault verify`.
+
+Each test does what an insider with database or disk access would do, then runs the real
+CLI in a subprocess and checks it fails, naming the item."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import Vault, put_clip, run_cli
+
+
+@pytest.fixture
+def ingested(vault: Vault, clip_dir: Path) -> Vault:
+    for n in range(3):
+        put_clip(clip_dir, n, vault.station_dir / "CAM1" / f"clip{n}.mp4")
+    vault.ingest()
+    assert len(vault.items()) == 3
+    return vault
+
+
+def item_entries(vault: Vault, item_hex: str) -> list[int]:
+    with vault.app.engine.connect() as conn:
+        rows = conn.execute(text("SELECT seq, item_id FROM custody_event ORDER BY seq")).all()
+    return [seq for seq, item in rows if str(item).replace("-", "") == item_hex]
+
+
+def sql(vault: Vault, statement: str, **params: object) -> None:
+    with vault.app.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def flip_byte(path: str, offset: int = 1000) -> None:
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as handle:
+        handle.seek(offset)
+        byte = handle.read(1)
+        handle.seek(offset)
+        handle.write(bytes([byte[0] ^ 0x01]))
+
+
+def verify_fails_naming(vault: Vault, item_id: str, *expected: str) -> str:
+    result = run_cli(["verify"], vault.env(), vault.root)
+    assert result.returncode == 1, result.stdout + result.stderr
+    fail_lines = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert any(item_id in line for line in fail_lines), result.stdout
+    for phrase in expected:
+        assert phrase in result.stdout, result.stdout
+    return result.stdout
+
+
+def test_untampered_vault_verifies(ingested: Vault) -> None:
+    result = run_cli(["verify"], ingested.env(), ingested.root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK 3 item(s), 9 custody entries" in result.stdout
+
+
+def test_flipped_byte_in_sealed_object(ingested: Vault) -> None:
+    item = ingested.items()[0]
+    flip_byte(item.sealed_locator)
+    verify_fails_naming(ingested, str(item.id), "sealed copy was altered")
+
+
+def test_flipped_byte_in_access_object(ingested: Vault) -> None:
+    item = ingested.items()[1]
+    flip_byte(item.access_locator)
+    out = verify_fails_naming(ingested, str(item.id), "access copy was altered")
+    assert "sealed copy" not in out
+
+
+def test_deleted_object_file(ingested: Vault) -> None:
+    item = ingested.items()[2]
+    os.unlink(item.access_locator)
+    verify_fails_naming(ingested, str(item.id), "access copy is missing")
+
+
+def test_edited_custody_row(ingested: Vault) -> None:
+    item = ingested.items()[0]
+    seq = item_entries(ingested, item.id.hex)[1]
+    sql(ingested, "UPDATE custody_event SET actor = 'somebody else' WHERE seq = :s", s=seq)
+    verify_fails_naming(ingested, str(item.id), f"entry seq {seq}", "was altered")
+
+
+def test_edited_custody_data_field(ingested: Vault) -> None:
+    item = ingested.items()[1]
+    seq = item_entries(ingested, item.id.hex)[0]
+    sql(ingested, "UPDATE custody_event SET data = json_set(data, '$.officer', 'X')"
+                  " WHERE seq = :s", s=seq)
+    verify_fails_naming(ingested, str(item.id), "was altered")
+
+
+def test_deleted_custody_row(ingested: Vault) -> None:
+    item = ingested.items()[0]
+    seq = item_entries(ingested, item.id.hex)[1]
+    sql(ingested, "DELETE FROM custody_event WHERE seq = :s", s=seq)
+    verify_fails_naming(ingested, str(item.id), "chain broken", "missing")
+
+
+def test_reordered_custody_rows(ingested: Vault) -> None:
+    item = ingested.items()[2]
+    a, b = item_entries(ingested, item.id.hex)[1:3]
+    sql(ingested, "UPDATE custody_event SET seq = -1 WHERE seq = :a", a=a)
+    sql(ingested, "UPDATE custody_event SET seq = :a WHERE seq = :b", a=a, b=b)
+    sql(ingested, "UPDATE custody_event SET seq = :b WHERE seq = -1", b=b)
+    verify_fails_naming(ingested, str(item.id), "was altered", "chain broken")
+
+
+def test_truncated_log(ingested: Vault) -> None:
+    with ingested.app.engine.connect() as conn:
+        last_seq, item_hex = conn.execute(text(
+            "SELECT seq, item_id FROM custody_event ORDER BY seq DESC LIMIT 1")).one()
+    sql(ingested, "DELETE FROM custody_event WHERE seq = :s", s=last_seq)
+    item = next(i for i in ingested.items() if i.id.hex == str(item_hex).replace("-", ""))
+    verify_fails_naming(ingested, str(item.id), "truncated")
+
+
+def test_item_row_digest_rewritten_to_match_a_substitute(ingested: Vault) -> None:
+    item = ingested.items()[0]
+    sql(ingested, "UPDATE evidence_item SET digest = :d WHERE digest = :o",
+        d="0" * 64, o=item.digest)
+    verify_fails_naming(ingested, str(item.id), "ingested entry recorded")
+
+
+
+def test_verify_one_item_still_checks_whole_log(ingested: Vault) -> None:
+    first, second = ingested.items()[:2]
+    flip_byte(second.sealed_locator)
+    ok = run_cli(["verify", str(first.id)], ingested.env(), ingested.root)
+    assert ok.returncode == 0, ok.stdout
+    bad = run_cli(["verify", str(second.id)[:8]], ingested.env(), ingested.root)
+    assert bad.returncode == 1 and str(second.id) in bad.stdout

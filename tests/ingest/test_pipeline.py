@@ -1,0 +1,205 @@
+"""Ingest end to end on real SQLite, real files and real ffmpeg clips."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from sqlalchemy import select
+
+from custody.models import CustodyEvent
+from ingest.models import FileState, StationFile
+from ingest.pipeline import ingest_next
+from ingest.runner import scan_all
+from tests.conftest import Vault, make_vault, put_clip
+from vault.db import unit_of_work
+from vault.models import MediaStatus
+
+
+def events(vault: Vault) -> list[CustodyEvent]:
+    with unit_of_work(vault.app.factory) as session:
+        return list(session.execute(select(CustodyEvent).order_by(CustodyEvent.seq)).scalars())
+
+
+def station_files(vault: Vault) -> list[StationFile]:
+    with unit_of_work(vault.app.factory) as session:
+        return list(session.execute(select(StationFile)).scalars())
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_clip_becomes_item_with_two_verified_copies_and_a_chain(vault: Vault, clip_dir: Path,
+                                                                 ) -> None:
+    source = put_clip(clip_dir, 0, vault.station_dir / "CAM7" / "CAM7_P2001_20261124T093000.mp4")
+    digest = sha256(source)
+    vault.ingest()
+    [item] = vault.items()
+    assert item.size == (clip_dir / "clip0.mp4").stat().st_size
+    assert item.digest == digest
+    assert item.media_status == MediaStatus.PROBED and item.media_type == "video/mp4"
+    assert item.duration_ms is not None and 900 <= item.duration_ms <= 1100
+    assert item.officer == "P2001"
+    assert item.recorded_start is not None
+    assert item.recorded_start.isoformat() == "2026-11-24T01:30:00+00:00"  # 09:30 Shanghai
+    for store in (vault.app.stores.sealed, vault.app.stores.access):
+        with store.open(digest) as stream:
+            assert hashlib.sha256(stream.read()).hexdigest() == digest
+    assert vault.app.settings.sealed_store_path != vault.app.settings.access_store_path
+    kinds = [e.kind for e in events(vault)]
+    assert kinds == ["ingested", "sealed", "access_copy_stored"]
+    ingested = events(vault)[0].data
+    assert ingested["station"] == "station0" and ingested["device"] == "CAM7"
+    assert ingested["docked_at"] <= ingested["ingested_at"]
+    # Acknowledged only after the commit: moved out of the device folder, not destroyed.
+    assert not source.exists()
+    assert sha256(vault.station_dir / "ingested" / "CAM7" / source.name) == digest
+
+
+def test_same_bytes_again_is_a_custody_event_not_a_second_item(isolated_env: Path,
+                                                                clip_dir: Path) -> None:
+    vault = make_vault(isolated_env, stations=2)
+    put_clip(clip_dir, 1, vault.station_dir / "A" / "first.mp4")
+    vault.ingest()
+    other_station = isolated_env / "station1"
+    put_clip(clip_dir, 1, other_station / "B" / "redocked-copy.mp4")
+    put_clip(clip_dir, 1, vault.station_dir / "A" / "first.mp4")  # re-dock, same station
+    vault.ingest()
+    [item] = vault.items()
+    kinds = [e.kind for e in events(vault)]
+    assert kinds.count("ingested") == 1
+    assert kinds.count("received_again") == 2
+    assert {e.data["station"] for e in events(vault) if e.kind == "received_again"} == {
+        "station0", "station1"}
+    assert item.original_name == "first.mp4"
+
+
+def test_run_again_with_nothing_new_changes_nothing(vault: Vault, clip_dir: Path) -> None:
+    put_clip(clip_dir, 0, vault.station_dir / "A" / "a.mp4")
+    vault.ingest()
+    before = [e.seq for e in events(vault)]
+    vault.ingest()
+    assert [e.seq for e in events(vault)] == before
+
+
+def test_awkward_names_are_kept_exactly_and_shown_safely(vault: Vault, clip_dir: Path) -> None:
+    names = [b"..evil.mp4", b"a..b.mp4", "执法记录仪 视频.mp4".encode(), b"bad\nname\t\x1b[31m.mp4",
+             b"\xff\xferaw.mp4"]
+    device = vault.station_dir / "D1"
+    device.mkdir()
+    for n, name in enumerate(names):
+        shutil.copyfile(clip_dir / f"clip{n % 4}.mp4", os.path.join(os.fsencode(device), name))
+    # Distinct bytes for every name (clip0 is used twice otherwise).
+    with open(os.path.join(os.fsencode(device), names[4]), "ab") as handle:
+        handle.write(b"\0")
+    vault.ingest()
+    items = vault.items()
+    assert sorted(bytes(i.original_name_raw) for i in items) == sorted(names)
+    shown = {i.original_name for i in items}
+    assert "执法记录仪 视频.mp4" in shown
+    assert "bad\\nname\\t\\x1b[31m.mp4" in shown
+    assert "\\xff\\xferaw.mp4" in shown
+    assert all("\n" not in s and "\x1b" not in s for s in shown)
+    # Nothing escaped the station root on acknowledgement.
+    assert sorted(os.listdir(os.fsencode(vault.station_dir / "ingested" / "D1"))) == sorted(names)
+
+
+def test_zero_byte_file_is_rejected_clearly_and_left_in_place(vault: Vault) -> None:
+    empty = vault.station_dir / "D1" / "empty.mp4"
+    empty.parent.mkdir()
+    empty.touch()
+    vault.ingest()
+    assert vault.items() == []
+    [row] = station_files(vault)
+    assert row.state == FileState.REJECTED and "zero-byte" in (row.last_error or "")
+    assert empty.exists()
+
+
+def test_truncated_mp4_and_non_video_are_sealed_and_kept(vault: Vault, clip_dir: Path) -> None:
+    whole = (clip_dir / "clip2.mp4").read_bytes()
+    device = vault.station_dir / "D1"
+    device.mkdir()
+    (device / "truncated.mp4").write_bytes(whole[: len(whole) // 3])
+    (device / "notes.mp4").write_bytes(b"not a video at all\n" * 50)
+    vault.ingest()
+    items = {i.original_name: i for i in vault.items()}
+    assert set(items) == {"truncated.mp4", "notes.mp4"}
+    for item in items.values():
+        assert item.media_status == MediaStatus.UNREADABLE
+        assert item.probe_error and "ffmpeg cannot read" in item.probe_error
+        assert vault.app.stores.sealed.exists(item.digest)
+        assert vault.app.stores.access.exists(item.digest)
+    assert [e.kind for e in events(vault)].count("ingested") == 2
+
+
+def test_sidecar_fills_description_and_a_malformed_one_loses_nothing(vault: Vault,
+                                                                      clip_dir: Path) -> None:
+    device = vault.station_dir / "D9"
+    good = put_clip(clip_dir, 0, device / "good.mp4")
+    good.with_name("good.mp4.json").write_text(
+        '{"officer": "P77", "device": "SN-123", "location": "Gate 3",'
+        ' "recorded_start": "2026-11-20T10:00:00+08:00", "interruption": "battery"}')
+    put_clip(clip_dir, 1, device / "bad.mp4")
+    (device / "bad.json").write_text("{not json")
+    vault.ingest()
+    items = {i.original_name: i for i in vault.items()}
+    assert set(items) == {"good.mp4", "bad.mp4"}  # sidecars are not items of their own
+    good_item = items["good.mp4"]
+    assert good_item.officer == "P77" and good_item.device and good_item.device.serial == "SN-123"
+    assert good_item.station_metadata and good_item.station_metadata["location"] == "Gate 3"
+    assert good_item.recorded_start and good_item.recorded_start.isoformat().startswith(
+        "2026-11-20T02:00:00")
+    bad_event = next(e for e in events(vault)
+                     if e.kind == "ingested" and e.item_id == items["bad.mp4"].id)
+    assert "not valid UTF-8 JSON" in bad_event.data["sidecar"]["problem"]
+    # Sidecars travel with their recording on acknowledgement.
+    assert (vault.station_dir / "ingested" / "D9" / "bad.json").exists()
+
+
+def test_growing_and_temporary_files_wait(isolated_env: Path, clip_dir: Path) -> None:
+    vault = make_vault(isolated_env, settle_seconds=30)
+    device = vault.station_dir / "D1"
+    put_clip(clip_dir, 0, device / "recording.mp4.part")
+    put_clip(clip_dir, 1, device / "fresh.mp4")
+    ctx = vault.ingest_context()
+    scan_all(ctx)
+    scan_all(ctx)
+    assert not ingest_next(ctx)  # fresh.mp4 is younger than the settle time
+    assert vault.items() == []
+    rows = station_files(vault)
+    by_name = {r.rel_path: r for r in rows}
+    assert set(by_name) == {"D1/fresh.mp4", "D1/recording.mp4.part"}
+    assert "temporary name" in (by_name["D1/recording.mp4.part"].last_error or "")
+    assert not by_name["D1/recording.mp4.part"].stable
+    # Renamed when the writer finishes: the temp row goes, the final name is ingested.
+    os.rename(device / "recording.mp4.part", device / "recording.mp4")
+    scan_all(ctx)
+    assert {r.rel_path for r in station_files(vault)} == {"D1/fresh.mp4", "D1/recording.mp4"}
+
+
+def test_file_that_changes_during_copy_waits_and_nothing_is_stored(vault: Vault,
+                                                                   clip_dir: Path) -> None:
+    target = put_clip(clip_dir, 3, vault.station_dir / "D1" / "live.mp4")
+    ctx = vault.ingest_context()
+    scan_all(ctx)
+    scan_all(ctx)
+    with open(target, "ab") as handle:  # the camera was still writing after all
+        handle.write(b"more frames")
+    assert ingest_next(ctx)
+    [row] = station_files(vault)
+    assert row.state == FileState.WAITING and not row.stable
+    assert "changed" in (row.last_error or "")
+    assert vault.items() == []
+    assert target.exists()
+
+
+def test_stored_objects_are_read_only(vault: Vault, clip_dir: Path) -> None:
+    put_clip(clip_dir, 2, vault.station_dir / "D1" / "x.mp4")
+    vault.ingest()
+    [item] = vault.items()
+    for locator in (item.sealed_locator, item.access_locator):
+        assert stat.S_IMODE(os.stat(locator).st_mode) == 0o444
