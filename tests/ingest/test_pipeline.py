@@ -6,6 +6,8 @@ import hashlib
 import os
 import shutil
 import stat
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,9 +16,12 @@ from custody.models import CustodyEvent
 from ingest.models import FileState, StationFile
 from ingest.pipeline import ingest_next
 from ingest.runner import scan_all
+from ingest.stations.base import Listing, StationUnavailable
+from ingest.stations.local_dir import LocalDirectoryStation
 from tests.conftest import Vault, make_vault, put_clip
 from vault.db import unit_of_work
 from vault.models import MediaStatus
+from vault.stores.filesystem import FilesystemStore
 
 
 def events(vault: Vault) -> list[CustodyEvent]:
@@ -203,3 +208,36 @@ def test_stored_objects_are_read_only(vault: Vault, clip_dir: Path) -> None:
     [item] = vault.items()
     for locator in (item.sealed_locator, item.access_locator):
         assert stat.S_IMODE(os.stat(locator).st_mode) == 0o444
+
+
+class VanishingStation(LocalDirectoryStation):
+    """A share that drops after a few chunks, as an unplugged docking station does (EIO)."""
+
+    def read(self, listing: Listing, *, chunk_size: int) -> Iterator[bytes]:
+        for n, chunk in enumerate(super().read(listing, chunk_size=chunk_size)):
+            if n == 3:
+                raise StationUnavailable("station station0: read failed: Input/output error")
+            yield chunk
+
+
+def test_station_that_disappears_mid_copy_loses_nothing(vault: Vault, clip_dir: Path) -> None:
+    target = vault.station_dir / "D1" / "big.bin"
+    target.parent.mkdir()
+    target.write_bytes(os.urandom(2 * 1024 * 1024))
+    ctx = vault.ingest_context()
+    station_id = next(iter(ctx.adapters))
+    flaky = replace(ctx, adapters={station_id: VanishingStation("station0", vault.station_dir)},
+                    settings=vault.settings.model_copy(update={"chunk_size": 64 * 1024}))
+    scan_all(flaky)
+    scan_all(flaky)
+    assert ingest_next(flaky)
+    [row] = station_files(vault)
+    assert row.state == FileState.WAITING and "Input/output error" in (row.last_error or "")
+    assert vault.items() == [] and target.exists()
+    for store in (vault.app.stores.sealed, vault.app.stores.access):
+        assert isinstance(store, FilesystemStore)
+        assert store.iter_digests() == [] and list((store.root / "tmp").iterdir()) == []
+    # The station comes back: the next attempt ingests it whole.
+    assert ingest_next(ctx)
+    [item] = vault.items()
+    assert item.digest == sha256(vault.station_dir / "ingested" / "D1" / "big.bin")

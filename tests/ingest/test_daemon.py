@@ -1,0 +1,66 @@
+"""The daemon as a real process: ingests, survives a vanished station, warns on the deadline,
+stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Vault, put_clip, run_cli
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path) -> None:
+    env = vault.env() | {
+        "EVAULT_SCAN_INTERVAL_SECONDS": "0.3",
+        "EVAULT_SETTLE_SECONDS": "0.5",
+        "EVAULT_INGEST_DEADLINE_HOURS": "0.0003",  # about one second
+        "EVAULT_SLA_CHECK_INTERVAL_SECONDS": "0.5",
+    }
+    log_path = vault.root / "daemon.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "api.cli.main", "daemon"], env=env,
+                                cwd=vault.root, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        put_clip(clip_dir, 0, vault.station_dir / "D1" / "one.mp4")
+        (vault.station_dir / "D1" / "empty.mp4").touch()  # never ingestable: goes overdue
+        wait_for(lambda: len(vault.items()) == 1)
+
+        # The station disappears (unmounted share) and comes back with a new recording.
+        away = vault.root / "unmounted"
+        shutil.move(vault.station_dir, away)
+        wait_for(lambda: "station unavailable" in log_path.read_text())
+        assert proc.poll() is None
+        put_clip(clip_dir, 1, away / "D1" / "two.mp4")
+        shutil.move(away, vault.station_dir)
+        wait_for(lambda: len(vault.items()) == 2)
+        wait_for(lambda: "past the ingest deadline" in log_path.read_text())
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()
+             if line.startswith("{")]
+    events = [line["event"] for line in lines]
+    assert "daemon stopped cleanly" in events
+    overdue = [line for line in lines if line["event"].startswith("file past the ingest")]
+    assert overdue and overdue[0]["file"] == "D1/empty.mp4"
+
+    sla = run_cli(["sla"], env, vault.root)
+    assert sla.returncode == 1 and "empty.mp4" in sla.stdout and "YES" in sla.stdout

@@ -1,0 +1,43 @@
+"""Invariant 7: ingest memory does not grow with file size (recordings are 1-4 GB)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Vault, make_vault
+
+MiB = 1024 * 1024
+
+
+def write_file(path: Path, size: int) -> None:
+    block = os.urandom(MiB)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as out:
+        for n in range(size // MiB):
+            out.write(n.to_bytes(8, "big") + block[8:])  # distinct blocks, cheap to make
+
+
+def peak_rss_of_ingest(vault: Vault) -> int:
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli.main", "ingest", "--once"],
+                            env=vault.env(), cwd=vault.root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return usage.ru_maxrss * 1024  # KiB on Linux
+
+
+def test_peak_memory_is_flat_with_file_size(isolated_env: Path) -> None:
+    small = make_vault(isolated_env / "small")
+    write_file(small.station_dir / "D" / "small.bin", 16 * MiB)
+    big = make_vault(isolated_env / "big")
+    write_file(big.station_dir / "D" / "big.bin", 512 * MiB)
+    small_rss = peak_rss_of_ingest(small)
+    big_rss = peak_rss_of_ingest(big)
+    assert len(big.items()) == 1 and big.items()[0].size == 512 * MiB
+    print(f"peak RSS: 16 MiB file {small_rss / MiB:.0f} MiB, 512 MiB file {big_rss / MiB:.0f} MiB")
+    # 32 times the data may cost a few buffers more, never the file itself.
+    assert big_rss - small_rss < 48 * MiB
+    assert big_rss < 200 * MiB
