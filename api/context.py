@@ -31,5 +31,6 @@ def open_context(settings: Settings, *, migrate: bool = False) -> AppContext:
         migrations.upgrade(engine)
     elif not migrations.is_current(engine):
         raise ConfigurationError(
-            "the database schema is not at the current version: run `evault init`")
+            "the database schema is not at the current version: run `evault init`"
+        )
     return AppContext(settings, engine, make_session_factory(engine), open_stores(settings))

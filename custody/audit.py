@@ -36,9 +36,17 @@ class AuditReport:
 
 
 def _entry(row: CustodyEvent) -> EntryRow:
-    return EntryRow(seq=row.seq, item_id=row.item_id, kind=row.kind, actor=row.actor,
-                    at=row.at, reason=row.reason, data=dict(row.data),
-                    prev_hash=bytes(row.prev_hash), entry_hash=bytes(row.entry_hash))
+    return EntryRow(
+        seq=row.seq,
+        item_id=row.item_id,
+        kind=row.kind,
+        actor=row.actor,
+        at=row.at,
+        reason=row.reason,
+        data=dict(row.data),
+        prev_hash=bytes(row.prev_hash),
+        entry_hash=bytes(row.entry_hash),
+    )
 
 
 def _check_item_against_chain(item: EvidenceItem, entries: Sequence[EntryRow]) -> list[Finding]:
@@ -48,15 +56,20 @@ def _check_item_against_chain(item: EvidenceItem, entries: Sequence[EntryRow]) -
     recorded = ingested[0].data
     findings = []
     if recorded.get("digest") != item.digest or recorded.get("size") != item.size:
-        findings.append(Finding(
-            item.id, ingested[0].seq,
-            f"item row says digest {item.digest[:16]}… size {item.size}, but the ingested"
-            f" entry recorded {str(recorded.get('digest'))[:16]}… size {recorded.get('size')}",
-        ))
+        findings.append(
+            Finding(
+                item.id,
+                ingested[0].seq,
+                f"item row says digest {item.digest[:16]}… size {item.size}, but the ingested"
+                f" entry recorded {str(recorded.get('digest'))[:16]}… size {recorded.get('size')}",
+            )
+        )
     return findings
 
 
-def _check_object(store: ObjectStore, item: EvidenceItem, chunk_size: int) -> tuple[list[Finding], int]:
+def _check_object(
+    store: ObjectStore, item: EvidenceItem, chunk_size: int
+) -> tuple[list[Finding], int]:
     try:
         actual, size = rehash(store, item.digest, chunk_size=chunk_size)
     except NotFound:
@@ -64,11 +77,14 @@ def _check_object(store: ObjectStore, item: EvidenceItem, chunk_size: int) -> tu
     except StoreError as exc:
         return [Finding(item.id, None, f"{store.name} copy cannot be read: {exc}")], 0
     if actual != item.digest or size != item.size:
-        return [Finding(
-            item.id, None,
-            f"{store.name} copy was altered: it hashes to {actual[:16]}… ({size} bytes),"
-            f" recorded {item.digest[:16]}… ({item.size} bytes)",
-        )], size
+        return [
+            Finding(
+                item.id,
+                None,
+                f"{store.name} copy was altered: it hashes to {actual[:16]}… ({size} bytes),"
+                f" recorded {item.digest[:16]}… ({item.size} bytes)",
+            )
+        ], size
     return [], size
 
 
@@ -84,11 +100,14 @@ def audit(
     # The whole log is always checked: a chain can only be trusted in the context of the
     # global seq and the log head, even when one item is asked about.
     entries = [_entry(r) for r in session.execute(select(CustodyEvent)).scalars()]
-    heads = {h.item_id: HeadRow(h.item_id, h.length, h.last_seq, bytes(h.head_hash))
-             for h in session.execute(select(ChainHead)).scalars()}
+    heads = {
+        h.item_id: HeadRow(h.item_id, h.length, h.last_seq, bytes(h.head_hash))
+        for h in session.execute(select(ChainHead)).scalars()
+    }
     log_head = session.get(LogHead, LOG_HEAD_ID)
     findings = check_log(
-        entries, heads,
+        entries,
+        heads,
         log_last_seq=log_head.last_seq if log_head else -1,
         log_last_hash=bytes(log_head.last_hash) if log_head else b"",
     )

@@ -51,19 +51,27 @@ def check_entry_hashes(entries: Iterable[EntryRow]) -> list[Finding]:
     for row in entries:
         try:
             document = event_document(
-                seq=row.seq, item=row.item_id, kind=row.kind, actor=row.actor, at=row.at,
-                reason=row.reason, data=row.data,
+                seq=row.seq,
+                item=row.item_id,
+                kind=row.kind,
+                actor=row.actor,
+                at=row.at,
+                reason=row.reason,
+                data=row.data,
             )
             recomputed = entry_hash(prev_hash=row.prev_hash, document=document)
         except (ValueError, TypeError) as exc:
             findings.append(Finding(row.item_id, row.seq, f"entry cannot be canonicalised: {exc}"))
             continue
         if recomputed != row.entry_hash:
-            findings.append(Finding(
-                row.item_id, row.seq,
-                f"entry seq {row.seq} ({row.kind}) was altered: its content hashes to"
-                f" {_short(recomputed)}…, the row records {_short(row.entry_hash)}…",
-            ))
+            findings.append(
+                Finding(
+                    row.item_id,
+                    row.seq,
+                    f"entry seq {row.seq} ({row.kind}) was altered: its content hashes to"
+                    f" {_short(recomputed)}…, the row records {_short(row.entry_hash)}…",
+                )
+            )
     return findings
 
 
@@ -79,20 +87,26 @@ def check_links(entries: Sequence[EntryRow], heads: Mapping[uuid.UUID, HeadRow])
         for row in chain:
             if row.prev_hash != expected:
                 where = f"entry seq {previous_seq}" if previous_seq else "the chain's start"
-                findings.append(Finding(
-                    item_id, row.seq,
-                    f"chain broken at entry seq {row.seq} ({row.kind}): it links to"
-                    f" {_short(row.prev_hash)}… but {where} hashes to {_short(expected)}…"
-                    " (an entry was deleted, inserted or reordered)",
-                ))
+                findings.append(
+                    Finding(
+                        item_id,
+                        row.seq,
+                        f"chain broken at entry seq {row.seq} ({row.kind}): it links to"
+                        f" {_short(row.prev_hash)}… but {where} hashes to {_short(expected)}…"
+                        " (an entry was deleted, inserted or reordered)",
+                    )
+                )
             expected = row.entry_hash
             previous_seq = row.seq
         if chain[0].kind != "ingested":
-            findings.append(Finding(
-                item_id, chain[0].seq,
-                f"chain starts with {chain[0].kind!r} at seq {chain[0].seq}, not 'ingested'"
-                " (its first entries were removed)",
-            ))
+            findings.append(
+                Finding(
+                    item_id,
+                    chain[0].seq,
+                    f"chain starts with {chain[0].kind!r} at seq {chain[0].seq}, not 'ingested'"
+                    " (its first entries were removed)",
+                )
+            )
         findings.extend(_check_head(item_id, chain, heads.get(item_id)))
     for item_id in heads.keys() - by_item.keys():
         findings.append(Finding(item_id, None, "every custody entry of this item is missing"))
@@ -104,17 +118,24 @@ def _check_head(item_id: uuid.UUID, chain: list[EntryRow], head: HeadRow | None)
         return [Finding(item_id, None, "item has custody entries but no recorded chain head")]
     last = chain[-1]
     if head.length != len(chain) or head.head_hash != last.entry_hash:
-        return [Finding(
-            item_id, last.seq,
-            f"chain holds {len(chain)} entries ending at seq {last.seq}, but the recorded head"
-            f" says {head.length} entries ending at seq {head.last_seq}"
-            f" ({_short(head.head_hash)}…): entries were removed or added",
-        )]
+        return [
+            Finding(
+                item_id,
+                last.seq,
+                f"chain holds {len(chain)} entries ending at seq {last.seq}, but the recorded head"
+                f" says {head.length} entries ending at seq {head.last_seq}"
+                f" ({_short(head.head_hash)}…): entries were removed or added",
+            )
+        ]
     return []
 
 
-def check_sequence(entries: Sequence[EntryRow], *, log_last_seq: int, log_last_hash: bytes,
-                   ) -> list[Finding]:
+def check_sequence(
+    entries: Sequence[EntryRow],
+    *,
+    log_last_seq: int,
+    log_last_hash: bytes,
+) -> list[Finding]:
     """The global seq is gapless from 1 and ends where the log head says."""
     findings = []
     seqs = sorted(r.seq for r in entries)
@@ -122,28 +143,40 @@ def check_sequence(entries: Sequence[EntryRow], *, log_last_seq: int, log_last_h
     expected = 1
     for seq in seqs:
         if seq != expected:
-            findings.append(Finding(
-                owner[seq], seq,
-                f"custody entries seq {expected}..{seq - 1} are missing before seq {seq}",
-            ))
+            findings.append(
+                Finding(
+                    owner[seq],
+                    seq,
+                    f"custody entries seq {expected}..{seq - 1} are missing before seq {seq}",
+                )
+            )
         expected = seq + 1
     last_seq = seqs[-1] if seqs else 0
     if last_seq != log_last_seq:
-        findings.append(Finding(
-            owner.get(last_seq), last_seq or None,
-            f"log head says the log ends at seq {log_last_seq}, the rows end at seq {last_seq}"
-            " (the log was truncated or extended outside the vault)",
-        ))
+        findings.append(
+            Finding(
+                owner.get(last_seq),
+                last_seq or None,
+                f"log head says the log ends at seq {log_last_seq}, the rows end at seq {last_seq}"
+                " (the log was truncated or extended outside the vault)",
+            )
+        )
     elif seqs:
         last = max(entries, key=lambda r: r.seq)
         if last.entry_hash != log_last_hash:
-            findings.append(Finding(last.item_id, last.seq,
-                                    "log head hash does not match the last entry"))
+            findings.append(
+                Finding(last.item_id, last.seq, "log head hash does not match the last entry")
+            )
     return findings
 
 
-def check_log(entries: Sequence[EntryRow], heads: Mapping[uuid.UUID, HeadRow], *,
-              log_last_seq: int, log_last_hash: bytes) -> list[Finding]:
+def check_log(
+    entries: Sequence[EntryRow],
+    heads: Mapping[uuid.UUID, HeadRow],
+    *,
+    log_last_seq: int,
+    log_last_hash: bytes,
+) -> list[Finding]:
     return [
         *check_entry_hashes(entries),
         *check_links(entries, heads),

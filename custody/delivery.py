@@ -26,7 +26,9 @@ class ByteRange:
     length: int
 
 
-def _read_range(store: ObjectStore, digest: str, span: ByteRange, chunk_size: int) -> Iterator[bytes]:
+def _read_range(
+    store: ObjectStore, digest: str, span: ByteRange, chunk_size: int
+) -> Iterator[bytes]:
     with store.open(digest) as stream:
         stream.seek(span.start)
         remaining = span.length
@@ -73,19 +75,30 @@ def deliver(
     if span.start < 0 or span.length < 0 or span.start + span.length > size:
         raise ValueError(f"range {span.start}+{span.length} is outside the object ({size} bytes)")
     # A whole object's digest is its name; a part's digest has to be measured first.
-    delivered = digest if byte_range is None else _digest_of(
-        _read_range(store, digest, span, chunk_size))
+    delivered = (
+        digest if byte_range is None else _digest_of(_read_range(store, digest, span, chunk_size))
+    )
     with unit_of_work(factory) as session:
         append_event(
-            session, item_id=item_id, kind=kind, actor=actor, reason=reason,
-            data={"digest": delivered, "offset": span.start, "length": span.length,
-                  "store": store.name, "request": request},
+            session,
+            item_id=item_id,
+            kind=kind,
+            actor=actor,
+            reason=reason,
+            data={
+                "digest": delivered,
+                "offset": span.start,
+                "length": span.length,
+                "store": store.name,
+                "request": request,
+            },
         )
     return _verified_stream(store, digest, span, delivered, chunk_size)
 
 
-def _verified_stream(store: ObjectStore, digest: str, span: ByteRange, expected: str,
-                     chunk_size: int) -> Iterator[bytes]:
+def _verified_stream(
+    store: ObjectStore, digest: str, span: ByteRange, expected: str, chunk_size: int
+) -> Iterator[bytes]:
     # The last chunk is held back until the digest checks out, so damaged bytes never reach
     # the recipient as a complete file that looks genuine.
     hasher = hashlib.sha256()
@@ -97,6 +110,7 @@ def _verified_stream(store: ObjectStore, digest: str, span: ByteRange, expected:
         held = chunk
     if hasher.hexdigest() != expected:
         raise IntegrityViolation(
-            f"{store.name} object {digest} no longer matches its digest; delivery aborted")
+            f"{store.name} object {digest} no longer matches its digest; delivery aborted"
+        )
     if held is not None:
         yield held

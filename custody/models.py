@@ -17,8 +17,9 @@ class CustodyEvent(Base):
     __table_args__ = (Index("ix_custody_event_item_seq", "item_id", "seq"),)
 
     # Global, gapless, assigned under the log-head lock (a DB sequence leaves gaps on rollback).
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_item.id"))
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(200))

@@ -41,10 +41,12 @@ def claim_next(session: Session, *, worker: str, now: datetime) -> StationFile |
     """Claim one ready file (or one whose claimer died); flushes the claim."""
     candidates = session.execute(
         select(StationFile)
-        .where(or_(
-            (StationFile.state == FileState.WAITING) & StationFile.stable.is_(True),
-            StationFile.state == FileState.INGESTING,
-        ))
+        .where(
+            or_(
+                (StationFile.state == FileState.WAITING) & StationFile.stable.is_(True),
+                StationFile.state == FileState.INGESTING,
+            )
+        )
         .order_by(StationFile.first_seen_at)
         .limit(50)
         .with_for_update(skip_locked=True)
@@ -62,7 +64,10 @@ def claim_next(session: Session, *, worker: str, now: datetime) -> StationFile |
 
 
 def pending_acknowledgements(session: Session, *, station_id: object) -> list[StationFile]:
-    return list(session.execute(
-        select(StationFile).where(StationFile.station_id == station_id,
-                                  StationFile.state == FileState.INGESTED)
-        .with_for_update(skip_locked=True)).scalars())
+    return list(
+        session.execute(
+            select(StationFile)
+            .where(StationFile.station_id == station_id, StationFile.state == FileState.INGESTED)
+            .with_for_update(skip_locked=True)
+        ).scalars()
+    )

@@ -30,11 +30,17 @@ def check_deadline(ctx: IngestContext) -> int:
     for station in report:
         for waiting in station.overdue:
             overdue += 1
-            log.warning("file past the ingest deadline and not yet ingested", extra={
-                "station": station.station, "file": waiting.rel_path, "state": waiting.state,
-                "age_hours": round(waiting.age.total_seconds() / 3600, 1),
-                "deadline_hours": deadline.total_seconds() / 3600,
-                "last_error": waiting.last_error})
+            log.warning(
+                "file past the ingest deadline and not yet ingested",
+                extra={
+                    "station": station.station,
+                    "file": waiting.rel_path,
+                    "state": waiting.state,
+                    "age_hours": round(waiting.age.total_seconds() / 3600, 1),
+                    "deadline_hours": deadline.total_seconds() / 3600,
+                    "last_error": waiting.last_error,
+                },
+            )
     return overdue
 
 
@@ -43,8 +49,10 @@ def remove_stale_temps(ctx: IngestContext) -> None:
         if isinstance(store, FilesystemStore):
             removed = store.remove_stale_temps()
             if removed:
-                log.info("removed temp files of interrupted writes",
-                         extra={"store": store.name, "count": removed})
+                log.info(
+                    "removed temp files of interrupted writes",
+                    extra={"store": store.name, "count": removed},
+                )
 
 
 class Daemon:
@@ -52,8 +60,9 @@ class Daemon:
         self.ctx = ctx
         self.stopping = threading.Event()
         self.drainer = Drainer(ctx, ctx.settings.ingest_workers)
-        self.pool = ThreadPoolExecutor(max_workers=ctx.settings.ingest_workers,
-                                       thread_name_prefix="ingest")
+        self.pool = ThreadPoolExecutor(
+            max_workers=ctx.settings.ingest_workers, thread_name_prefix="ingest"
+        )
         self.scheduler = BackgroundScheduler(timezone=UTC)
 
     def _tick(self) -> None:
@@ -84,17 +93,33 @@ class Daemon:
             signal.signal(signal.SIGINT, self.request_stop)
         remove_stale_temps(self.ctx)
         settings = self.ctx.settings
-        self.scheduler.add_job(self._tick, "interval", seconds=settings.scan_interval_seconds,
-                               next_run_time=utcnow(), max_instances=1, coalesce=True,
-                               id="scan")
-        self.scheduler.add_job(self._deadline, "interval",
-                               seconds=settings.sla_check_interval_seconds,
-                               next_run_time=utcnow(), max_instances=1, coalesce=True,
-                               id="deadline")
+        self.scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=settings.scan_interval_seconds,
+            next_run_time=utcnow(),
+            max_instances=1,
+            coalesce=True,
+            id="scan",
+        )
+        self.scheduler.add_job(
+            self._deadline,
+            "interval",
+            seconds=settings.sla_check_interval_seconds,
+            next_run_time=utcnow(),
+            max_instances=1,
+            coalesce=True,
+            id="deadline",
+        )
         self.scheduler.start()
-        log.info("daemon started", extra={
-            "stations": [a.name for a in self.ctx.adapters.values()],
-            "workers": settings.ingest_workers, "scan_interval_s": settings.scan_interval_seconds})
+        log.info(
+            "daemon started",
+            extra={
+                "stations": [a.name for a in self.ctx.adapters.values()],
+                "workers": settings.ingest_workers,
+                "scan_interval_s": settings.scan_interval_seconds,
+            },
+        )
         self.stopping.wait()
         self.scheduler.shutdown(wait=True)
         # Workers finish the file in hand (its copies and commit), then take no more.

@@ -13,12 +13,12 @@ from vault.db import Base, UTCDateTime, UUIDPrimaryKey
 
 
 class FileState(enum.StrEnum):
-    WAITING = "waiting"          # seen, not yet stable or not yet claimed
-    INGESTING = "ingesting"      # claimed by a worker
-    INGESTED = "ingested"        # item committed; station copy not yet acknowledged
+    WAITING = "waiting"  # seen, not yet stable or not yet claimed
+    INGESTING = "ingesting"  # claimed by a worker
+    INGESTED = "ingested"  # item committed; station copy not yet acknowledged
     ACKNOWLEDGED = "acknowledged"  # moved/deleted on the station (or left, if so configured)
-    REJECTED = "rejected"        # cannot be ingested as it is (e.g. zero bytes); left in place
-    VANISHED = "vanished"        # disappeared from the station before it was ingested
+    REJECTED = "rejected"  # cannot be ingested as it is (e.g. zero bytes); left in place
+    VANISHED = "vanished"  # disappeared from the station before it was ingested
 
 
 class StationFile(UUIDPrimaryKey, Base):
@@ -35,8 +35,9 @@ class StationFile(UUIDPrimaryKey, Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stable: Mapped[bool] = mapped_column(default=False)
     state: Mapped[FileState] = mapped_column(
-        Enum(FileState, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            FileState, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        ),
         index=True,
     )
     claimed_by: Mapped[str | None] = mapped_column(Text)

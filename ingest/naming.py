@@ -12,8 +12,17 @@ from zoneinfo import ZoneInfo
 from config.settings import FilenameConvention
 
 # Names a camera or a copy tool uses while a file is still being written.
-TEMP_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".download",
-                 ".!sync", ".uploading")
+TEMP_SUFFIXES = (
+    ".part",
+    ".partial",
+    ".tmp",
+    ".temp",
+    ".crdownload",
+    ".filepart",
+    ".download",
+    ".!sync",
+    ".uploading",
+)
 TEMP_PREFIXES = ("~$", ".~")
 # rsync and similar tools write ".<name>.<6 random characters>" and rename when done.
 RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")
@@ -29,7 +38,8 @@ def display_name(raw: bytes) -> str:
     text = raw.decode("utf-8", "backslashreplace")
     return "".join(
         ch.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+        else ch
         for ch in text
     )
 
@@ -48,8 +58,11 @@ def check_relative_path(raw: bytes) -> list[bytes]:
 def is_temporary(name: bytes) -> bool:
     text = os.fsdecode(name)
     lower = text.lower()
-    return (lower.startswith(TEMP_PREFIXES) or lower.endswith(TEMP_SUFFIXES)
-            or RSYNC_TEMP.match(text) is not None)
+    return (
+        lower.startswith(TEMP_PREFIXES)
+        or lower.endswith(TEMP_SUFFIXES)
+        or RSYNC_TEMP.match(text) is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -73,11 +86,13 @@ def parse_name(name: bytes, convention: FilenameConvention) -> NameFields:
         for fmt in convention.start_formats:
             try:
                 start = datetime.strptime(raw_start, fmt).replace(
-                    tzinfo=ZoneInfo(convention.device_timezone))
+                    tzinfo=ZoneInfo(convention.device_timezone)
+                )
                 break
             except ValueError:
                 continue
         else:
             problem = f"start time {raw_start!r} matches none of {convention.start_formats}"
-    return NameFields(device=groups.get("device"), officer=groups.get("officer"),
-                      start=start, problem=problem)
+    return NameFields(
+        device=groups.get("device"), officer=groups.get("officer"), start=start, problem=problem
+    )

@@ -51,6 +51,18 @@ class IngestContext:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """Everything learnt about a file before its transaction: verified copies, probe, names."""
+
+    sealed: StoredObject
+    access: StoredObject
+    probe: ProbeResult | None
+    probe_error: str | None
+    name_fields: NameFields
+    sidecar: Sidecar | None
+
+
+@dataclass(frozen=True)
 class Claimed:
     file_id: uuid.UUID
     station_id: uuid.UUID
@@ -66,8 +78,9 @@ def listing_of(row: StationFile) -> Listing:
     return Listing(rel, row.size, row.mtime_ns, rel.split(b"/", 1)[0] if b"/" in rel else None)
 
 
-def copy_and_verify(stores: Stores, adapter: StationAdapter, listing: Listing,
-                    chunk_size: int) -> tuple[StoredObject, StoredObject]:
+def copy_and_verify(
+    stores: Stores, adapter: StationAdapter, listing: Listing, chunk_size: int
+) -> tuple[StoredObject, StoredObject]:
     sealed = stores.sealed.put(adapter.read(listing, chunk_size=chunk_size))
     _step("sealed_written", listing, digest=sealed.digest)
     with stores.sealed.open(sealed.digest) as sealed_stream:
@@ -75,12 +88,14 @@ def copy_and_verify(stores: Stores, adapter: StationAdapter, listing: Listing,
     if access.digest != sealed.digest or access.size != sealed.size:
         raise IntegrityViolation(
             f"sealed copy of {display_name(listing.rel_path)} read back as {access.digest},"
-            f" written as {sealed.digest}")
+            f" written as {sealed.digest}"
+        )
     _step("access_written", listing)
     actual, size = rehash(stores.access, sealed.digest, chunk_size=chunk_size)
     if actual != sealed.digest or size != sealed.size:
         raise IntegrityViolation(
-            f"access copy of {display_name(listing.rel_path)} read back as {actual}")
+            f"access copy of {display_name(listing.rel_path)} read back as {actual}"
+        )
     _step("verified", listing)
     return sealed, access
 
@@ -112,9 +127,11 @@ def _release(ctx: IngestContext, claimed: Claimed, error: str, *, changed: bool)
             row.stable = False  # it is still being written: wait for it to settle again
 
 
-def _register(ctx: IngestContext, claimed: Claimed, sealed: StoredObject, access: StoredObject,
-              probe: tuple[ProbeResult | None, str | None], name_fields: NameFields,
-              sidecar: Sidecar | None) -> tuple[uuid.UUID, bool]:
+def _register(
+    ctx: IngestContext,
+    claimed: Claimed,
+    prepared: Prepared,
+) -> tuple[uuid.UUID, bool]:
     with unit_of_work(ctx.factory) as session:
         row = session.get(StationFile, claimed.file_id, with_for_update=True)
         if row is None or row.state != FileState.INGESTING or row.claimed_by != ctx.worker:
@@ -122,12 +139,23 @@ def _register(ctx: IngestContext, claimed: Claimed, sealed: StoredObject, access
         station = session.get(Station, row.station_id)
         assert station is not None
         now = utcnow()
-        item, created = register_ingest(session, IngestFacts(
-            station=station, rel_path=claimed.listing.rel_path,
-            device_dir=claimed.listing.device_dir, sealed=sealed, access=access,
-            docked_at=row.first_seen_at, ingested_at=now, probe=probe[0],
-            probe_error=probe[1], name_fields=name_fields, sidecar=sidecar,
-            actor=f"{INGEST_ACTOR}@{ctx.worker.split(':', 1)[0]}"))
+        item, created = register_ingest(
+            session,
+            IngestFacts(
+                station=station,
+                rel_path=claimed.listing.rel_path,
+                device_dir=claimed.listing.device_dir,
+                sealed=prepared.sealed,
+                access=prepared.access,
+                docked_at=row.first_seen_at,
+                ingested_at=now,
+                probe=prepared.probe,
+                probe_error=prepared.probe_error,
+                name_fields=prepared.name_fields,
+                sidecar=prepared.sidecar,
+                actor=f"{INGEST_ACTOR}@{ctx.worker.split(':', 1)[0]}",
+            ),
+        )
         row.state, row.item_id, row.ingested_at = FileState.INGESTED, item.id, now
         row.claimed_by, row.last_error = None, None
         return item.id, created
@@ -140,18 +168,29 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
     station_config = ctx.settings.station(adapter.name)
     _step("claimed", listing, station=adapter.name)
     sealed, access = copy_and_verify(ctx.stores, adapter, listing, chunk)
-    probe = probe_sealed(ctx.stores, sealed.digest)
-    name_fields = parse_name(listing.rel_path.rsplit(b"/", 1)[-1],
-                             ctx.settings.filename_for(station_config))
-    sidecar = read_sidecar(adapter, listing)
+    probe, probe_error = probe_sealed(ctx.stores, sealed.digest)
+    prepared = Prepared(
+        sealed=sealed,
+        access=access,
+        probe=probe,
+        probe_error=probe_error,
+        name_fields=parse_name(
+            listing.rel_path.rsplit(b"/", 1)[-1], ctx.settings.filename_for(station_config)
+        ),
+        sidecar=read_sidecar(adapter, listing),
+    )
     try:
-        item_id, created = _register(ctx, claimed, sealed, access, probe, name_fields, sidecar)
+        item_id, created = _register(ctx, claimed, prepared)
     except IntegrityError:
         # Two stations docked the same bytes at once: the other commit won; record ours as a
         # second arrival of the same item.
-        item_id, created = _register(ctx, claimed, sealed, access, probe, name_fields, sidecar)
-    _step("committed", listing, item=str(item_id),
-          kind=EventKind.INGESTED.value if created else EventKind.RECEIVED_AGAIN.value)
+        item_id, created = _register(ctx, claimed, prepared)
+    _step(
+        "committed",
+        listing,
+        item=str(item_id),
+        kind=EventKind.INGESTED.value if created else EventKind.RECEIVED_AGAIN.value,
+    )
     return item_id
 
 
@@ -168,8 +207,10 @@ def acknowledge(ctx: IngestContext, file_id: uuid.UUID) -> None:
         try:
             done = adapter.acknowledge(listing)
         except OSError as exc:
-            log.error("station acknowledgement failed; will retry", extra={
-                "station": adapter.name, "file": row.rel_path, "error": exc.strerror})
+            log.error(
+                "station acknowledgement failed; will retry",
+                extra={"station": adapter.name, "file": row.rel_path, "error": exc.strerror},
+            )
             return
         row.state = FileState.ACKNOWLEDGED
     _step("acknowledged", listing, action=done)
@@ -184,28 +225,33 @@ def ingest_next(ctx: IngestContext) -> bool:
         claimed = Claimed(row.id, row.station_id, listing_of(row))
     if claimed.station_id not in ctx.adapters:
         _release(ctx, claimed, "station is not configured in this worker", changed=False)
-        return True
+    elif _attempt(ctx, claimed):
+        acknowledge(ctx, claimed.file_id)
+    return True
+
+
+def _attempt(ctx: IngestContext, claimed: Claimed) -> bool:
+    """Ingest a claimed file; on failure release it with the reason. True when committed."""
+    shown = display_name(claimed.listing.rel_path)
     try:
         ingest_claimed(ctx, claimed)
     except SourceChanged as exc:
         _release(ctx, claimed, str(exc), changed=True)
-        log.warning("file still changing; will wait", extra={
-            "file": display_name(claimed.listing.rel_path), "error": str(exc)})
-        return True
+        log.warning("file still changing; will wait", extra={"file": shown, "error": str(exc)})
+        return False
     except (StationUnavailable, StoreError, IntegrityViolation, OSError) as exc:
         _release(ctx, claimed, str(exc), changed=False)
-        log.error("ingest failed; file left on the station for a later attempt", extra={
-            "file": display_name(claimed.listing.rel_path), "error": str(exc)})
-        return True
+        log.error(
+            "ingest failed; file left on the station for a later attempt",
+            extra={"file": shown, "error": str(exc)},
+        )
+        return False
     except ClaimLost:
-        log.warning("claim was taken over by another worker", extra={
-            "file": display_name(claimed.listing.rel_path)})
-        return True
+        log.warning("claim was taken over by another worker", extra={"file": shown})
+        return False
     except Exception as exc:
         # Anything unforeseen must not leave the file claimed by a live process forever.
         _release(ctx, claimed, f"unexpected error: {exc}", changed=False)
-        log.exception("ingest failed unexpectedly", extra={
-            "file": display_name(claimed.listing.rel_path)})
-        return True
-    acknowledge(ctx, claimed.file_id)
+        log.exception("ingest failed unexpectedly", extra={"file": shown})
+        return False
     return True

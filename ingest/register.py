@@ -65,11 +65,15 @@ def _describe(facts: IngestFacts) -> dict[str, Any]:
     meta = facts.sidecar.metadata if facts.sidecar else None
     names = facts.name_fields
     device_dir = display_name(facts.device_dir) if facts.device_dir else None
-    start = (meta.recorded_start if meta else None) or names.start or (
-        facts.probe.creation_time if facts.probe else None)
+    start = (
+        (meta.recorded_start if meta else None)
+        or names.start
+        or (facts.probe.creation_time if facts.probe else None)
+    )
     duration = facts.probe.duration_ms if facts.probe else None
     end = (meta.recorded_end if meta else None) or (
-        start + timedelta(milliseconds=duration) if start and duration else None)
+        start + timedelta(milliseconds=duration) if start and duration else None
+    )
     return {
         "device": (meta.device if meta else None) or names.device or device_dir,
         "officer": (meta.officer if meta else None) or names.officer,
@@ -91,7 +95,8 @@ def _ingested_data(facts: IngestFacts, described: dict[str, Any]) -> dict[str, A
         "officer": described["officer"],
         # The device's clock drifts: what it reported is kept as reported, beside ours.
         "device_reported_start": (
-            format_time(described["recorded_start"]) if described["recorded_start"] else None),
+            format_time(described["recorded_start"]) if described["recorded_start"] else None
+        ),
         "docked_at": format_time(facts.docked_at),
         "ingested_at": format_time(facts.ingested_at),
         "latency_ms": int(latency.total_seconds() * 1000),
@@ -102,8 +107,11 @@ def _ingested_data(facts: IngestFacts, described: dict[str, Any]) -> dict[str, A
     if facts.name_fields.problem:
         data["name_problem"] = facts.name_fields.problem
     if facts.sidecar is not None:
-        data["sidecar"] = {"digest": facts.sidecar.digest, "size": facts.sidecar.size,
-                           "problem": facts.sidecar.problem}
+        data["sidecar"] = {
+            "digest": facts.sidecar.digest,
+            "size": facts.sidecar.size,
+            "problem": facts.sidecar.problem,
+        }
     return data
 
 
@@ -113,11 +121,19 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         select(EvidenceItem).where(EvidenceItem.digest == facts.sealed.digest)
     ).scalar_one_or_none()
     if existing is not None:
-        append_event(session, item_id=existing.id, kind=EventKind.RECEIVED_AGAIN,
-                     actor=facts.actor, at=facts.ingested_at, data={
-                         "digest": facts.sealed.digest, "station": facts.station.name,
-                         "source_path": display_name(facts.rel_path),
-                         "docked_at": format_time(facts.docked_at)})
+        append_event(
+            session,
+            item_id=existing.id,
+            kind=EventKind.RECEIVED_AGAIN,
+            actor=facts.actor,
+            at=facts.ingested_at,
+            data={
+                "digest": facts.sealed.digest,
+                "station": facts.station.name,
+                "source_path": display_name(facts.rel_path),
+                "docked_at": format_time(facts.docked_at),
+            },
+        )
         return existing, False
 
     described = _describe(facts)
@@ -149,11 +165,29 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
     session.add(item)
     session.flush()
     at = facts.ingested_at
-    append_event(session, item_id=item.id, kind=EventKind.INGESTED, actor=facts.actor, at=at,
-                 data=_ingested_data(facts, described))
-    for kind, stored in ((EventKind.SEALED, facts.sealed),
-                         (EventKind.ACCESS_COPY_STORED, facts.access)):
-        append_event(session, item_id=item.id, kind=kind, actor=facts.actor, at=at, data={
-            "digest": stored.digest, "size": stored.size, "locator": stored.locator,
-            "verified": "re-read and matched"})
+    append_event(
+        session,
+        item_id=item.id,
+        kind=EventKind.INGESTED,
+        actor=facts.actor,
+        at=at,
+        data=_ingested_data(facts, described),
+    )
+    for kind, stored in (
+        (EventKind.SEALED, facts.sealed),
+        (EventKind.ACCESS_COPY_STORED, facts.access),
+    ):
+        append_event(
+            session,
+            item_id=item.id,
+            kind=kind,
+            actor=facts.actor,
+            at=at,
+            data={
+                "digest": stored.digest,
+                "size": stored.size,
+                "locator": stored.locator,
+                "verified": "re-read and matched",
+            },
+        )
     return item, True

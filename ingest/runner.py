@@ -34,8 +34,13 @@ def build_context(settings: Settings, factory: SessionFactory, stores: Stores) -
     with unit_of_work(factory) as session:
         stations = sync_stations(session, settings)
         adapters = {stations[c.name].id: make_adapter(settings, c.name) for c in settings.stations}
-    return IngestContext(settings=settings, factory=factory, stores=stores, adapters=adapters,
-                         worker=worker_identity())
+    return IngestContext(
+        settings=settings,
+        factory=factory,
+        stores=stores,
+        adapters=adapters,
+        worker=worker_identity(),
+    )
 
 
 def scan_all(ctx: IngestContext) -> list[ScanSummary]:
@@ -50,8 +55,9 @@ def scan_all(ctx: IngestContext) -> list[ScanSummary]:
         with unit_of_work(ctx.factory) as session:
             station = session.get(Station, station_id)
             assert station is not None
-            summary = record_scan(session, station=station, listings=listings, now=utcnow(),
-                                  settle=settle)
+            summary = record_scan(
+                session, station=station, listings=listings, now=utcnow(), settle=settle
+            )
         summaries.append(summary)
         log.info("station scanned", extra=vars(summary))
     acknowledge_leftovers(ctx)
@@ -61,8 +67,11 @@ def scan_all(ctx: IngestContext) -> list[ScanSummary]:
 def acknowledge_leftovers(ctx: IngestContext) -> None:
     """Files committed by a worker that died before acknowledging them."""
     with unit_of_work(ctx.factory) as session:
-        ids = list(session.execute(select(StationFile.id).where(
-            StationFile.state == FileState.INGESTED)).scalars())
+        ids = list(
+            session.execute(
+                select(StationFile.id).where(StationFile.state == FileState.INGESTED)
+            ).scalars()
+        )
     for file_id in ids:
         acknowledge(ctx, file_id)
 
@@ -103,5 +112,3 @@ def run_once(ctx: IngestContext, *, workers: int) -> list[ScanSummary]:
         drainer.kick(pool)
     acknowledge_leftovers(ctx)
     return summaries
-
-

@@ -13,7 +13,7 @@ from config.settings import Settings
 from ingest.models import FileState, StationFile
 from ingest.naming import display_name
 from ingest.stability import Seen, is_stable
-from ingest.stations.base import Listing, StationAdapter
+from ingest.stations.base import Listing
 from vault.models import Station
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,9 @@ def _reset(row: StationFile, listing: Listing, now: datetime) -> None:
     row.attempts = 0
 
 
-def _observe(row: StationFile, listing: Listing, now: datetime, settle: timedelta,
-             summary: ScanSummary) -> None:
+def _observe(
+    row: StationFile, listing: Listing, now: datetime, settle: timedelta, summary: ScanSummary
+) -> None:
     previous = Seen(row.size, row.mtime_ns)
     current = Seen(listing.size, listing.mtime_ns)
     row.last_seen_at = now
@@ -72,13 +73,20 @@ def _observe(row: StationFile, listing: Listing, now: datetime, settle: timedelt
         row.stable, row.state = False, FileState.WAITING
         row.last_error = TEMPORARY_REASON if listing.temporary else None
         return
-    if listing.temporary or not is_stable(previous=previous, current=current, now=now,
-                                          settle=settle):
+    if listing.temporary or not is_stable(
+        previous=previous, current=current, now=now, settle=settle
+    ):
         return
     if current.size == 0:
         if row.state != FileState.REJECTED:
-            log.warning("station file rejected", extra={
-                "station": summary.station, "file": row.rel_path, "reason": ZERO_BYTE_REASON})
+            log.warning(
+                "station file rejected",
+                extra={
+                    "station": summary.station,
+                    "file": row.rel_path,
+                    "reason": ZERO_BYTE_REASON,
+                },
+            )
         row.state, row.stable, row.last_error = FileState.REJECTED, False, ZERO_BYTE_REASON
         summary.rejected += 1
         return
@@ -86,20 +94,34 @@ def _observe(row: StationFile, listing: Listing, now: datetime, settle: timedelt
     summary.ready += 1
 
 
-def record_scan(session: Session, *, station: Station, listings: list[Listing], now: datetime,
-                settle: timedelta) -> ScanSummary:
+def record_scan(
+    session: Session, *, station: Station, listings: list[Listing], now: datetime, settle: timedelta
+) -> ScanSummary:
     summary = ScanSummary(station=station.name, listed=len(listings))
-    rows = {bytes(r.rel_path_raw): r for r in session.execute(
-        select(StationFile).where(StationFile.station_id == station.id)).scalars()}
+    rows = {
+        bytes(r.rel_path_raw): r
+        for r in session.execute(
+            select(StationFile).where(StationFile.station_id == station.id)
+        ).scalars()
+    }
     for listing in listings:
         row = rows.pop(listing.rel_path, None)
         if row is None:
-            session.add(StationFile(
-                station_id=station.id, rel_path_raw=listing.rel_path,
-                rel_path=display_name(listing.rel_path), size=listing.size,
-                mtime_ns=listing.mtime_ns, first_seen_at=now, last_seen_at=now,
-                state=FileState.WAITING, stable=False, attempts=0,
-                last_error=TEMPORARY_REASON if listing.temporary else None))
+            session.add(
+                StationFile(
+                    station_id=station.id,
+                    rel_path_raw=listing.rel_path,
+                    rel_path=display_name(listing.rel_path),
+                    size=listing.size,
+                    mtime_ns=listing.mtime_ns,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    state=FileState.WAITING,
+                    stable=False,
+                    attempts=0,
+                    last_error=TEMPORARY_REASON if listing.temporary else None,
+                )
+            )
             summary.new += 1
         else:
             _observe(row, listing, now, settle, summary)
@@ -109,8 +131,10 @@ def record_scan(session: Session, *, station: Station, listings: list[Listing], 
         elif gone.state in (FileState.WAITING, FileState.REJECTED):
             gone.state, gone.stable = FileState.VANISHED, False
             summary.vanished += 1
-            log.warning("station file vanished before it was ingested", extra={
-                "station": station.name, "file": gone.rel_path})
+            log.warning(
+                "station file vanished before it was ingested",
+                extra={"station": station.name, "file": gone.rel_path},
+            )
         elif gone.state == FileState.INGESTED:
             gone.state = FileState.ACKNOWLEDGED  # removed on the station after it was safe
     session.flush()

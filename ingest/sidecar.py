@@ -46,8 +46,12 @@ class Sidecar:
 def parse_sidecar(raw: bytes) -> Sidecar:
     digest = hashlib.sha256(raw).hexdigest()
     if len(raw) > MAX_SIDECAR_BYTES:
-        return Sidecar(digest, len(raw), None,
-                       f"sidecar is {len(raw)} bytes, over the {MAX_SIDECAR_BYTES}-byte limit")
+        return Sidecar(
+            digest,
+            len(raw),
+            None,
+            f"sidecar is {len(raw)} bytes, over the {MAX_SIDECAR_BYTES}-byte limit",
+        )
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -58,7 +62,8 @@ def parse_sidecar(raw: bytes) -> Sidecar:
         metadata = StationMetadata.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
         return Sidecar(digest, len(raw), None, f"sidecar fields rejected: {problems}")
     return Sidecar(digest, len(raw), metadata)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -62,21 +63,32 @@ def _latency(samples: list[timedelta]) -> Latency:
     else:
         cuts = statistics.quantiles(seconds, n=100, method="inclusive")
         p50, p90, p99 = cuts[49], cuts[89], cuts[98]
-    return Latency(len(seconds), timedelta(seconds=p50), timedelta(seconds=p90),
-                   timedelta(seconds=p99), timedelta(seconds=seconds[-1]))
+    return Latency(
+        len(seconds),
+        timedelta(seconds=p50),
+        timedelta(seconds=p90),
+        timedelta(seconds=p99),
+        timedelta(seconds=seconds[-1]),
+    )
 
 
 def sla_report(session: Session, *, deadline: timedelta, now: datetime) -> list[StationSla]:
-    report = {s.id: StationSla(s.name) for s in session.execute(
-        select(Station).order_by(Station.name)).scalars()}
-    for row in session.execute(select(StationFile).where(StationFile.state.in_(OPEN_STATES))
-                               .order_by(StationFile.first_seen_at)).scalars():
+    report = {
+        s.id: StationSla(s.name)
+        for s in session.execute(select(Station).order_by(Station.name)).scalars()
+    }
+    for row in session.execute(
+        select(StationFile)
+        .where(StationFile.state.in_(OPEN_STATES))
+        .order_by(StationFile.first_seen_at)
+    ).scalars():
         age = now - row.first_seen_at
         # An ingested file still on the station is safe; it is not waiting on the guarantee.
         overdue = age > deadline and row.state != FileState.INGESTED
-        report[row.station_id].waiting.append(WaitingFile(
-            row.rel_path, row.state.value, row.size, age, overdue, row.last_error))
-    samples: dict[object, list[timedelta]] = {}
+        report[row.station_id].waiting.append(
+            WaitingFile(row.rel_path, row.state.value, row.size, age, overdue, row.last_error)
+        )
+    samples: dict[uuid.UUID, list[timedelta]] = {}
     for item in session.execute(select(EvidenceItem)).scalars():
         latency = item.ingested_at - item.docked_at
         samples.setdefault(item.station_id, []).append(latency)

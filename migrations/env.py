@@ -5,8 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-import custody.models
-import ingest.models
 import vault.models  # noqa: F401 - imported for their tables
 from vault.db import Base
 
@@ -26,9 +24,12 @@ def _engine() -> Engine:
 
 def run_migrations_online() -> None:
     with _engine().connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite",
-                          compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

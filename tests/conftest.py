@@ -30,8 +30,9 @@ def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few distinct real MP4 clips made once per test session by ffmpeg."""
     directory = tmp_path_factory.mktemp("clips")
     for n in range(4):
-        generate_clip(directory / f"clip{n}.mp4", seconds=1, frequency=300 + 100 * n,
-                      width=160, height=120)
+        generate_clip(
+            directory / f"clip{n}.mp4", seconds=1, frequency=300 + 100 * n, width=160, height=120
+        )
     return directory
 
 
@@ -55,15 +56,18 @@ class Vault:
     def env(self) -> dict[str, str]:
         """Environment for running `evault` in a subprocess against this vault."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("EVAULT_")}
-        env.update({
-            "EVAULT_DATA_DIR": str(self.root / "data"),
-            "EVAULT_STATIONS": json.dumps([s.model_dump(mode="json")
-                                           for s in self.settings.stations]),
-            "EVAULT_SETTLE_SECONDS": "0",
-            "EVAULT_LOG_FORMAT": "json",
-            "PYTHONPATH": str(REPO),
-            "COLUMNS": "200",
-        })
+        env.update(
+            {
+                "EVAULT_DATA_DIR": str(self.root / "data"),
+                "EVAULT_STATIONS": json.dumps(
+                    [s.model_dump(mode="json") for s in self.settings.stations]
+                ),
+                "EVAULT_SETTLE_SECONDS": "0",
+                "EVAULT_LOG_FORMAT": "json",
+                "PYTHONPATH": str(REPO),
+                "COLUMNS": "200",
+            }
+        )
         return env
 
 
@@ -104,7 +108,15 @@ def put_clip(clip_dir: Path, n: int, target: Path) -> Path:
     return target
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: Path,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api.cli.main", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli.main", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 import av
 import av.error
+import imageio_ffmpeg
 
 MP4_FORMAT_NAMES = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}
 FORMAT_MEDIA_TYPES = {
@@ -28,8 +29,6 @@ def ffmpeg_binary() -> str:
     system = shutil.which("ffmpeg")
     if system:
         return system
-    import imageio_ffmpeg
-
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
@@ -73,12 +72,20 @@ def probe_stream(stream: BinaryIO) -> ProbeResult:
             format_names = set(container.format.name.split(","))
             streams: list[dict[str, Any]] = []
             for s in container.streams:
-                ctx = s.codec_context
-                entry: dict[str, Any] = {"index": s.index, "type": s.type, "codec": ctx.name}
-                if s.type == "video":
-                    entry.update(width=int(ctx.width), height=int(ctx.height))
-                elif s.type == "audio":
-                    entry.update(sample_rate=int(ctx.sample_rate), channels=int(ctx.channels))
+                entry: dict[str, Any] = {
+                    "index": s.index,
+                    "type": s.type,
+                    "codec": s.codec_context.name,
+                }
+                if isinstance(s, av.VideoStream):
+                    entry.update(
+                        width=int(s.codec_context.width), height=int(s.codec_context.height)
+                    )
+                elif isinstance(s, av.AudioStream):
+                    entry.update(
+                        sample_rate=int(s.codec_context.sample_rate),
+                        channels=int(s.codec_context.channels),
+                    )
                 streams.append(entry)
             tags = {str(k): str(v) for k, v in container.metadata.items()}
             duration_ms = (

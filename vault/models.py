@@ -73,8 +73,12 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     docked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     media_status: Mapped[MediaStatus] = mapped_column(
-        Enum(MediaStatus, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e])
+        Enum(
+            MediaStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     probe: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     probe_error: Mapped[str | None] = mapped_column(Text)
@@ -84,8 +88,9 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     access_locator: Mapped[str] = mapped_column(Text)
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("case_file.id"), index=True)
     status: Mapped[ItemStatus] = mapped_column(
-        Enum(ItemStatus, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            ItemStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        ),
         default=ItemStatus.PRESERVED,
         index=True,
     )

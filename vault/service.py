@@ -26,13 +26,22 @@ def find_item(session: Session, reference: str) -> EvidenceItem:
         return found
     if len(ref) < MIN_PREFIX:
         raise NotFound(f"{reference!r} is too short to name an item (give at least {MIN_PREFIX})")
-    matches = list(session.execute(select(EvidenceItem).where(
-        EvidenceItem.digest.startswith(ref) | cast(EvidenceItem.id, String).startswith(ref)
-    ).limit(3)).scalars())
+    matches = list(
+        session.execute(
+            select(EvidenceItem)
+            .where(
+                EvidenceItem.digest.startswith(ref) | cast(EvidenceItem.id, String).startswith(ref)
+            )
+            .limit(3)
+        ).scalars()
+    )
     if not matches:
         # UUIDs are stored without dashes on SQLite and with them on PostgreSQL.
-        matches = [i for i in session.execute(select(EvidenceItem)).scalars()
-                   if str(i.id).startswith(ref) or i.id.hex.startswith(ref)][:3]
+        matches = [
+            i
+            for i in session.execute(select(EvidenceItem)).scalars()
+            if str(i.id).startswith(ref) or i.id.hex.startswith(ref)
+        ][:3]
     if not matches:
         raise NotFound(f"no item matches {reference!r}")
     if len(matches) > 1:
@@ -55,10 +64,12 @@ def list_items(session: Session, flt: ItemFilter) -> list[EvidenceItem]:
     query = select(EvidenceItem).order_by(EvidenceItem.ingested_at.desc()).limit(flt.limit)
     if flt.station:
         query = query.join(Station, EvidenceItem.station_id == Station.id).where(
-            Station.name == flt.station)
+            Station.name == flt.station
+        )
     if flt.device:
         query = query.join(Device, EvidenceItem.device_id == Device.id).where(
-            Device.serial == flt.device)
+            Device.serial == flt.device
+        )
     if flt.officer:
         query = query.where(EvidenceItem.officer == flt.officer)
     if flt.since:

@@ -10,9 +10,16 @@ import ffmpeg
 from vault.media import ffmpeg_binary
 
 
-def generate_clip(path: Path, *, seconds: float = 3.0, width: int = 320, height: int = 240,
-                  frequency: int = 440, recorded_at: datetime | None = None,
-                  label: str = "") -> Path:
+def generate_clip(
+    path: Path,
+    *,
+    seconds: float = 3.0,
+    width: int = 320,
+    height: int = 240,
+    frequency: int = 440,
+    recorded_at: datetime | None = None,
+    label: str = "",
+) -> Path:
     """Write an H.264/AAC MP4 of a test pattern and a tone. Each (frequency, label) pair gives
     different bytes, so several clips are several items."""
     video = ffmpeg.input(f"testsrc=size={width}x{height}:rate=15", f="lavfi", t=seconds)
@@ -20,7 +27,10 @@ def generate_clip(path: Path, *, seconds: float = 3.0, width: int = 320, height:
         video = video.drawtext(text=label, x=10, y=10, fontsize=18, fontcolor="white")
     audio = ffmpeg.input(f"sine=frequency={frequency}", f="lavfi", t=seconds)
     options: dict[str, object] = {
-        "vcodec": "libx264", "pix_fmt": "yuv420p", "preset": "ultrafast", "acodec": "aac",
+        "vcodec": "libx264",
+        "pix_fmt": "yuv420p",
+        "preset": "ultrafast",
+        "acodec": "aac",
         "shortest": None,
     }
     if recorded_at is not None:

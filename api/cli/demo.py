@@ -47,18 +47,25 @@ def build_demo_station(station_dir: Path, *, clips: int, slow_seconds: float) ->
         # Cameras name files in local wall-clock time (the convention's device_timezone).
         started = (now - timedelta(minutes=30 + 7 * n)).astimezone(ZoneInfo("Asia/Shanghai"))
         name = f"{device}_{officer}_{started.strftime('%Y%m%dT%H%M%S')}.mp4"
-        generate_clip(station_dir / device / name, seconds=3, frequency=300 + 40 * n,
-                      label=f"{device} {officer} #{n}")
+        generate_clip(
+            station_dir / device / name,
+            seconds=3,
+            frequency=300 + 40 * n,
+            label=f"{device} {officer} #{n}",
+        )
         made.append(f"{device}/{name}: a 3-second clip")
     sidecar_clip = station_dir / "DEV001" / "DEV001_P1001_incident.mp4"
     generate_clip(sidecar_clip, seconds=2, frequency=900, label="with sidecar")
     (station_dir / "DEV001" / "DEV001_P1001_incident.mp4.json").write_text(
         '{"officer": "P1001", "location": "No. 1 Demo Road",'
-        ' "matter": "traffic stop (demo)", "counterparty": "driver (demo)"}\n', encoding="utf-8")
+        ' "matter": "traffic stop (demo)", "counterparty": "driver (demo)"}\n',
+        encoding="utf-8",
+    )
     made.append("DEV001/DEV001_P1001_incident.mp4: a clip with sidecar metadata")
     (station_dir / "DEV002").mkdir(parents=True, exist_ok=True)
     (station_dir / "DEV002" / "DEV002_P1002_20261124T080000.mp4").write_bytes(
-        b"this camera wrote garbage, not video\n" * 100)
+        b"this camera wrote garbage, not video\n" * 100
+    )
     made.append("DEV002/DEV002_P1002_20261124T080000.mp4: not a video (kept all the same)")
     _start_slow_writer(station_dir / "DEV002" / "DEV002_P1003_growing.mp4", slow_seconds)
     made.append(f"DEV002/DEV002_P1003_growing.mp4: still being written for {slow_seconds:.0f}s")
@@ -68,6 +75,9 @@ def build_demo_station(station_dir: Path, *, clips: int, slow_seconds: float) ->
 def _start_slow_writer(target: Path, seconds: float) -> None:
     source = Path(tempfile.mkdtemp(prefix="evault-demo-")) / "growing.mp4"
     generate_clip(source, seconds=4, frequency=1200, label="arrived slowly")
-    subprocess.Popen(  # noqa: S603 - our own interpreter running our own fixed script
+    subprocess.Popen(
         [sys.executable, "-c", SLOW_WRITER, str(source), str(target), str(seconds)],
-        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

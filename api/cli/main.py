@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
@@ -64,9 +65,15 @@ def _context(*, migrate: bool = False) -> AppContext:
 @app.callback(invoke_without_command=True)
 def main_callback(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="TOML settings file (default: ./evault.toml if present).",
-        envvar="EVAULT_CONFIG")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="TOML settings file (default: ./evault.toml if present).",
+            envvar="EVAULT_CONFIG",
+        ),
+    ] = None,
 ) -> None:
     if config is not None:
         os.environ["EVAULT_CONFIG"] = str(config)
@@ -82,8 +89,9 @@ def init() -> None:
     console.print(f"sealed    {context.stores.sealed.location()}")
     console.print(f"access    {context.stores.access.location()}")
     if not context.settings.stations:
-        console.print("no stations configured yet: add [[stations]] to evault.toml"
-                      " (or run `evault demo`)")
+        console.print(
+            "no stations configured yet: add [[stations]] to evault.toml (or run `evault demo`)"
+        )
 
 
 @app.command()
@@ -91,20 +99,26 @@ def daemon() -> None:
     """Scan the configured stations on an interval and ingest what is ready, until SIGTERM."""
     context = _context()
     if not context.settings.stations:
-        err.print("[yellow]no stations configured[/yellow]: add [[stations]] to evault.toml,"
-                  " or run `evault demo` for a demo station")
+        err.print(
+            "[yellow]no stations configured[/yellow]: add [[stations]] to evault.toml,"
+            " or run `evault demo` for a demo station"
+        )
         raise typer.Exit(2)
     ingest_ctx = build_context(context.settings, context.factory, context.stores)
-    console.print(f"[green]evidence-vault running[/green]: watching "
-                  f"{', '.join(s.name for s in context.settings.stations)}; Ctrl-C stops."
-                  " In another terminal: `evault list`, `evault sla`, `evault verify`.")
+    console.print(
+        f"[green]evidence-vault running[/green]: watching "
+        f"{', '.join(s.name for s in context.settings.stations)}; Ctrl-C stops."
+        " In another terminal: `evault list`, `evault sla`, `evault verify`."
+    )
     Daemon(ingest_ctx).run()
 
 
 @app.command()
 def ingest(
-    once: Annotated[bool, typer.Option(
-        "--once", help="Scan, let files settle, ingest everything ready, then exit.")] = False,
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Scan, let files settle, ingest everything ready, then exit."),
+    ] = False,
 ) -> None:
     """Ingest from the configured stations. With --once, one pass; otherwise as the daemon."""
     if not once:
@@ -115,8 +129,10 @@ def ingest(
     remove_stale_temps(ingest_ctx)
     summaries = run_once(ingest_ctx, workers=context.settings.ingest_workers)
     for summary in summaries:
-        console.print(f"station {summary.station}: {summary.listed} listed, {summary.ready} ready,"
-                      f" {summary.rejected} rejected, {summary.vanished} vanished")
+        console.print(
+            f"station {summary.station}: {summary.listed} listed, {summary.ready} ready,"
+            f" {summary.rejected} rejected, {summary.vanished} vanished"
+        )
 
 
 @app.command("list")
@@ -132,15 +148,21 @@ def list_command(
     context = _context()
     zone = context.settings.display_timezone
     with unit_of_work(context.factory) as session:
-        items = list_items(session, ItemFilter(
-            station=station, device=device, officer=officer, since=_aware(since, zone),
-            until=_aware(until, zone), limit=limit))
+        items = list_items(
+            session,
+            ItemFilter(
+                station=station,
+                device=device,
+                officer=officer,
+                since=_aware(since, zone),
+                until=_aware(until, zone),
+                limit=limit,
+            ),
+        )
         console.print(render.items_table(items, zone))
 
 
 def _aware(value: datetime | None, zone: str) -> datetime | None:
-    from zoneinfo import ZoneInfo
-
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=ZoneInfo(zone))
@@ -156,35 +178,43 @@ def _item(context: AppContext, reference: str) -> EvidenceItem:
 
 
 @app.command()
-def show(item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
-         ) -> None:
+def show(
+    item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
+) -> None:
     """Everything recorded about one item."""
     context = _context()
     zone = context.settings.display_timezone
     with unit_of_work(context.factory) as session:
         item = find_item(session, item_id)
         fields = {
-            "id": str(item.id), "name": item.original_name, "sha256": item.digest,
+            "id": str(item.id),
+            "name": item.original_name,
+            "sha256": item.digest,
             "size": f"{item.size} bytes ({render.human_size(item.size)})",
-            "media type": item.media_type, "media": item.media_status.value,
+            "media type": item.media_type,
+            "media": item.media_status.value,
             "probe error": item.probe_error or "-",
-            "station": item.station.name, "device": item.device.serial if item.device else "-",
+            "station": item.station.name,
+            "device": item.device.serial if item.device else "-",
             "officer": item.officer or "-",
             "recorded": f"{render.local(item.recorded_start, zone)} .. "
-                        f"{render.local(item.recorded_end, zone)}",
+            f"{render.local(item.recorded_end, zone)}",
             "duration": f"{item.duration_ms / 1000:.1f}s" if item.duration_ms else "-",
             "docked at": render.local(item.docked_at, zone),
             "ingested at": render.local(item.ingested_at, zone),
-            "sealed copy": item.sealed_locator, "access copy": item.access_locator,
-            "station metadata": str(item.station_metadata or "-"), "status": item.status.value,
+            "sealed copy": item.sealed_locator,
+            "access copy": item.access_locator,
+            "station metadata": str(item.station_metadata or "-"),
+            "status": item.status.value,
         }
     for key, value in fields.items():
         console.print(f"[bold]{key:>16}[/bold]  {value}", highlight=False)
 
 
 @app.command()
-def custody(item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
-            ) -> None:
+def custody(
+    item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
+) -> None:
     """The item's custody chain: every event, in order, with its hash."""
     context = _context()
     item = _item(context, item_id)
@@ -195,32 +225,52 @@ def custody(item_id: Annotated[str, typer.Argument(help="Item id, id prefix or d
 
 @app.command()
 def verify(
-    item_id: Annotated[str | None, typer.Argument(help="Only this item (the log is always"
-                                                  " checked whole).")] = None,
-    rehash_objects: Annotated[bool, typer.Option(
-        "--rehash/--no-rehash", help="Re-read and re-hash both copies of every item.")] = True,
+    item_id: Annotated[
+        str | None, typer.Argument(help="Only this item (the log is always checked whole).")
+    ] = None,
+    rehash_objects: Annotated[
+        bool,
+        typer.Option("--rehash/--no-rehash", help="Re-read and re-hash both copies of every item."),
+    ] = True,
 ) -> None:
     """Recompute every custody chain from the raw rows and re-hash both copies of each item.
 
     Prints each failure (which item, which entry, what was expected); exits 1 on any."""
     context = _context()
     ids = [_item(context, item_id).id] if item_id else None
-    with unit_of_work(context.factory) as session, Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), DownloadColumn(),
-        TimeRemainingColumn(), console=err, transient=True,
-    ) as progress:
+    with (
+        unit_of_work(context.factory) as session,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("re-hashing copies", total=None)
-        report = audit(session, context.stores, item_ids=ids, rehash_objects=rehash_objects,
-                       chunk_size=context.settings.chunk_size,
-                       progress=lambda _item, n: progress.advance(task, n))
+        report = audit(
+            session,
+            context.stores,
+            item_ids=ids,
+            rehash_objects=rehash_objects,
+            chunk_size=context.settings.chunk_size,
+            progress=lambda _item, n: progress.advance(task, n),
+        )
         names = {i.id: i.original_name for i in session.query(EvidenceItem)}
     for finding in report.findings:
-        who = (f"item {finding.item_id} ({names.get(finding.item_id, 'unknown item')})"
-               if finding.item_id else "custody log")
+        who = (
+            f"item {finding.item_id} ({names.get(finding.item_id, 'unknown item')})"
+            if finding.item_id
+            else "custody log"
+        )
         where = f" entry seq {finding.seq}" if finding.seq is not None else ""
         console.print(f"[red]FAIL[/red] {who}{where}: {finding.message}", highlight=False)
-    summary = (f"{report.items_checked} item(s), {report.entries_checked} custody entries,"
-               f" {render.human_size(report.bytes_rehashed)} re-hashed")
+    summary = (
+        f"{report.items_checked} item(s), {report.entries_checked} custody entries,"
+        f" {render.human_size(report.bytes_rehashed)} re-hashed"
+    )
     if report.ok:
         console.print(f"[green]OK[/green] {summary}: every chain and every copy verified")
         return
@@ -244,16 +294,18 @@ def sla() -> None:
 @app.command()
 def demo(
     clips: Annotated[int, typer.Option(min=1, max=20, help="How many ordinary clips.")] = 4,
-    slow_seconds: Annotated[float, typer.Option(
-        help="How long the 'still being written' file keeps growing.")] = 30.0,
+    slow_seconds: Annotated[
+        float, typer.Option(help="How long the 'still being written' file keeps growing.")
+    ] = 30.0,
 ) -> None:
     """Make a demo docking station (clips generated by ffmpeg, one with sidecar metadata, one
     that is not a video, one still being written) and configure it in ./evault.toml."""
     settings = _settings()
     station_dir = (settings.data_dir / "demo-station").resolve()
     if DEFAULT_CONFIG_FILE.exists() or os.environ.get("EVAULT_CONFIG"):
-        console.print("a settings file exists already; add this station to it:\n"
-                      + demo_config(station_dir))
+        console.print(
+            "a settings file exists already; add this station to it:\n" + demo_config(station_dir)
+        )
     else:
         DEFAULT_CONFIG_FILE.write_text(demo_config(station_dir), encoding="utf-8")
         console.print(f"wrote {DEFAULT_CONFIG_FILE} with the demo station")

@@ -40,15 +40,30 @@ def human_age(delta: timedelta | None) -> str:
 
 def items_table(items: list[EvidenceItem], zone: str) -> Table:
     table = Table(title=f"{len(items)} item(s)")
-    for column in ("id", "name", "station", "device", "officer", "recorded", "size", "media",
-                   "status"):
+    for column in (
+        "id",
+        "name",
+        "station",
+        "device",
+        "officer",
+        "recorded",
+        "size",
+        "media",
+        "status",
+    ):
         table.add_column(column, overflow="fold")
     for item in items:
         table.add_row(
-            str(item.id)[:8], item.original_name, item.station.name,
-            item.device.serial if item.device else "-", item.officer or "-",
-            local(item.recorded_start, zone), human_size(item.size),
-            item.media_status.value, item.status.value)
+            str(item.id)[:8],
+            item.original_name,
+            item.station.name,
+            item.device.serial if item.device else "-",
+            item.officer or "-",
+            local(item.recorded_start, zone),
+            human_size(item.size),
+            item.media_status.value,
+            item.status.value,
+        )
     return table
 
 
@@ -57,8 +72,14 @@ def custody_table(events: list[CustodyEvent], zone: str) -> Table:
     for column in ("seq", "when", "kind", "actor", "reason", "entry hash"):
         table.add_column(column, overflow="fold")
     for event in events:
-        table.add_row(str(event.seq), local(event.at, zone), event.kind, event.actor,
-                      event.reason or "", bytes(event.entry_hash).hex()[:16] + "…")
+        table.add_row(
+            str(event.seq),
+            local(event.at, zone),
+            event.kind,
+            event.actor,
+            event.reason or "",
+            bytes(event.entry_hash).hex()[:16] + "…",
+        )
     return table
 
 
@@ -66,20 +87,34 @@ def sla_tables(report: list[StationSla], deadline: timedelta) -> list[Table]:
     tables = []
     for station in report:
         lat = station.latency
-        table = Table(title=(
-            f"station {station.station}: {len(station.waiting)} waiting,"
-            f" {len(station.overdue)} past the {human_age(deadline)} deadline,"
-            f" {len(station.late)} ingested late; latency over {lat.count} item(s):"
-            f" p50 {human_age(lat.p50)} p90 {human_age(lat.p90)} p99 {human_age(lat.p99)}"
-            f" max {human_age(lat.max)}"))
+        table = Table(
+            title=(
+                f"station {station.station}: {len(station.waiting)} waiting,"
+                f" {len(station.overdue)} past the {human_age(deadline)} deadline,"
+                f" {len(station.late)} ingested late; latency over {lat.count} item(s):"
+                f" p50 {human_age(lat.p50)} p90 {human_age(lat.p90)} p99 {human_age(lat.p99)}"
+                f" max {human_age(lat.max)}"
+            )
+        )
         for column in ("file", "state", "size", "waiting for", "overdue", "last error"):
             table.add_column(column, overflow="fold")
         for waiting in station.waiting:
-            table.add_row(waiting.rel_path, waiting.state, human_size(waiting.size),
-                          human_age(waiting.age), "YES" if waiting.overdue else "",
-                          waiting.last_error or "")
+            table.add_row(
+                waiting.rel_path,
+                waiting.state,
+                human_size(waiting.size),
+                human_age(waiting.age),
+                "YES" if waiting.overdue else "",
+                waiting.last_error or "",
+            )
         for late in station.late:
-            table.add_row(late.name, f"ingested late (item {late.item_id[:8]})", "",
-                          human_age(late.latency), "late", "")
+            table.add_row(
+                late.name,
+                f"ingested late (item {late.item_id[:8]})",
+                "",
+                human_age(late.latency),
+                "late",
+                "",
+            )
         tables.append(table)
     return tables

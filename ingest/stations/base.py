@@ -19,7 +19,7 @@ class SourceChanged(StationUnavailable):
 
 @dataclass(frozen=True)
 class Listing:
-    rel_path: bytes        # station-relative, b"/"-separated, validated
+    rel_path: bytes  # station-relative, b"/"-separated, validated
     size: int
     mtime_ns: int
     device_dir: bytes | None  # first path component: the device's sub-directory

@@ -18,8 +18,9 @@ ACK_DIR = b"ingested"
 
 
 class LocalDirectoryStation:
-    def __init__(self, name: str, root: Path,
-                 acknowledge: Literal["move", "delete", "none"] = "move") -> None:
+    def __init__(
+        self, name: str, root: Path, acknowledge: Literal["move", "delete", "none"] = "move"
+    ) -> None:
         self.name = name
         self.root = os.fsencode(root)
         self.ack_mode = acknowledge
@@ -59,8 +60,9 @@ class LocalDirectoryStation:
                     except UnsafeName:
                         continue
                     device = rel.split(b"/", 1)[0] if b"/" in rel else None
-                    yield Listing(rel, st.st_size, st.st_mtime_ns, device,
-                                  temporary=is_temporary(entry.name))
+                    yield Listing(
+                        rel, st.st_size, st.st_mtime_ns, device, temporary=is_temporary(entry.name)
+                    )
                 # Symlinks, sockets and devices are not recordings and could point anywhere.
 
     def read(self, listing: Listing, *, chunk_size: int) -> Iterator[bytes]:
@@ -69,8 +71,8 @@ class LocalDirectoryStation:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError as exc:
             raise StationUnavailable(
-                f"station {self.name}: cannot open {display_name(listing.rel_path)}:"
-                f" {exc.strerror}") from exc
+                f"station {self.name}: cannot open {display_name(listing.rel_path)}: {exc.strerror}"
+            ) from exc
         try:
             yield from self._read_exact(fd, listing, chunk_size)
         finally:
@@ -86,20 +88,24 @@ class LocalDirectoryStation:
                 chunk = os.read(fd, min(chunk_size, remaining))
                 if not chunk:
                     raise SourceChanged(
-                        f"{display_name(listing.rel_path)} shrank while it was being copied")
+                        f"{display_name(listing.rel_path)} shrank while it was being copied"
+                    )
                 remaining -= len(chunk)
                 yield chunk
             if os.read(fd, 1):
                 raise SourceChanged(
-                    f"{display_name(listing.rel_path)} grew while it was being copied")
+                    f"{display_name(listing.rel_path)} grew while it was being copied"
+                )
         except OSError as exc:
             raise StationUnavailable(
                 f"station {self.name}: reading {display_name(listing.rel_path)} failed:"
-                f" {exc.strerror}") from exc
+                f" {exc.strerror}"
+            ) from exc
         after = os.fstat(fd)
         if after.st_mtime_ns != listing.mtime_ns:
             raise SourceChanged(
-                f"{display_name(listing.rel_path)} was modified while it was being copied")
+                f"{display_name(listing.rel_path)} was modified while it was being copied"
+            )
 
     def read_small(self, rel_path: bytes, *, limit: int) -> bytes | None:
         try:
@@ -116,8 +122,7 @@ class LocalDirectoryStation:
     def acknowledge(self, listing: Listing) -> str:
         if self.ack_mode == "none":
             return "left on station"
-        companions = [s for s in sidecar_names(listing.rel_path)
-                      if os.path.lexists(self._abs(s))]
+        companions = [s for s in sidecar_names(listing.rel_path) if os.path.lexists(self._abs(s))]
         for rel in [listing.rel_path, *companions]:
             if self.ack_mode == "delete":
                 with contextlib.suppress(FileNotFoundError):

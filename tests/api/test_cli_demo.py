@@ -30,8 +30,7 @@ def test_demo_recordings_end_up_verified(isolated_env: Path) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "every chain and every copy verified" in verified.stdout
 
-    item_id = next(line.split()[1] for line in listing.stdout.splitlines()
-                   if "incident" in line)
+    item_id = next(line.split()[1] for line in listing.stdout.splitlines() if "incident" in line)
     shown = run_cli(["show", item_id], env, isolated_env)
     assert "No. 1 Demo Road" in shown.stdout
     chain = run_cli(["custody", item_id], env, isolated_env)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,10 +28,20 @@ def build_log(owners: list[int]) -> tuple[list[EntryRow], dict[uuid.UUID, HeadRo
         prev = last[item].entry_hash if item in last else GENESIS_HASH
         at = T0 + timedelta(seconds=index)
         data = {"n": index, "who": f"officer-{owner}"}
-        doc = event_document(seq=index + 1, item=item, kind=kind, actor="tester", at=at,
-                             reason=None, data=data)
-        row = EntryRow(index + 1, item, kind, "tester", at, None, data, prev,
-                       entry_hash(prev_hash=prev, document=doc))
+        doc = event_document(
+            seq=index + 1, item=item, kind=kind, actor="tester", at=at, reason=None, data=data
+        )
+        row = EntryRow(
+            index + 1,
+            item,
+            kind,
+            "tester",
+            at,
+            None,
+            data,
+            prev,
+            entry_hash(prev_hash=prev, document=doc),
+        )
         entries.append(row)
         last[item] = row
         counts[item] = counts.get(item, 0) + 1
@@ -38,8 +50,12 @@ def build_log(owners: list[int]) -> tuple[list[EntryRow], dict[uuid.UUID, HeadRo
 
 
 def verify(entries: list[EntryRow], heads: dict[uuid.UUID, HeadRow], last: EntryRow | None):
-    return check_log(entries, heads, log_last_seq=last.seq if last else 0,
-                     log_last_hash=last.entry_hash if last else b"")
+    return check_log(
+        entries,
+        heads,
+        log_last_seq=last.seq if last else 0,
+        log_last_hash=last.entry_hash if last else b"",
+    )
 
 
 owners_strategy = st.lists(st.integers(0, 2), min_size=2, max_size=25)
@@ -85,8 +101,9 @@ def test_any_deleted_entry_is_found(owners: list[int], data: st.DataObject) -> N
     forged_heads = {h.item_id: h for h in heads.values()}
     remaining = [e for e in entries if e.item_id == removed.item_id]
     if remaining:
-        forged_heads[removed.item_id] = HeadRow(removed.item_id, len(remaining),
-                                                remaining[-1].seq, remaining[-1].entry_hash)
+        forged_heads[removed.item_id] = HeadRow(
+            removed.item_id, len(remaining), remaining[-1].seq, remaining[-1].entry_hash
+        )
     else:
         del forged_heads[removed.item_id]
     forged = verify(entries, forged_heads, last)
@@ -108,20 +125,25 @@ def test_swapping_two_entries_positions_is_found(owners: list[int], data: st.Dat
 
 
 def test_chain_hash_uses_domain_separation_and_jcs() -> None:
-    doc = event_document(seq=1, item=ITEMS[0], kind="ingested", actor="a", at=T0,
-                         reason=None, data={"b": 1, "a": "é"})
+    doc = event_document(
+        seq=1,
+        item=ITEMS[0],
+        kind="ingested",
+        actor="a",
+        at=T0,
+        reason=None,
+        data={"b": 1, "a": "é"},
+    )
     assert canonical_bytes(doc) == (
         b'{"actor":"a","at":"2026-01-01T00:00:00.000000Z","data":{"a":"\xc3\xa9","b":1},'
-        b'"item":"00000000-0000-0000-0000-000000000001","kind":"ingested","reason":null,"seq":1}')
-    import hashlib
-
+        b'"item":"00000000-0000-0000-0000-000000000001","kind":"ingested","reason":null,"seq":1}'
+    )
     expected = hashlib.sha256(b"\x02" + GENESIS_HASH + canonical_bytes(doc)).digest()
     assert entry_hash(prev_hash=GENESIS_HASH, document=doc) == expected
 
 
 def test_floats_are_refused_in_custody_data() -> None:
-    import pytest
-
     with pytest.raises(ValueError, match="float"):
-        event_document(seq=1, item=ITEMS[0], kind="x", actor="a", at=T0, reason=None,
-                       data={"latency": 1.5})
+        event_document(
+            seq=1, item=ITEMS[0], kind="x", actor="a", at=T0, reason=None, data={"latency": 1.5}
+        )

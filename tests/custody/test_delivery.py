@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -27,20 +28,28 @@ def delivered_events(vault: Vault) -> list[tuple[str, str, str, dict[str, object
     # A separate engine: sees only what was committed, as any other process would.
     other = create_engine(vault.settings.database)
     with other.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT kind, actor, reason, data FROM custody_event"
-            " WHERE kind IN ('viewed', 'downloaded') ORDER BY seq")).all()
+        rows = conn.execute(
+            text(
+                "SELECT kind, actor, reason, data FROM custody_event"
+                " WHERE kind IN ('viewed', 'downloaded') ORDER BY seq"
+            )
+        ).all()
     other.dispose()
-    import json
-
     return [(k, a, r, json.loads(d) if isinstance(d, str) else d) for k, a, r, d in rows]
 
 
 def test_event_is_committed_before_the_first_byte(one_item: Vault) -> None:
     [item] = one_item.items()
-    stream = deliver(one_item.app.factory, store=one_item.app.stores.access, item_id=item.id,
-                     kind=EventKind.DOWNLOADED, actor="investigator:wang", reason="case 42",
-                     request="REQ-1", chunk_size=4096)
+    stream = deliver(
+        one_item.app.factory,
+        store=one_item.app.stores.access,
+        item_id=item.id,
+        kind=EventKind.DOWNLOADED,
+        actor="investigator:wang",
+        reason="case 42",
+        request="REQ-1",
+        chunk_size=4096,
+    )
     # Nothing consumed yet, and the event is already durable for every other reader.
     [(kind, actor, reason, data)] = delivered_events(one_item)
     assert (kind, actor, reason) == ("downloaded", "investigator:wang", "case 42")
@@ -52,9 +61,15 @@ def test_event_is_committed_before_the_first_byte(one_item: Vault) -> None:
 def test_range_delivery_records_the_digest_of_exactly_that_range(one_item: Vault) -> None:
     [item] = one_item.items()
     span = ByteRange(100, 5000)
-    stream = deliver(one_item.app.factory, store=one_item.app.stores.access, item_id=item.id,
-                     kind=EventKind.VIEWED, actor="investigator:li", reason="review",
-                     byte_range=span)
+    stream = deliver(
+        one_item.app.factory,
+        store=one_item.app.stores.access,
+        item_id=item.id,
+        kind=EventKind.VIEWED,
+        actor="investigator:li",
+        reason="review",
+        byte_range=span,
+    )
     body = b"".join(stream)
     assert len(body) == 5000
     [(_, _, _, data)] = delivered_events(one_item)
@@ -65,8 +80,14 @@ def test_range_delivery_records_the_digest_of_exactly_that_range(one_item: Vault
 def test_no_reason_no_bytes(one_item: Vault) -> None:
     [item] = one_item.items()
     with pytest.raises(ValueError, match="reason"):
-        deliver(one_item.app.factory, store=one_item.app.stores.access, item_id=item.id,
-                kind=EventKind.VIEWED, actor="x", reason="  ")
+        deliver(
+            one_item.app.factory,
+            store=one_item.app.stores.access,
+            item_id=item.id,
+            kind=EventKind.VIEWED,
+            actor="x",
+            reason="  ",
+        )
     assert delivered_events(one_item) == []
 
 
@@ -76,8 +97,15 @@ def test_damaged_object_is_never_delivered_whole(one_item: Vault) -> None:
     with open(item.access_locator, "r+b") as handle:
         handle.seek(10)
         handle.write(b"\xff")
-    stream = deliver(one_item.app.factory, store=one_item.app.stores.access, item_id=item.id,
-                     kind=EventKind.DOWNLOADED, actor="x", reason="y", chunk_size=1024)
+    stream = deliver(
+        one_item.app.factory,
+        store=one_item.app.stores.access,
+        item_id=item.id,
+        kind=EventKind.DOWNLOADED,
+        actor="x",
+        reason="y",
+        chunk_size=1024,
+    )
     received = bytearray()
     with pytest.raises(IntegrityViolation):
         for chunk in stream:
@@ -88,7 +116,9 @@ def test_damaged_object_is_never_delivered_whole(one_item: Vault) -> None:
 # Modules allowed to open stored objects: the stores themselves, ingest (copying and probing
 # what it just wrote), verification, and the one delivery function.
 ALLOWED_OPENERS = {
-    "vault/stores/protocol.py", "vault/stores/filesystem.py", "ingest/pipeline.py",
+    "vault/stores/protocol.py",
+    "vault/stores/filesystem.py",
+    "ingest/pipeline.py",
     "custody/delivery.py",
 }
 
@@ -100,10 +130,14 @@ def test_only_the_delivery_function_opens_stored_objects_for_people() -> None:
             rel = path.relative_to(REPO).as_posix()
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
-                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                        and node.func.attr == "open" and rel not in ALLOWED_OPENERS
-                        and _receiver(node.func.value) in {"store", "sealed", "access",
-                                                            "stores.sealed", "stores.access"}):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "open"
+                    and rel not in ALLOWED_OPENERS
+                    and _receiver(node.func.value)
+                    in {"store", "sealed", "access", "stores.sealed", "stores.access"}
+                ):
                     offenders.append(f"{rel}:{node.lineno}")
     assert offenders == [], f"stored objects opened outside the allowed paths: {offenders}"
 

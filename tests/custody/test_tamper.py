@@ -88,8 +88,11 @@ def test_edited_custody_row(ingested: Vault) -> None:
 def test_edited_custody_data_field(ingested: Vault) -> None:
     item = ingested.items()[1]
     seq = item_entries(ingested, item.id.hex)[0]
-    sql(ingested, "UPDATE custody_event SET data = json_set(data, '$.officer', 'X')"
-                  " WHERE seq = :s", s=seq)
+    sql(
+        ingested,
+        "UPDATE custody_event SET data = json_set(data, '$.officer', 'X') WHERE seq = :s",
+        s=seq,
+    )
     verify_fails_naming(ingested, str(item.id), "was altered")
 
 
@@ -111,8 +114,9 @@ def test_reordered_custody_rows(ingested: Vault) -> None:
 
 def test_truncated_log(ingested: Vault) -> None:
     with ingested.app.engine.connect() as conn:
-        last_seq, item_hex = conn.execute(text(
-            "SELECT seq, item_id FROM custody_event ORDER BY seq DESC LIMIT 1")).one()
+        last_seq, item_hex = conn.execute(
+            text("SELECT seq, item_id FROM custody_event ORDER BY seq DESC LIMIT 1")
+        ).one()
     sql(ingested, "DELETE FROM custody_event WHERE seq = :s", s=last_seq)
     item = next(i for i in ingested.items() if i.id.hex == str(item_hex).replace("-", ""))
     verify_fails_naming(ingested, str(item.id), "truncated")
@@ -120,10 +124,13 @@ def test_truncated_log(ingested: Vault) -> None:
 
 def test_item_row_digest_rewritten_to_match_a_substitute(ingested: Vault) -> None:
     item = ingested.items()[0]
-    sql(ingested, "UPDATE evidence_item SET digest = :d WHERE digest = :o",
-        d="0" * 64, o=item.digest)
+    sql(
+        ingested,
+        "UPDATE evidence_item SET digest = :d WHERE digest = :o",
+        d="0" * 64,
+        o=item.digest,
+    )
     verify_fails_naming(ingested, str(item.id), "ingested entry recorded")
-
 
 
 def test_verify_one_item_still_checks_whole_log(ingested: Vault) -> None:

@@ -62,11 +62,18 @@ def on_station(vault: Vault) -> dict[str, Path]:
 
 def check_invariant_1(vault: Vault, station: Station) -> None:
     with vault.app.engine.connect() as conn:
-        items = {d: (i, s) for d, i, s in conn.execute(text(
-            "SELECT digest, id, size FROM evidence_item")).all()}
-        ingested_counts = dict(conn.execute(text(
-            "SELECT item_id, count(*) FROM custody_event WHERE kind = 'ingested'"
-            " GROUP BY item_id")).all())
+        items = {
+            d: (i, s)
+            for d, i, s in conn.execute(text("SELECT digest, id, size FROM evidence_item")).all()
+        }
+        ingested_counts = dict(
+            conn.execute(
+                text(
+                    "SELECT item_id, count(*) FROM custody_event WHERE kind = 'ingested'"
+                    " GROUP BY item_id"
+                )
+            ).all()
+        )
         kinds_per_item: dict[object, set[str]] = {}
         for item_id, kind in conn.execute(text("SELECT item_id, kind FROM custody_event")):
             kinds_per_item.setdefault(item_id, set()).add(kind)
@@ -91,18 +98,27 @@ def check_invariant_1(vault: Vault, station: Station) -> None:
 
 
 def kill_at_random(vault: Vault, delay: float) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli.main", "ingest", "--once"],
-                            env=vault.env(), cwd=vault.root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli.main", "ingest", "--once"],
+        env=vault.env(),
+        cwd=vault.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
 
 
 def kill_at_step(vault: Vault, step: str) -> bool:
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli.main", "ingest", "--once"],
-                            env=vault.env(), cwd=vault.root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli.main", "ingest", "--once"],
+        env=vault.env(),
+        cwd=vault.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     hit = False
     for line in proc.stderr:

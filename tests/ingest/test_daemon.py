@@ -33,8 +33,13 @@ def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path)
     }
     log_path = vault.root / "daemon.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "api.cli.main", "daemon"], env=env,
-                                cwd=vault.root, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli.main", "daemon"],
+            env=env,
+            cwd=vault.root,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         put_clip(clip_dir, 0, vault.station_dir / "D1" / "one.mp4")
         (vault.station_dir / "D1" / "empty.mp4").touch()  # never ingestable: goes overdue
@@ -55,8 +60,7 @@ def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path)
     finally:
         if proc.poll() is None:
             proc.kill()
-    lines = [json.loads(line) for line in log_path.read_text().splitlines()
-             if line.startswith("{")]
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     events = [line["event"] for line in lines]
     assert "daemon stopped cleanly" in events
     overdue = [line for line in lines if line["event"].startswith("file past the ingest")]

@@ -21,9 +21,13 @@ def write_file(path: Path, size: int) -> None:
 
 
 def peak_rss_of_ingest(vault: Vault) -> int:
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli.main", "ingest", "--once"],
-                            env=vault.env(), cwd=vault.root, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli.main", "ingest", "--once"],
+        env=vault.env(),
+        cwd=vault.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     return usage.ru_maxrss * 1024  # KiB on Linux

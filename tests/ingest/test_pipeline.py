@@ -38,8 +38,10 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_clip_becomes_item_with_two_verified_copies_and_a_chain(vault: Vault, clip_dir: Path,
-                                                                 ) -> None:
+def test_clip_becomes_item_with_two_verified_copies_and_a_chain(
+    vault: Vault,
+    clip_dir: Path,
+) -> None:
     source = put_clip(clip_dir, 0, vault.station_dir / "CAM7" / "CAM7_P2001_20261124T093000.mp4")
     digest = sha256(source)
     vault.ingest()
@@ -65,8 +67,9 @@ def test_clip_becomes_item_with_two_verified_copies_and_a_chain(vault: Vault, cl
     assert sha256(vault.station_dir / "ingested" / "CAM7" / source.name) == digest
 
 
-def test_same_bytes_again_is_a_custody_event_not_a_second_item(isolated_env: Path,
-                                                                clip_dir: Path) -> None:
+def test_same_bytes_again_is_a_custody_event_not_a_second_item(
+    isolated_env: Path, clip_dir: Path
+) -> None:
     vault = make_vault(isolated_env, stations=2)
     put_clip(clip_dir, 1, vault.station_dir / "A" / "first.mp4")
     vault.ingest()
@@ -79,7 +82,9 @@ def test_same_bytes_again_is_a_custody_event_not_a_second_item(isolated_env: Pat
     assert kinds.count("ingested") == 1
     assert kinds.count("received_again") == 2
     assert {e.data["station"] for e in events(vault) if e.kind == "received_again"} == {
-        "station0", "station1"}
+        "station0",
+        "station1",
+    }
     assert item.original_name == "first.mp4"
 
 
@@ -92,8 +97,13 @@ def test_run_again_with_nothing_new_changes_nothing(vault: Vault, clip_dir: Path
 
 
 def test_awkward_names_are_kept_exactly_and_shown_safely(vault: Vault, clip_dir: Path) -> None:
-    names = [b"..evil.mp4", b"a..b.mp4", "执法记录仪 视频.mp4".encode(), b"bad\nname\t\x1b[31m.mp4",
-             b"\xff\xferaw.mp4"]
+    names = [
+        b"..evil.mp4",
+        b"a..b.mp4",
+        "执法记录仪 视频.mp4".encode(),
+        b"bad\nname\t\x1b[31m.mp4",
+        b"\xff\xferaw.mp4",
+    ]
     device = vault.station_dir / "D1"
     device.mkdir()
     for n, name in enumerate(names):
@@ -141,13 +151,15 @@ def test_truncated_mp4_and_non_video_are_sealed_and_kept(vault: Vault, clip_dir:
     assert [e.kind for e in events(vault)].count("ingested") == 2
 
 
-def test_sidecar_fills_description_and_a_malformed_one_loses_nothing(vault: Vault,
-                                                                      clip_dir: Path) -> None:
+def test_sidecar_fills_description_and_a_malformed_one_loses_nothing(
+    vault: Vault, clip_dir: Path
+) -> None:
     device = vault.station_dir / "D9"
     good = put_clip(clip_dir, 0, device / "good.mp4")
     good.with_name("good.mp4.json").write_text(
         '{"officer": "P77", "device": "SN-123", "location": "Gate 3",'
-        ' "recorded_start": "2026-11-20T10:00:00+08:00", "interruption": "battery"}')
+        ' "recorded_start": "2026-11-20T10:00:00+08:00", "interruption": "battery"}'
+    )
     put_clip(clip_dir, 1, device / "bad.mp4")
     (device / "bad.json").write_text("{not json")
     vault.ingest()
@@ -157,9 +169,11 @@ def test_sidecar_fills_description_and_a_malformed_one_loses_nothing(vault: Vaul
     assert good_item.officer == "P77" and good_item.device and good_item.device.serial == "SN-123"
     assert good_item.station_metadata and good_item.station_metadata["location"] == "Gate 3"
     assert good_item.recorded_start and good_item.recorded_start.isoformat().startswith(
-        "2026-11-20T02:00:00")
-    bad_event = next(e for e in events(vault)
-                     if e.kind == "ingested" and e.item_id == items["bad.mp4"].id)
+        "2026-11-20T02:00:00"
+    )
+    bad_event = next(
+        e for e in events(vault) if e.kind == "ingested" and e.item_id == items["bad.mp4"].id
+    )
     assert "not valid UTF-8 JSON" in bad_event.data["sidecar"]["problem"]
     # Sidecars travel with their recording on acknowledgement.
     assert (vault.station_dir / "ingested" / "D9" / "bad.json").exists()
@@ -186,8 +200,9 @@ def test_growing_and_temporary_files_wait(isolated_env: Path, clip_dir: Path) ->
     assert {r.rel_path for r in station_files(vault)} == {"D1/fresh.mp4", "D1/recording.mp4"}
 
 
-def test_file_that_changes_during_copy_waits_and_nothing_is_stored(vault: Vault,
-                                                                   clip_dir: Path) -> None:
+def test_file_that_changes_during_copy_waits_and_nothing_is_stored(
+    vault: Vault, clip_dir: Path
+) -> None:
     target = put_clip(clip_dir, 3, vault.station_dir / "D1" / "live.mp4")
     ctx = vault.ingest_context()
     scan_all(ctx)
@@ -226,8 +241,11 @@ def test_station_that_disappears_mid_copy_loses_nothing(vault: Vault, clip_dir: 
     target.write_bytes(os.urandom(2 * 1024 * 1024))
     ctx = vault.ingest_context()
     station_id = next(iter(ctx.adapters))
-    flaky = replace(ctx, adapters={station_id: VanishingStation("station0", vault.station_dir)},
-                    settings=vault.settings.model_copy(update={"chunk_size": 64 * 1024}))
+    flaky = replace(
+        ctx,
+        adapters={station_id: VanishingStation("station0", vault.station_dir)},
+        settings=vault.settings.model_copy(update={"chunk_size": 64 * 1024}),
+    )
     scan_all(flaky)
     scan_all(flaky)
     assert ingest_next(flaky)

@@ -15,7 +15,7 @@ from vault.stores.protocol import DestructionOrder, rehash
 
 
 def chunks(data: bytes, size: int = 7) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 def test_put_names_object_by_sha256_and_makes_it_read_only(tmp_path: Path) -> None:

@@ -24,8 +24,9 @@ def shares_device(a: FilesystemStore, b: FilesystemStore) -> bool:
 
 
 def open_stores(settings: Settings) -> Stores:
-    sealed = FilesystemStore(settings.sealed_store_path, name="sealed", chunk_size=settings.chunk_size)
-    access = FilesystemStore(settings.access_store_path, name="access", chunk_size=settings.chunk_size)
+    chunk = settings.chunk_size
+    sealed = FilesystemStore(settings.sealed_store_path, name="sealed", chunk_size=chunk)
+    access = FilesystemStore(settings.access_store_path, name="access", chunk_size=chunk)
     if shares_device(sealed, access):
         log.warning(
             "sealed and access stores share one storage device; the regulations want the"

@@ -119,7 +119,7 @@ class FilesystemStore:
 
     def open(self, digest: str) -> BinaryIO:
         try:
-            return open(self.path_for(digest), "rb")  # noqa: SIM115 - the caller closes it
+            return open(self.path_for(digest), "rb")
         except FileNotFoundError:
             raise NotFound(f"{self.name} store has no object {digest}") from None
         except OSError as exc:

@@ -1,0 +1,134 @@
+"""Ingest throughput against the manual procedure a custodian would follow, in one run.
+
+    python bench/ingest.py [--files 4] [--size-mib 1024] [--dir PATH]
+
+Manual procedure on the same files: ``cp`` to a sealed folder, ``cp`` to an access folder,
+``sync``, then ``sha256sum`` of the source and both copies. The vault does more (content
+addressing, read-only objects, fsync per object, probing, custody events in a transaction,
+acknowledgement) and should still take no longer: ratio <= 1.0. Peak RSS should stay under
+200 MB whatever the file size (invariant 7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MiB = 1024 * 1024
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_files(station: Path, count: int, size_mib: int) -> list[Path]:
+    block = os.urandom(MiB)
+    files = []
+    for n in range(count):
+        path = station / f"CAM{n % 2}" / f"CAM{n % 2}_P100{n}_20261124T0{n}0000.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as out:
+            for i in range(size_mib):
+                out.write(n.to_bytes(4, "big") + i.to_bytes(8, "big") + block[12:])
+        past = time.time() - 60
+        os.utime(path, (past, past))
+        files.append(path)
+    return files
+
+
+def drop_caches() -> bool:
+    """Start both runs from cold caches when allowed (root on Linux); say whether it worked."""
+    subprocess.run(["sync"], check=True)
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError:
+        return False
+    return True
+
+
+def manual(files: list[Path], work: Path) -> float:
+    sealed, access = work / "manual-sealed", work / "manual-access"
+    sealed.mkdir()
+    access.mkdir()
+    start = time.perf_counter()
+    for src in files:
+        subprocess.run(["cp", str(src), str(sealed / src.name)], check=True)
+        subprocess.run(["cp", str(src), str(access / src.name)], check=True)
+    subprocess.run(["sync"], check=True)
+    for src in files:
+        subprocess.run(
+            ["sha256sum", str(src), str(sealed / src.name), str(access / src.name)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return time.perf_counter() - start
+
+
+def vault_ingest(station: Path, work: Path) -> tuple[float, int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVAULT_")}
+    env.update(
+        {
+            "EVAULT_DATA_DIR": str(work / "vault"),
+            "EVAULT_STATIONS": json.dumps(
+                [{"name": "bench", "path": str(station), "acknowledge": "none"}]
+            ),
+            "EVAULT_SETTLE_SECONDS": "0",
+            "EVAULT_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    subprocess.run(
+        [sys.executable, "-m", "api.cli.main", "init"],
+        env=env,
+        cwd=work,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli.main", "ingest", "--once"],
+        env=env,
+        cwd=work,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    out = proc.stdout.read() if proc.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"ingest failed: {out}")
+    return elapsed, usage.ru_maxrss * 1024, out.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=4)
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--dir", type=Path, default=None, help="work directory (same disk)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="evault-bench-", dir=args.dir))
+    try:
+        station = work / "station"
+        files = make_files(station, args.files, args.size_mib)
+        total = args.files * args.size_mib * MiB
+        cold = drop_caches()
+        manual_s = manual(files, work)
+        drop_caches()
+        ingest_s, rss, summary = vault_ingest(station, work)
+        gib = total / (1024 * MiB)
+        print(f"files: {args.files} x {args.size_mib} MiB = {gib:.2f} GiB; caches dropped: {cold}")
+        print(f"ingest:  {ingest_s:8.2f} s  {total / MiB / ingest_s:8.1f} MiB/s  ({summary})")
+        manual_rate = total / MiB / manual_s
+        print(f"manual:  {manual_s:8.2f} s  {manual_rate:8.1f} MiB/s  (cp x2, sync, sha256sum x3)")
+        print(f"ratio ingest/manual: {ingest_s / manual_s:.2f}  (target <= 1.0)")
+        print(f"ingest peak RSS: {rss / MiB:.0f} MiB  (target < 200 MiB)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

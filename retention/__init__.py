@@ -1,0 +1,1 @@
+"""Retention classes and rules, legal holds, appraisal and destruction (to be built)."""
