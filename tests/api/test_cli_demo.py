@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -45,4 +44,5 @@ def test_help_teaches(isolated_env: Path) -> None:
     out = run_cli(["--help"], env, isolated_env)
     assert out.returncode == 0
     assert "evault demo" in out.stdout and "verify" in out.stdout
-    assert sys.executable
+    verify_help = run_cli(["verify", "--help"], env, isolated_env)
+    assert "exits 1 on any" in verify_help.stdout
