@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -53,6 +53,48 @@ class FilenameConvention(BaseModel):
         return value
 
 
+LockMode = Literal["COMPLIANCE", "GOVERNANCE", "none"]
+
+
+class S3StoreConfig(BaseModel):
+    """An S3-compatible bucket (AWS S3, MinIO, Ceph RGW, SeaweedFS) holding one of the two sets.
+
+    Credentials left unset come from boto3's usual chain (environment, profile, instance role).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["s3"] = "s3"
+    bucket: str = Field(min_length=3, max_length=63)
+    # Keys become ``<prefix>objects/ab/<digest>``; a prefix lets one bucket serve a test vault.
+    prefix: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    # None means the role's default: COMPLIANCE for the sealed set, none for the access set.
+    lock_mode: LockMode | None = None
+    part_size_mib: int = Field(default=16, ge=5, le=512)
+    max_concurrency: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_is_a_folder(cls, value: str) -> str:
+        if value and not value.endswith("/"):
+            value += "/"
+        if value.startswith("/") or ".." in value.split("/"):
+            raise ValueError("prefix must be a relative key prefix such as 'evault/'")
+        return value
+
+    def location(self) -> str:
+        endpoint = self.endpoint_url or "aws"
+        return f"s3://{self.bucket}/{self.prefix} at {endpoint}"
+
+
+StoreSpec = Path | S3StoreConfig
+
+
 class StationConfig(BaseModel):
     """A docking station's export directory (or mounted share), one sub-directory per device."""
 
@@ -74,8 +116,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
-    sealed_store: Path | None = None
-    access_store: Path | None = None
+    # A directory (filesystem store) or an S3 table such as
+    # ``[sealed_store] kind = "s3"  bucket = "evidence-sealed"``.
+    sealed_store: Path | S3StoreConfig | None = None
+    access_store: Path | S3StoreConfig | None = None
+    # Retention given to a new item until a retention rule says otherwise (issue 6 adds rules).
+    default_retention_years: int = Field(default=30, ge=1, le=200)
 
     stations: list[StationConfig] = Field(default_factory=list)
     filename: FilenameConvention = Field(default_factory=FilenameConvention)
@@ -93,10 +139,22 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _stores_differ(self) -> Settings:
-        if self.sealed_store_path.resolve() == self.access_store_path.resolve():
+        if same_location(self.sealed_store_spec, self.access_store_spec):
             raise ValueError(
                 "sealed_store and access_store must be different locations: the sealed set and"
                 " the consultation set are kept apart"
+            )
+        sealed = self.sealed_store_spec
+        if isinstance(sealed, S3StoreConfig) and sealed.lock_mode not in (None, "COMPLIANCE"):
+            raise ValueError(
+                "sealed_store.lock_mode must be COMPLIANCE: in GOVERNANCE mode an administrator"
+                " could delete sealed evidence before its retention ends"
+            )
+        access = self.access_store_spec
+        if isinstance(access, S3StoreConfig) and access.lock_mode == "COMPLIANCE":
+            raise ValueError(
+                "access_store.lock_mode must be GOVERNANCE or none: the access set is the"
+                " working copy; COMPLIANCE belongs to the sealed set"
             )
         names = [s.name for s in self.stations]
         if len(names) != len(set(names)):
@@ -108,12 +166,20 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'evault.db').as_posix()}"
 
     @property
-    def sealed_store_path(self) -> Path:
+    def sealed_store_spec(self) -> StoreSpec:
         return self.sealed_store or self.data_dir / "sealed"
 
     @property
-    def access_store_path(self) -> Path:
+    def access_store_spec(self) -> StoreSpec:
         return self.access_store or self.data_dir / "access"
+
+    def default_retention_end(self, start: datetime) -> datetime:
+        """``start`` plus the default number of calendar years (29 February -> 1 March)."""
+        year = start.year + self.default_retention_years
+        try:
+            return start.replace(year=year)
+        except ValueError:
+            return start.replace(year=year, month=3, day=1)
 
     @property
     def ingest_deadline(self) -> timedelta:
@@ -142,6 +208,16 @@ class Settings(BaseSettings):
         if toml_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
         return tuple(sources)
+
+
+def same_location(a: StoreSpec, b: StoreSpec) -> bool:
+    if isinstance(a, Path) and isinstance(b, Path):
+        return a.resolve() == b.resolve()
+    if isinstance(a, S3StoreConfig) and isinstance(b, S3StoreConfig):
+        return (a.endpoint_url, a.bucket) == (b.endpoint_url, b.bucket) and (
+            a.prefix.startswith(b.prefix) or b.prefix.startswith(a.prefix)
+        )
+    return False
 
 
 def config_file_path() -> Path | None:

@@ -30,7 +30,7 @@ from vault.errors import IntegrityViolation, StoreError
 from vault.media import ProbeFailed, ProbeResult, probe_stream
 from vault.models import Station
 from vault.stores.factory import Stores
-from vault.stores.protocol import StoredObject, read_chunks, rehash
+from vault.stores.protocol import Retention, StoredObject, read_chunks, rehash
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ class Prepared:
 
     sealed: StoredObject
     access: StoredObject
+    retention: Retention
     probe: ProbeResult | None
     probe_error: str | None
     name_fields: NameFields
@@ -79,12 +80,21 @@ def listing_of(row: StationFile) -> Listing:
 
 
 def copy_and_verify(
-    stores: Stores, adapter: StationAdapter, listing: Listing, chunk_size: int
+    stores: Stores,
+    adapter: StationAdapter,
+    listing: Listing,
+    chunk_size: int,
+    retention: Retention,
 ) -> tuple[StoredObject, StoredObject]:
-    sealed = stores.sealed.put(adapter.read(listing, chunk_size=chunk_size))
+    # The lock goes on with the write: there is no moment when the sealed copy is deletable.
+    sealed = stores.sealed.put(adapter.read(listing, chunk_size=chunk_size), retention=retention)
     _step("sealed_written", listing, digest=sealed.digest)
     with stores.sealed.open(sealed.digest) as sealed_stream:
-        access = stores.access.put(read_chunks(sealed_stream, chunk_size))
+        access = stores.access.put(
+            read_chunks(sealed_stream, chunk_size),
+            retention=retention,
+            expected_digest=sealed.digest,
+        )
     if access.digest != sealed.digest or access.size != sealed.size:
         raise IntegrityViolation(
             f"sealed copy of {display_name(listing.rel_path)} read back as {access.digest},"
@@ -149,6 +159,7 @@ def _register(
                 access=prepared.access,
                 docked_at=row.first_seen_at,
                 ingested_at=now,
+                retain_until=prepared.retention.until,
                 probe=prepared.probe,
                 probe_error=prepared.probe_error,
                 name_fields=prepared.name_fields,
@@ -167,11 +178,13 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
     chunk = ctx.settings.chunk_size
     station_config = ctx.settings.station(adapter.name)
     _step("claimed", listing, station=adapter.name)
-    sealed, access = copy_and_verify(ctx.stores, adapter, listing, chunk)
+    retention = Retention(until=ctx.settings.default_retention_end(utcnow()))
+    sealed, access = copy_and_verify(ctx.stores, adapter, listing, chunk, retention)
     probe, probe_error = probe_sealed(ctx.stores, sealed.digest)
     prepared = Prepared(
         sealed=sealed,
         access=access,
+        retention=retention,
         probe=probe,
         probe_error=probe_error,
         name_fields=parse_name(

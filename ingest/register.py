@@ -34,6 +34,7 @@ class IngestFacts:
     access: StoredObject
     docked_at: datetime
     ingested_at: datetime
+    retain_until: datetime | None
     probe: ProbeResult | None
     probe_error: str | None
     name_fields: NameFields
@@ -160,6 +161,7 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         station_metadata=meta.model_dump(mode="json", exclude_none=True) if meta else None,
         sealed_locator=facts.sealed.locator,
         access_locator=facts.access.locator,
+        retain_until=facts.retain_until,
         status=ItemStatus.PRESERVED,
     )
     session.add(item)
@@ -173,6 +175,7 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         at=at,
         data=_ingested_data(facts, described),
     )
+    retained = "permanent" if facts.retain_until is None else format_time(facts.retain_until)
     for kind, stored in (
         (EventKind.SEALED, facts.sealed),
         (EventKind.ACCESS_COPY_STORED, facts.access),
@@ -188,6 +191,7 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
                 "size": stored.size,
                 "locator": stored.locator,
                 "verified": "re-read and matched",
+                "retain_until": retained,
             },
         )
     return item, True

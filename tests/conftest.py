@@ -1,4 +1,8 @@
-"""Shared fixtures: a vault on real SQLite and real filesystem stores, real ffmpeg clips."""
+"""Shared fixtures: a vault on real SQLite or PostgreSQL and real stores, real ffmpeg clips.
+
+Every test that takes ``isolated_env`` (and so ``vault``) runs twice: on SQLite and on the
+PostgreSQL server at 127.0.0.1:5432, each run in a database of its own.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from api.context import AppContext, open_context
 from config.settings import Settings, StationConfig
 from ingest.pipeline import IngestContext
 from ingest.runner import build_context, run_once
+from tests.postgres import fresh_database
 from vault.db import unit_of_work
 from vault.models import EvidenceItem
 from vault.synthetic import generate_clip
@@ -63,6 +68,11 @@ class Vault:
                     [s.model_dump(mode="json") for s in self.settings.stations]
                 ),
                 "EVAULT_SETTLE_SECONDS": "0",
+                **(
+                    {"EVAULT_DATABASE_URL": self.settings.database_url}
+                    if self.settings.database_url
+                    else {}
+                ),
                 "EVAULT_LOG_FORMAT": "json",
                 "PYTHONPATH": str(REPO),
                 "COLUMNS": "200",
@@ -71,26 +81,43 @@ class Vault:
         return env
 
 
-def make_vault(root: Path, *, stations: int = 1, **overrides: object) -> Vault:
+def make_vault(
+    root: Path, *, stations: int = 1, station_prefix: str = "", **overrides: object
+) -> Vault:
+    """A vault under ``root``; two vaults in one test share the database under test, so give
+    the second its own ``station_prefix``."""
     station_dirs = []
     configs = []
     for n in range(stations):
         station_dir = root / f"station{n}"
         station_dir.mkdir(parents=True)
         station_dirs.append(station_dir)
-        configs.append(StationConfig(name=f"station{n}", path=station_dir))
+        configs.append(StationConfig(name=f"{station_prefix}station{n}", path=station_dir))
     options: dict[str, object] = {"settle_seconds": 0, **overrides}
     settings = Settings(data_dir=root / "data", stations=configs, **options)  # type: ignore[arg-type]
-    app = open_context(settings)
+    app = open_context(settings, migrate=True)
     return Vault(root, station_dirs[0], settings, app)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None for the embedded SQLite default, or the URL of a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with fresh_database() as url:
+        yield url
+
+
 @pytest.fixture
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No EVAULT_* from the developer's shell and no ./evault.toml leak into a test."""
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | None) -> Path:
+    """No EVAULT_* from the developer's shell and no ./evault.toml leak into a test; the
+    database under test is passed the way an operator would, in EVAULT_DATABASE_URL."""
     for key in list(os.environ):
         if key.startswith("EVAULT_"):
             monkeypatch.delenv(key)
+    if database_url is not None:
+        monkeypatch.setenv("EVAULT_DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

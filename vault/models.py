@@ -86,6 +86,8 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     station_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     sealed_locator: Mapped[str] = mapped_column(Text)
     access_locator: Mapped[str] = mapped_column(Text)
+    # End of retention as locked on the sealed object; None means permanent. Only ever grows.
+    retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("case_file.id"), index=True)
     status: Mapped[ItemStatus] = mapped_column(
         Enum(

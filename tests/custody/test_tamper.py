@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from custody.models import CustodyEvent
 from tests.conftest import Vault, put_clip, run_cli
+from vault.db import unit_of_work
 
 
 @pytest.fixture
@@ -88,11 +90,11 @@ def test_edited_custody_row(ingested: Vault) -> None:
 def test_edited_custody_data_field(ingested: Vault) -> None:
     item = ingested.items()[1]
     seq = item_entries(ingested, item.id.hex)[0]
-    sql(
-        ingested,
-        "UPDATE custody_event SET data = json_set(data, '$.officer', 'X') WHERE seq = :s",
-        s=seq,
-    )
+    # The attacker rewrites one field inside the JSON and leaves every hash column alone.
+    with unit_of_work(ingested.app.factory) as session:
+        event = session.get(CustodyEvent, seq)
+        assert event is not None
+        event.data = {**event.data, "officer": "X"}
     verify_fails_naming(ingested, str(item.id), "was altered")
 
 

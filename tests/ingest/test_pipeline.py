@@ -56,7 +56,7 @@ def test_clip_becomes_item_with_two_verified_copies_and_a_chain(
     for store in (vault.app.stores.sealed, vault.app.stores.access):
         with store.open(digest) as stream:
             assert hashlib.sha256(stream.read()).hexdigest() == digest
-    assert vault.app.settings.sealed_store_path != vault.app.settings.access_store_path
+    assert vault.app.settings.sealed_store_spec != vault.app.settings.access_store_spec
     kinds = [e.kind for e in events(vault)]
     assert kinds == ["ingested", "sealed", "access_copy_stored"]
     ingested = events(vault)[0].data

@@ -1,16 +1,22 @@
-"""Build the sealed and access stores from settings."""
+"""Build the sealed and access stores from settings: filesystem, S3, or one of each."""
 
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
-from config.settings import Settings
+from config.settings import LockMode, S3StoreConfig, Settings, StoreSpec
 from vault.stores.filesystem import FilesystemStore
 from vault.stores.protocol import ObjectStore
+from vault.stores.s3 import S3Store
+from vault.stores.s3_bucket import require_ready, warnings
 
 log = logging.getLogger(__name__)
+
+# The sealed set must outlive a stolen admin key; the access set is the working copy.
+ROLE_LOCK_MODES: dict[str, LockMode] = {"sealed": "COMPLIANCE", "access": "none"}
 
 
 @dataclass(frozen=True)
@@ -23,14 +29,35 @@ def shares_device(a: FilesystemStore, b: FilesystemStore) -> bool:
     return os.stat(a.root).st_dev == os.stat(b.root).st_dev
 
 
-def open_stores(settings: Settings) -> Stores:
+def build_store(spec: StoreSpec, *, role: str, chunk_size: int) -> ObjectStore:
+    """The store for one role, without contacting it (``doctor`` inspects it separately)."""
+    if isinstance(spec, Path):
+        return FilesystemStore(spec, name=role, chunk_size=chunk_size)
+    mode = spec.lock_mode or ROLE_LOCK_MODES[role]
+    return S3Store(spec, name=role, lock_mode=mode, chunk_size=chunk_size)
+
+
+def open_stores(settings: Settings, *, check_buckets: bool = True) -> Stores:
+    """Build both stores; an S3 bucket that cannot keep its promise stops start-up here."""
     chunk = settings.chunk_size
-    sealed = FilesystemStore(settings.sealed_store_path, name="sealed", chunk_size=chunk)
-    access = FilesystemStore(settings.access_store_path, name="access", chunk_size=chunk)
-    if shares_device(sealed, access):
+    sealed = build_store(settings.sealed_store_spec, role="sealed", chunk_size=chunk)
+    access = build_store(settings.access_store_spec, role="access", chunk_size=chunk)
+    for store in (sealed, access):
+        if isinstance(store, S3Store) and check_buckets:
+            for warning in warnings(store, require_ready(store)):
+                log.warning(warning)
+    if (
+        isinstance(sealed, FilesystemStore)
+        and isinstance(access, FilesystemStore)
+        and shares_device(sealed, access)
+    ):
         log.warning(
             "sealed and access stores share one storage device; the regulations want the"
             " backup set on a different device",
             extra={"sealed": sealed.location(), "access": access.location()},
         )
     return Stores(sealed=sealed, access=access)
+
+
+def is_s3(spec: StoreSpec) -> bool:
+    return isinstance(spec, S3StoreConfig)

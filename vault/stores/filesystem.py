@@ -2,6 +2,10 @@
 
 Write path: temp file on the same filesystem -> fsync -> chmod 0444 -> ``os.link`` to the
 digest's path (fails if present, so nothing is ever overwritten) -> fsync the directory.
+
+A plain filesystem has no retention lock, so the store keeps each object's retention in a small
+JSON record beside the objects and enforces it itself: it refuses to shorten a retention and
+refuses to delete before the retention ends or while a hold is on.
 """
 
 from __future__ import annotations
@@ -9,17 +13,28 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import secrets
+import socket
+import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from vault.errors import IntegrityViolation, NotFound, StoreError
-from vault.stores.protocol import DestructionOrder, StoredObject, rehash, validate_digest
+from vault.errors import IntegrityViolation, NotFound, RetentionViolation, StoreError
+from vault.stores.protocol import (
+    DestructionOrder,
+    Retention,
+    StoredObject,
+    rehash,
+    validate_digest,
+)
 
 READ_ONLY = 0o444
+# Temp files of another host (a shared mount) are only removed once this old.
+FOREIGN_TEMP_AGE_SECONDS = 24 * 3600
 
 
 def _fsync_dir(path: Path) -> None:
@@ -47,9 +62,10 @@ class FilesystemStore:
         self.chunk_size = chunk_size
         self._objects = root / "objects"
         self._tmp = root / "tmp"
+        self._retention = root / "retention"
         try:
-            self._objects.mkdir(parents=True, exist_ok=True)
-            self._tmp.mkdir(parents=True, exist_ok=True)
+            for directory in (self._objects, self._tmp, self._retention):
+                directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"{name} store at {root} cannot be created: {exc.strerror}") from exc
 
@@ -60,8 +76,15 @@ class FilesystemStore:
         validate_digest(digest)
         return self._objects / digest[:2] / digest[2:4] / digest
 
-    def put(self, chunks: Iterable[bytes]) -> StoredObject:
-        tmp_path = self._tmp / f"{os.getpid()}.{secrets.token_hex(8)}.part"
+    def put(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        retention: Retention | None = None,
+        expected_digest: str | None = None,
+    ) -> StoredObject:
+        host = socket.gethostname().replace(".", "_")
+        tmp_path = self._tmp / f"{os.getpid()}.{host}.{secrets.token_hex(8)}.part"
         hasher = hashlib.sha256()
         size = 0
         try:
@@ -74,7 +97,15 @@ class FilesystemStore:
                 os.fsync(out.fileno())
             os.chmod(tmp_path, READ_ONLY)
             digest = hasher.hexdigest()
-            return self._link_into_place(tmp_path, digest, size)
+            if expected_digest is not None and digest != expected_digest:
+                raise IntegrityViolation(
+                    f"{self.name} store was sent bytes hashing to {digest}, expected"
+                    f" {expected_digest}: nothing was stored"
+                )
+            stored = self._link_into_place(tmp_path, digest, size)
+            if retention is not None:
+                self._extend_retention(digest, retention)
+            return stored
         except OSError as exc:
             raise StoreError(self._describe(exc)) from exc
         finally:
@@ -136,15 +167,63 @@ class FilesystemStore:
     def exists(self, digest: str) -> bool:
         return self.path_for(digest).exists()
 
+    def _retention_path(self, digest: str) -> Path:
+        return self._retention / digest[:2] / f"{validate_digest(digest)}.json"
+
+    def retention(self, digest: str) -> Retention | None:
+        try:
+            record = json.loads(self._retention_path(digest).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        until = record["until"]
+        return Retention(
+            until=None if until is None else datetime.fromisoformat(until), hold=record["hold"]
+        )
+
     def set_retention(self, digest: str, *, until: datetime | None, hold: bool) -> None:
-        # A plain filesystem has no retention lock to set; the objects are read-only and only
-        # the destruction workflow deletes. Checking presence keeps the call honest.
         self.stat(digest)
+        current = self.retention(digest)
+        if current is not None and _shortens(current.until, until):
+            raise RetentionViolation(
+                f"{self.name} store refuses to shorten the retention of {digest} from"
+                f" {_show(current.until)} to {_show(until)}"
+            )
+        self._write_retention(digest, Retention(until=until, hold=hold))
+
+    def _extend_retention(self, digest: str, wanted: Retention) -> None:
+        """Apply a put's retention without ever shortening what an earlier put set."""
+        current = self.retention(digest)
+        if current is None:
+            self._write_retention(digest, wanted)
+            return
+        until = current.until
+        if until is not None and (wanted.until is None or wanted.until > until):
+            until = wanted.until
+        self._write_retention(digest, Retention(until=until, hold=current.hold or wanted.hold))
+
+    def _write_retention(self, digest: str, retention: Retention) -> None:
+        path = self._retention_path(digest)
+        self._make_dirs(path.parent)
+        until = None if retention.until is None else retention.until.astimezone(UTC).isoformat()
+        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+        with open(tmp, "x", encoding="utf-8") as out:
+            json.dump({"until": until, "hold": retention.hold}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)  # a retention record is metadata: replacing it is its purpose
+        _fsync_dir(path.parent)
 
     def delete(self, digest: str, *, order: DestructionOrder) -> None:
         if order.digest != digest:
             raise IntegrityViolation(
                 f"destruction order {order.register_entry} is for {order.digest}, not {digest}"
+            )
+        current = self.retention(digest)
+        if current is not None and current.needs_hold:
+            raise RetentionViolation(f"{self.name} store: {digest} is under a hold or permanent")
+        if current is not None and current.until is not None and current.until > datetime.now(UTC):
+            raise RetentionViolation(
+                f"{self.name} store: {digest} is retained until {_show(current.until)}"
             )
         path = self.path_for(digest)
         try:
@@ -152,20 +231,46 @@ class FilesystemStore:
         except FileNotFoundError:
             raise NotFound(f"{self.name} store has no object {digest}") from None
         _fsync_dir(path.parent)
+        with contextlib.suppress(FileNotFoundError):
+            self._retention_path(digest).unlink()
 
     def iter_digests(self) -> list[str]:
         return sorted(p.name for p in self._objects.glob("*/*/*") if p.is_file())
 
     def remove_stale_temps(self) -> int:
-        """Delete temp files left by processes that died mid-write; returns how many."""
+        """Delete temp files left by processes that died mid-write; returns how many.
+
+        A temp file is named ``<pid>.<host>.<random>.part``: one of this host is stale when its
+        process is gone; one of another host (a shared mount) only once it is a day old.
+        """
         removed = 0
+        host = socket.gethostname().replace(".", "_")
         for tmp in self._tmp.glob("*.part"):
-            pid_text = tmp.name.split(".", 1)[0]
-            if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
-                continue
-            if pid_text.isdigit() and int(pid_text) == os.getpid():
+            if not _temp_is_stale(tmp, host):
                 continue
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
                 removed += 1
         return removed
+
+
+def _temp_is_stale(tmp: Path, host: str) -> bool:
+    pid_text, _, rest = tmp.name.partition(".")
+    temp_host = rest.split(".", 1)[0]
+    if pid_text.isdigit() and temp_host == host:
+        pid = int(pid_text)
+        return pid != os.getpid() and not _pid_alive(pid)
+    try:
+        return time.time() - tmp.stat().st_mtime > FOREIGN_TEMP_AGE_SECONDS
+    except FileNotFoundError:
+        return False
+
+
+def _shortens(current: datetime | None, wanted: datetime | None) -> bool:
+    if current is None:  # permanent
+        return wanted is not None
+    return wanted is not None and wanted < current
+
+
+def _show(until: datetime | None) -> str:
+    return "permanent" if until is None else until.isoformat()

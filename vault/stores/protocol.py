@@ -21,6 +21,22 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long a stored object must stay: until a date, or permanently (``until`` None).
+
+    A permanent object, or one under legal hold, carries an S3 legal hold; a plain retention
+    carries a retain-until date that can be pushed later but never earlier.
+    """
+
+    until: datetime | None
+    hold: bool = False
+
+    @property
+    def needs_hold(self) -> bool:
+        return self.hold or self.until is None
+
+
+@dataclass(frozen=True)
 class DestructionOrder:
     """The only thing that lets a store delete: built by the destruction workflow, per object."""
 
@@ -32,9 +48,19 @@ class DestructionOrder:
 class ObjectStore(Protocol):
     name: str
 
-    def put(self, chunks: Iterable[bytes]) -> StoredObject:
+    def put(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        retention: Retention | None = None,
+        expected_digest: str | None = None,
+    ) -> StoredObject:
         """Stream bytes in, hash them on the way, store them under their digest. Never
-        overwrites: if the digest is already present, its content is checked instead."""
+        overwrites: if the digest is already present, its content is checked instead.
+
+        ``retention`` is applied before the call returns (never shortening one already set).
+        With ``expected_digest`` the store refuses to keep bytes that hash differently.
+        """
         ...
 
     def open(self, digest: str) -> BinaryIO: ...
@@ -43,9 +69,23 @@ class ObjectStore(Protocol):
 
     def exists(self, digest: str) -> bool: ...
 
-    def set_retention(self, digest: str, *, until: datetime | None, hold: bool) -> None: ...
+    def set_retention(self, digest: str, *, until: datetime | None, hold: bool) -> None:
+        """Extend retention or place/release a legal hold. Shortening raises
+        RetentionViolation (on S3 the server itself refuses)."""
+        ...
 
-    def delete(self, digest: str, *, order: DestructionOrder) -> None: ...
+    def retention(self, digest: str) -> Retention | None:
+        """The retention the store enforces for an object, or None if it enforces none."""
+        ...
+
+    def delete(self, digest: str, *, order: DestructionOrder) -> None:
+        """Remove an object for the destruction workflow; refused while retention or a hold
+        is in force."""
+        ...
+
+    def remove_stale_temps(self) -> int:
+        """Clean up partial uploads left by writers that died; returns how many."""
+        ...
 
     def location(self) -> str:
         """Where the store lives, for messages and the shared-device check."""

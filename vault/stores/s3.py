@@ -1,0 +1,400 @@
+"""S3 object store (AWS S3, MinIO, Ceph RGW, SeaweedFS) with Object Lock.
+
+Keys are content addresses: ``<prefix>objects/<ab>/<sha256>``. When the digest is not known
+up front (bytes arriving from a station), the bytes stream into ``<prefix>incoming/<uuid>`` by
+multipart upload while being hashed, are copied server-side to their content address, and the
+incoming version is removed. When it is known (the access copy, made from the sealed copy), they
+go straight to the content address and the upload is aborted if they hash differently.
+
+Retention is always applied explicitly after the object lands and read back with HEAD: some
+servers ignore Object Lock headers on a copy, and a lock that is not verified is not a lock.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO, cast
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from config.settings import LockMode, S3StoreConfig
+from vault.errors import (
+    ConfigurationError,
+    IntegrityViolation,
+    NotFound,
+    RetentionViolation,
+    StoreError,
+)
+from vault.stores.protocol import (
+    DestructionOrder,
+    Retention,
+    StoredObject,
+    rehash,
+    validate_digest,
+)
+from vault.stores.s3_io import HashingReader, ObjectReader
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+STALE_INCOMING = timedelta(hours=24)
+NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
+# Codes with which a server refuses an Object Lock violation (AWS and SeaweedFS say
+# AccessDenied; some servers say InvalidRequest for a retention they will not accept).
+LOCK_REFUSAL_CODES = frozenset({"AccessDenied", "InvalidRequest", "InvalidArgument"})
+
+
+def make_client(config: S3StoreConfig) -> Any:
+    secret = config.secret_access_key.get_secret_value() if config.secret_access_key else None
+    session = boto3.session.Session(
+        aws_access_key_id=config.access_key_id,
+        aws_secret_access_key=secret,
+        region_name=config.region,
+    )
+    return session.client(
+        "s3",
+        endpoint_url=config.endpoint_url,
+        config=BotoConfig(
+            s3={"addressing_style": config.addressing_style},
+            retries={"max_attempts": 5, "mode": "standard"},
+            connect_timeout=10,
+            read_timeout=120,
+        ),
+    )
+
+
+class S3Store:
+    def __init__(
+        self, config: S3StoreConfig, *, name: str, lock_mode: LockMode, chunk_size: int = MIB
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.bucket = config.bucket
+        self.lock_mode = lock_mode
+        self.chunk_size = chunk_size
+        self.client = make_client(config)
+        part = config.part_size_mib * MIB
+        self._transfer = TransferConfig(
+            multipart_threshold=part,
+            multipart_chunksize=part,
+            max_concurrency=config.max_concurrency,
+            use_threads=True,
+        )
+        # Bounded read-ahead keeps memory flat: at most this many parts wait in memory.
+        self._transfer.max_in_memory_upload_chunks = config.max_concurrency
+
+    # -- naming -------------------------------------------------------------------------------
+
+    def location(self) -> str:
+        return self.config.location()
+
+    def key_for(self, digest: str) -> str:
+        validate_digest(digest)
+        return f"{self.config.prefix}objects/{digest[:2]}/{digest}"
+
+    def _locator(self, key: str, version: str | None) -> str:
+        suffix = f"?versionId={version}" if version else ""
+        return f"s3://{self.bucket}/{key}{suffix}"
+
+    # -- errors -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _translated(self, action: str, subject: str, *, lock: bool = False) -> Iterator[None]:
+        """Vendor errors become the vault's: nothing from botocore crosses this line."""
+        try:
+            yield
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "?"))
+            message = str(error.get("Message", ""))
+            if code in NOT_FOUND_CODES:
+                raise NotFound(f"{self.name} store has no object {subject}") from None
+            if code == "NoSuchBucket":
+                raise ConfigurationError(
+                    f"{self.name} store: bucket {self.bucket!r} does not exist at"
+                    f" {self.config.endpoint_url or 'AWS'}"
+                ) from None
+            if lock and code in LOCK_REFUSAL_CODES:
+                raise RetentionViolation(
+                    f"{self.name} store: the server refused to {action} {subject}"
+                    f" ({code}: {message}); it is protected by Object Lock"
+                ) from None
+            raise StoreError(
+                f"{self.name} store: {action} {subject} failed: {code}: {message}"
+            ) from None
+        except BotoCoreError as exc:
+            raise StoreError(
+                f"{self.name} store at {self.location()} is unreachable or failed while trying"
+                f" to {action} {subject}: {exc}"
+            ) from None
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def put(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        retention: Retention | None = None,
+        expected_digest: str | None = None,
+    ) -> StoredObject:
+        if expected_digest is not None:
+            return self._put_known(chunks, expected_digest, retention)
+        return self._put_unknown(chunks, retention)
+
+    def _upload(self, reader: HashingReader, key: str, extra: dict[str, Any]) -> str | None:
+        stream = io.BufferedReader(reader, buffer_size=self.chunk_size)
+        with self._translated("upload", key):
+            self.client.upload_fileobj(
+                stream, self.bucket, key, ExtraArgs=extra, Config=self._transfer
+            )
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        if int(head["ContentLength"]) != reader.size:
+            raise IntegrityViolation(
+                f"{self.name} store: {key} landed with {head['ContentLength']} bytes, sent"
+                f" {reader.size}"
+            )
+        return cast("str | None", head.get("VersionId"))
+
+    def _put_known(
+        self, chunks: Iterable[bytes], digest: str, retention: Retention | None
+    ) -> StoredObject:
+        key = self.key_for(digest)
+        existing = self._head(key)
+        if existing is not None:
+            return self._accept_existing(digest, key, existing, retention)
+        reader = HashingReader(chunks, expected=digest, label=f"{self.name} store")
+        version = self._upload(reader, key, self._lock_args(retention))
+        self._ensure_lock(key, version, retention)
+        return StoredObject(digest, reader.size, self._locator(key, version), created=True)
+
+    def _put_unknown(self, chunks: Iterable[bytes], retention: Retention | None) -> StoredObject:
+        incoming = f"{self.config.prefix}incoming/{uuid.uuid4()}"
+        reader = HashingReader(chunks, expected=None, label=f"{self.name} store")
+        incoming_version = self._upload(reader, incoming, {})
+        try:
+            digest = reader.digest
+            key = self.key_for(digest)
+            existing = self._head(key)
+            if existing is not None:
+                return self._accept_existing(digest, key, existing, retention)
+            source: dict[str, str] = {"Bucket": self.bucket, "Key": incoming}
+            if incoming_version:
+                source["VersionId"] = incoming_version
+            with self._translated("copy into place", key):
+                self.client.copy(
+                    source,
+                    self.bucket,
+                    key,
+                    ExtraArgs=self._lock_args(retention),
+                    Config=self._transfer,
+                )
+            head = self._head(key)
+            if head is None or int(head["ContentLength"]) != reader.size:
+                raise IntegrityViolation(f"{self.name} store: copy to {key} did not land whole")
+            version = cast("str | None", head.get("VersionId"))
+            self._ensure_lock(key, version, retention)
+            return StoredObject(digest, reader.size, self._locator(key, version), created=True)
+        finally:
+            self._remove_incoming(incoming, incoming_version)
+
+    def _remove_incoming(self, key: str, version: str | None) -> None:
+        try:
+            with self._translated("remove the upload", key):
+                if version:
+                    self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
+                else:
+                    self.client.delete_object(Bucket=self.bucket, Key=key)
+        except StoreError as exc:
+            # Not evidence (it is also at its content address); the daemon retries the clean-up.
+            log.warning("incoming upload left behind", extra={"key": key, "error": str(exc)})
+
+    def _accept_existing(
+        self, digest: str, key: str, head: dict[str, Any], retention: Retention | None
+    ) -> StoredObject:
+        # Same key means same bytes, unless the stored copy was damaged: check, never replace.
+        actual, size = rehash(self, digest, chunk_size=self.chunk_size)
+        if actual != digest:
+            raise IntegrityViolation(
+                f"{self.name} store already holds {digest} but its content hashes to {actual}"
+                f" ({size} bytes): the stored object is damaged"
+            )
+        version = cast("str | None", head.get("VersionId"))
+        self._ensure_lock(key, version, retention)
+        return StoredObject(digest, size, self._locator(key, version), created=False)
+
+    # -- retention ----------------------------------------------------------------------------
+
+    def _lock_args(self, retention: Retention | None) -> dict[str, Any]:
+        if self.lock_mode == "none" or retention is None:
+            return {}
+        args: dict[str, Any] = {}
+        if retention.until is not None:
+            args["ObjectLockMode"] = self.lock_mode
+            args["ObjectLockRetainUntilDate"] = retention.until
+        if retention.needs_hold:
+            args["ObjectLockLegalHoldStatus"] = "ON"
+        return args
+
+    def _ensure_lock(self, key: str, version: str | None, retention: Retention | None) -> None:
+        """Make the version carry at least ``retention``, then read it back to prove it."""
+        if self.lock_mode == "none" or retention is None:
+            return
+        where: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if version:
+            where["VersionId"] = version
+        with self._translated("read the lock of", key):
+            head = self.client.head_object(**where)
+        until = head.get("ObjectLockRetainUntilDate")
+        mode = head.get("ObjectLockMode")
+        if retention.until is not None and (until is None or until < retention.until):
+            with self._translated("set retention on", key, lock=True):
+                self.client.put_object_retention(
+                    **where,
+                    Retention={"Mode": mode or self.lock_mode, "RetainUntilDate": retention.until},
+                )
+        if retention.needs_hold and head.get("ObjectLockLegalHoldStatus") != "ON":
+            with self._translated("place a legal hold on", key, lock=True):
+                self.client.put_object_legal_hold(**where, LegalHold={"Status": "ON"})
+        self._verify_lock(where, retention)
+
+    def _verify_lock(self, where: dict[str, Any], retention: Retention) -> None:
+        with self._translated("read the lock of", where["Key"]):
+            head = self.client.head_object(**where)
+        until = head.get("ObjectLockRetainUntilDate")
+        if retention.until is not None and (until is None or until < retention.until):
+            raise StoreError(
+                f"{self.name} store: {where['Key']} has no retention until"
+                f" {retention.until.isoformat()} after setting it (server reports {until})"
+            )
+        if retention.needs_hold and head.get("ObjectLockLegalHoldStatus") != "ON":
+            raise StoreError(f"{self.name} store: the legal hold on {where['Key']} did not stick")
+
+    def set_retention(self, digest: str, *, until: datetime | None, hold: bool) -> None:
+        key = self.key_for(digest)
+        versions = self._versions(key)
+        if not versions:
+            raise NotFound(f"{self.name} store has no object {digest}")
+        if self.lock_mode == "none":
+            return  # this bucket enforces nothing; the sealed set carries the guarantee
+        for version in versions:
+            where = {"Bucket": self.bucket, "Key": key, "VersionId": version}
+            if until is not None:
+                # Sent as asked, even when shorter: the server, not this process, is the one
+                # that refuses, so a compromised vault cannot shorten either.
+                with self._translated("change the retention of", digest, lock=True):
+                    self.client.put_object_retention(
+                        **where, Retention={"Mode": self.lock_mode, "RetainUntilDate": until}
+                    )
+            status = "ON" if hold or until is None else "OFF"
+            with self._translated("set the legal hold of", digest, lock=True):
+                self.client.put_object_legal_hold(**where, LegalHold={"Status": status})
+
+    def retention(self, digest: str) -> Retention | None:
+        if self.lock_mode == "none":
+            return None
+        head = self._head(self.key_for(digest))
+        if head is None:
+            raise NotFound(f"{self.name} store has no object {digest}")
+        until = head.get("ObjectLockRetainUntilDate")
+        hold = head.get("ObjectLockLegalHoldStatus") == "ON"
+        if until is None and not hold:
+            return None
+        return Retention(until=until.astimezone(UTC) if until else None, hold=hold)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        try:
+            with self._translated("look up", key):
+                return cast("dict[str, Any]", self.client.head_object(Bucket=self.bucket, Key=key))
+        except NotFound:
+            return None
+
+    def open(self, digest: str) -> BinaryIO:
+        key = self.key_for(digest)
+        head = self._head(key)
+        if head is None:
+            raise NotFound(f"{self.name} store has no object {digest}")
+        version = head.get("VersionId")
+
+        def get(offset: int) -> Any:
+            where: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Range": f"bytes={offset}-"}
+            if version:
+                where["VersionId"] = version
+            with self._translated("read", digest):
+                return self.client.get_object(**where)["Body"]
+
+        reader = ObjectReader(get, int(head["ContentLength"]))
+        return cast(BinaryIO, io.BufferedReader(reader, buffer_size=self.chunk_size))
+
+    def stat(self, digest: str) -> StoredObject:
+        key = self.key_for(digest)
+        head = self._head(key)
+        if head is None:
+            raise NotFound(f"{self.name} store has no object {digest}")
+        locator = self._locator(key, head.get("VersionId"))
+        return StoredObject(digest, int(head["ContentLength"]), locator, created=False)
+
+    def exists(self, digest: str) -> bool:
+        return self._head(self.key_for(digest)) is not None
+
+    def _versions(self, key: str) -> list[str]:
+        """Every version and delete marker of exactly ``key``, oldest last."""
+        found: list[str] = []
+        with self._translated("list versions of", key):
+            pages = self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=key
+            )
+            for page in pages:
+                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                    if entry["Key"] == key:
+                        found.append(str(entry["VersionId"]))
+        return found
+
+    def iter_digests(self) -> list[str]:
+        digests: list[str] = []
+        prefix = f"{self.config.prefix}objects/"
+        with self._translated("list", prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                digests.extend(str(o["Key"]).rsplit("/", 1)[-1] for o in page.get("Contents", []))
+        return sorted(digests)
+
+    # -- removal ------------------------------------------------------------------------------
+
+    def delete(self, digest: str, *, order: DestructionOrder) -> None:
+        if order.digest != digest:
+            raise IntegrityViolation(
+                f"destruction order {order.register_entry} is for {order.digest}, not {digest}"
+            )
+        key = self.key_for(digest)
+        versions = self._versions(key)
+        if not versions:
+            raise NotFound(f"{self.name} store has no object {digest}")
+        # Every version by id: a delete without one only hides the object behind a marker.
+        for version in versions:
+            with self._translated("delete", digest, lock=True):
+                self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
+
+    def remove_stale_temps(self) -> int:
+        prefix = f"{self.config.prefix}incoming/"
+        cutoff = datetime.now(UTC) - STALE_INCOMING
+        removed = 0
+        with self._translated("list", prefix):
+            for page in self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                    if entry["LastModified"] < cutoff:
+                        self._remove_incoming(str(entry["Key"]), str(entry["VersionId"]))
+                        removed += 1
+        return removed
