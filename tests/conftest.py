@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -19,10 +20,11 @@ import pytest
 from sqlalchemy import select
 
 from api.context import AppContext, open_context
-from config.settings import Settings, StationConfig
+from config.settings import S3StoreConfig, Settings, StationConfig
 from ingest.pipeline import IngestContext
 from ingest.runner import build_context, run_once
 from tests.postgres import fresh_database
+from tests.s3server import S3Server, start_server
 from vault.db import unit_of_work
 from vault.models import EvidenceItem
 from vault.synthetic import generate_clip
@@ -61,6 +63,12 @@ class Vault:
     def env(self) -> dict[str, str]:
         """Environment for running `evault` in a subprocess against this vault."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("EVAULT_")}
+        for role in ("sealed_store", "access_store"):
+            spec = getattr(self.settings, role)
+            if isinstance(spec, S3StoreConfig):
+                dumped = spec.model_dump(mode="json")
+                dumped["secret_access_key"] = spec.secret_access_key.get_secret_value()  # type: ignore[union-attr]
+                env[f"EVAULT_{role.upper()}"] = json.dumps(dumped)
         env.update(
             {
                 "EVAULT_DATA_DIR": str(self.root / "data"),
@@ -146,4 +154,53 @@ def run_cli(
         text=True,
         timeout=timeout,
         check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    server = start_server(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """A fresh Object Lock bucket for the sealed set and a versioned one for the access set."""
+
+    sealed: S3StoreConfig
+    access: S3StoreConfig
+    plain: S3StoreConfig  # exists, but has neither Object Lock nor versioning
+
+
+def s3_config(server: S3Server, bucket: str, **extra: object) -> S3StoreConfig:
+    from tests.s3server import ACCESS_KEY, SECRET_KEY
+
+    return S3StoreConfig.model_validate(
+        {
+            "bucket": bucket,
+            "endpoint_url": server.endpoint,
+            "region": "us-east-1",
+            "addressing_style": "path",
+            "access_key_id": ACCESS_KEY,
+            "secret_access_key": SECRET_KEY,
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def buckets(s3_server: S3Server) -> Buckets:
+    tag = secrets.token_hex(4)
+    client = s3_server.client()
+    client.create_bucket(Bucket=f"sealed-{tag}", ObjectLockEnabledForBucket=True)  # type: ignore[attr-defined]
+    client.create_bucket(Bucket=f"access-{tag}")  # type: ignore[attr-defined]
+    client.put_bucket_versioning(  # type: ignore[attr-defined]
+        Bucket=f"access-{tag}", VersioningConfiguration={"Status": "Enabled"}
+    )
+    client.create_bucket(Bucket=f"plain-{tag}")  # type: ignore[attr-defined]
+    return Buckets(
+        sealed=s3_config(s3_server, f"sealed-{tag}", part_size_mib=5),
+        access=s3_config(s3_server, f"access-{tag}", part_size_mib=5),
+        plain=s3_config(s3_server, f"plain-{tag}"),
     )

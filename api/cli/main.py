@@ -48,7 +48,7 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except (ValidationError, FileNotFoundError) as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
+        err.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
@@ -58,7 +58,7 @@ def _context(*, migrate: bool = False) -> AppContext:
     try:
         return open_context(settings, migrate=migrate)
     except VaultError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
@@ -319,7 +319,7 @@ def main() -> None:
     try:
         app()
     except VaultError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(2)
 
 

@@ -52,6 +52,13 @@ NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
 LOCK_REFUSAL_CODES = frozenset({"AccessDenied", "InvalidRequest", "InvalidArgument"})
 
 
+def whole_seconds(when: datetime) -> datetime:
+    """S3 keeps retain-until dates to the second: round up, so a lock never ends early."""
+    if when.microsecond:
+        when = when.replace(microsecond=0) + timedelta(seconds=1)
+    return when
+
+
 def make_client(config: S3StoreConfig) -> Any:
     secret = config.secret_access_key.get_secret_value() if config.secret_access_key else None
     session = boto3.session.Session(
@@ -238,7 +245,7 @@ class S3Store:
         args: dict[str, Any] = {}
         if retention.until is not None:
             args["ObjectLockMode"] = self.lock_mode
-            args["ObjectLockRetainUntilDate"] = retention.until
+            args["ObjectLockRetainUntilDate"] = whole_seconds(retention.until)
         if retention.needs_hold:
             args["ObjectLockLegalHoldStatus"] = "ON"
         return args
@@ -247,6 +254,8 @@ class S3Store:
         """Make the version carry at least ``retention``, then read it back to prove it."""
         if self.lock_mode == "none" or retention is None:
             return
+        if retention.until is not None:
+            retention = Retention(until=whole_seconds(retention.until), hold=retention.hold)
         where: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if version:
             where["VersionId"] = version
@@ -284,16 +293,31 @@ class S3Store:
             raise NotFound(f"{self.name} store has no object {digest}")
         if self.lock_mode == "none":
             return  # this bucket enforces nothing; the sealed set carries the guarantee
+        permanent = until is None
+        if until is not None:
+            until = whole_seconds(until)
+        if until is not None and until <= datetime.now(UTC):
+            # Servers reject a date in the past outright; it can only be a no-op (the lock
+            # has run out) or a shortening, which is refused here with the same error.
+            current = self.retention(digest)
+            if current is not None and (current.until is None or current.until > until):
+                raise RetentionViolation(
+                    f"{self.name} store: {digest} is retained until"
+                    f" {current.until or 'permanently'}; {until.isoformat()} would shorten it"
+                )
+            send_until = False
+        else:
+            send_until = until is not None
         for version in versions:
             where = {"Bucket": self.bucket, "Key": key, "VersionId": version}
-            if until is not None:
+            if send_until and until is not None:
                 # Sent as asked, even when shorter: the server, not this process, is the one
                 # that refuses, so a compromised vault cannot shorten either.
                 with self._translated("change the retention of", digest, lock=True):
                     self.client.put_object_retention(
                         **where, Retention={"Mode": self.lock_mode, "RetainUntilDate": until}
                     )
-            status = "ON" if hold or until is None else "OFF"
+            status = "ON" if hold or permanent else "OFF"
             with self._translated("set the legal hold of", digest, lock=True):
                 self.client.put_object_legal_hold(**where, LegalHold={"Status": status})
 

