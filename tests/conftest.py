@@ -24,7 +24,7 @@ from config.settings import S3StoreConfig, Settings, StationConfig
 from ingest.pipeline import IngestContext
 from ingest.runner import build_context, run_once
 from tests.postgres import fresh_database
-from tests.s3server import S3Server, start_server
+from tests.s3server import ACCESS_KEY, SECRET_KEY, S3Server, start_server
 from vault.db import unit_of_work
 from vault.models import EvidenceItem
 from vault.synthetic import generate_clip
@@ -174,8 +174,6 @@ class Buckets:
 
 
 def s3_config(server: S3Server, bucket: str, **extra: object) -> S3StoreConfig:
-    from tests.s3server import ACCESS_KEY, SECRET_KEY
-
     return S3StoreConfig.model_validate(
         {
             "bucket": bucket,

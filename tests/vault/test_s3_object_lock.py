@@ -5,6 +5,8 @@ refuse), and through the store (the refusal must arrive as RetentionViolation, n
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ def lock_of(store: S3Store, digest: str) -> tuple[str, datetime]:
 
 
 def test_sealed_object_is_locked_in_compliance_mode(sealed: tuple[S3Store, str, Any]) -> None:
-    store, digest, head = sealed
+    _, _, head = sealed
     assert head["ObjectLockMode"] == "COMPLIANCE"
     assert head["ObjectLockRetainUntilDate"] > datetime.now(UTC) + timedelta(days=29)
 
@@ -134,9 +136,6 @@ def test_start_up_refuses_a_sealed_bucket_without_object_lock(
 
 
 def test_cli_says_so_in_one_line(buckets: Buckets, tmp_path: Path) -> None:
-    import json
-    import os
-
     plain = buckets.plain.model_dump(mode="json")
     plain["secret_access_key"] = buckets.plain.secret_access_key.get_secret_value()  # type: ignore[union-attr]
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVAULT_")}
