@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import vault.models  # noqa: F401 - custody rows point at evidence_item: keep it in the metadata
 from vault.db import Base, UTCDateTime
 
 

@@ -1,0 +1,132 @@
+"""Three daemons, one database, one station with 60 files; one daemon is SIGKILLed mid-file.
+
+Invariant 1 across processes: every file becomes exactly one item, nothing is acknowledged
+without its item, the dead daemon's file is taken over by another, every chain verifies and
+seq has no gap. Work is shared only through database row locks (no coordinator)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import text
+
+from ingest.models import FileState
+from tests.conftest import Vault, run_cli
+from tests.ingest.test_daemon import wait_for
+from vault.stores.filesystem import FilesystemStore
+
+FILES = 60
+DAEMONS = 3
+MiB = 1024 * 1024
+
+
+def make_station(vault: Vault, seed: int) -> dict[str, str]:
+    """60 distinct files of 1-6 MiB over three device folders; returns digest by name."""
+    rng = random.Random(seed)
+    digests = {}
+    for n in range(FILES):
+        path = vault.station_dir / f"CAM{n % 3}" / f"rec{n:02d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = rng.randbytes(rng.randint(1, 6) * MiB)
+        path.write_bytes(data)
+        digests[path.name] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def start_daemon(vault: Vault, env: dict[str, str], log: IO[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli.main", "daemon"],
+        env=env,
+        cwd=vault.root,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        text=True,
+    )
+
+
+def steps(log_path: Path) -> list[dict[str, str]]:
+    lines = log_path.read_text(errors="replace").splitlines()
+    parsed = [json.loads(line) for line in lines if line.startswith("{")]
+    return [line for line in parsed if line.get("event") == "ingest step"]
+
+
+def kill_mid_file(victim: subprocess.Popen[str], log_path: Path) -> None:
+    """SIGKILL the moment the victim has written a sealed copy it has not yet committed."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if any(s["step"] == "sealed_written" for s in steps(log_path)):
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=30)
+            return
+        time.sleep(0.005)
+    raise AssertionError("the victim daemon never started a file")
+
+
+def test_three_daemons_one_killed(vault: Vault) -> None:
+    seed = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))
+    print(f"CRASH_SEED={seed}")
+    digests = make_station(vault, seed)
+    env = vault.env() | {"EVAULT_SCAN_INTERVAL_SECONDS": "0.3", "EVAULT_SETTLE_SECONDS": "0.5"}
+    logs = [vault.root / f"daemon{n}.log" for n in range(DAEMONS)]
+    handles = [open(path, "w") for path in logs]  # noqa: SIM115 - closed in finally
+    daemons = [start_daemon(vault, env, handle) for handle in handles]
+    try:
+        kill_mid_file(daemons[0], logs[0])
+        victim_steps = steps(logs[0])
+        claimed = {s["file"] for s in victim_steps if s["step"] == "claimed"}
+        committed = {s["file"] for s in victim_steps if s["step"] == "committed"}
+        in_flight = claimed - committed
+        assert in_flight, "the kill did not land mid-file"
+
+        def all_acknowledged() -> bool:
+            with vault.app.engine.connect() as conn:
+                states = conn.execute(text("SELECT state FROM station_file")).scalars().all()
+            return len(states) == FILES and set(states) == {FileState.ACKNOWLEDGED.value}
+
+        wait_for(all_acknowledged, timeout=300)
+        for survivor in daemons[1:]:
+            survivor.send_signal(signal.SIGTERM)
+        for survivor in daemons[1:]:
+            assert survivor.wait(timeout=60) == 0
+    finally:
+        for daemon in daemons:
+            if daemon.poll() is None:
+                daemon.kill()
+        for handle in handles:
+            handle.close()
+
+    items = vault.items()
+    assert sorted(item.digest for item in items) == sorted(digests.values())
+    assert {item.original_name: item.digest for item in items} == digests
+    with vault.app.engine.connect() as conn:
+        seqs = conn.execute(text("SELECT seq FROM custody_event ORDER BY seq")).scalars().all()
+        ingested = conn.execute(
+            text("SELECT count(*) FROM custody_event WHERE kind = 'ingested'")
+        ).scalar_one()
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert ingested == FILES
+    # Both survivors did real work: the rows were shared, not taken by one.
+    worked = [{s["file"] for s in steps(log) if s["step"] == "committed"} for log in logs[1:]]
+    assert all(worked)
+    assert in_flight <= set().union(*worked)  # the dead daemon's files were taken over
+    for store in (vault.app.stores.sealed, vault.app.stores.access):
+        assert isinstance(store, FilesystemStore)
+        assert store.iter_digests() == sorted(digests.values())  # no orphan, no double
+    left = list((vault.station_dir).glob("CAM*/*.bin"))
+    assert left == []
+    result = run_cli(["verify"], env, vault.root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"OK {FILES} item(s)" in result.stdout
+    print(
+        f"victim had {len(in_flight)} file(s) in flight; survivors committed "
+        f"{[len(w) for w in worked]}"
+    )
