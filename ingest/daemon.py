@@ -16,7 +16,7 @@ from ingest.pipeline import IngestContext
 from ingest.runner import Drainer, scan_all
 from ingest.sla import sla_report
 from vault.db import unit_of_work, utcnow
-from vault.stores.filesystem import FilesystemStore
+from vault.errors import VaultError
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,16 @@ def check_deadline(ctx: IngestContext) -> int:
 
 def remove_stale_temps(ctx: IngestContext) -> None:
     for store in (ctx.stores.sealed, ctx.stores.access):
-        if isinstance(store, FilesystemStore):
+        try:
             removed = store.remove_stale_temps()
-            if removed:
-                log.info(
-                    "removed temp files of interrupted writes",
-                    extra={"store": store.name, "count": removed},
-                )
+        except VaultError as exc:  # housekeeping: never a reason not to ingest
+            log.warning("could not clean up interrupted writes", extra={"error": str(exc)})
+            continue
+        if removed:
+            log.info(
+                "removed temp files of interrupted writes",
+                extra={"store": store.name, "count": removed},
+            )
 
 
 class Daemon:

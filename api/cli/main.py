@@ -17,6 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from api.cli import render
 from api.cli.demo import build_demo_station, demo_config
 from api.context import AppContext, open_context
+from api.doctor import Status, run_checks
 from config.logging import configure_logging
 from config.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 from custody.audit import audit
@@ -92,6 +93,26 @@ def init() -> None:
         console.print(
             "no stations configured yet: add [[stations]] to evault.toml (or run `evault demo`)"
         )
+
+
+@app.command()
+def doctor() -> None:
+    """Check this configuration for real and print what passes, what fails, and the fix.
+
+    Connects to the database and checks it is migrated; writes and removes a probe in each
+    store; asks an S3 sealed bucket for Object Lock and proves it refuses to delete a
+    COMPLIANCE-locked probe; compares clocks; runs ffmpeg; looks at each station directory.
+    Exit status 1 when any check fails.
+    """
+    settings = _settings()
+    configure_logging(level="ERROR", fmt=settings.log_format)
+    results = run_checks(settings)
+    console.print(render.doctor_table(results))
+    failed = [r for r in results if r.status == Status.FAIL]
+    if failed:
+        err.print(f"[red]{len(failed)} check(s) failed[/red]: fix them and run `evault doctor`")
+        raise typer.Exit(1)
+    console.print("[green]all checks passed[/green]")
 
 
 @app.command()

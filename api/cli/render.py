@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
+from api.doctor import Check, Status
 from custody.models import CustodyEvent
 from ingest.sla import StationSla
 from vault.models import EvidenceItem
@@ -118,3 +119,18 @@ def sla_tables(report: list[StationSla], deadline: timedelta) -> list[Table]:
             )
         tables.append(table)
     return tables
+
+
+STATUS_STYLE = {Status.PASS: "[green]PASS[/green]", Status.WARN: "[yellow]WARN[/yellow]"}
+
+
+def doctor_table(results: list[Check]) -> Table:
+    table = Table(title="evault doctor")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    table.add_column("fix", overflow="fold")
+    for result in results:
+        shown = STATUS_STYLE.get(result.status, "[red]FAIL[/red]")
+        table.add_row(result.name, shown, result.detail, result.fix)
+    return table
