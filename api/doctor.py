@@ -38,7 +38,7 @@ S3_CLOCK_TOLERANCE = timedelta(minutes=5)  # S3 rejects signatures beyond 15 min
 
 
 class Status(enum.StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a check result, not a password
     WARN = "warn"
     FAIL = "fail"
 
@@ -259,7 +259,11 @@ def _ffmpeg() -> str:
     binary = ffmpeg_binary()
     try:
         out = subprocess.run(
-            [binary, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30
+            [binary, "-hide_banner", "-version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise CheckFailed(
