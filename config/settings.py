@@ -75,8 +75,8 @@ class S3StoreConfig(BaseModel):
     secret_access_key: SecretStr | None = None
     # None means the role's default: COMPLIANCE for the sealed set, none for the access set.
     lock_mode: LockMode | None = None
-    part_size_mib: int = Field(default=16, ge=5, le=512)
-    max_concurrency: int = Field(default=4, ge=1, le=32)
+    part_size_mib: int = Field(default=8, ge=5, le=512)
+    max_concurrency: int = Field(default=2, ge=1, le=32)
 
     @field_validator("prefix")
     @classmethod

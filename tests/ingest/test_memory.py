@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Vault, make_vault
+from tests.conftest import Buckets, Vault, make_vault
 
 MiB = 1024 * 1024
 
@@ -43,5 +43,21 @@ def test_peak_memory_is_flat_with_file_size(isolated_env: Path) -> None:
     assert [i.size for i in big.items() if i.original_name == "big.bin"] == [512 * MiB]
     print(f"peak RSS: 16 MiB file {small_rss / MiB:.0f} MiB, 512 MiB file {big_rss / MiB:.0f} MiB")
     # 32 times the data may cost a few buffers more, never the file itself.
+    assert big_rss - small_rss < 48 * MiB
+    assert big_rss < 200 * MiB
+
+
+def test_peak_memory_is_flat_with_file_size_on_s3(isolated_env: Path, buckets: Buckets) -> None:
+    """The S3 path streams too: multipart upload with a bounded number of parts in memory,
+    ranged GETs to read back."""
+    stores = {"sealed_store": buckets.sealed, "access_store": buckets.access}
+    small = make_vault(isolated_env / "small", **stores)
+    write_file(small.station_dir / "D" / "small.bin", 16 * MiB)
+    big = make_vault(isolated_env / "big", station_prefix="big-", **stores)
+    write_file(big.station_dir / "D" / "big.bin", 256 * MiB)
+    small_rss = peak_rss_of_ingest(small)
+    big_rss = peak_rss_of_ingest(big)
+    assert [i.size for i in big.items() if i.original_name == "big.bin"] == [256 * MiB]
+    print(f"S3 peak RSS: 16 MiB file {small_rss / MiB:.0f} MiB, 256 MiB {big_rss / MiB:.0f} MiB")
     assert big_rss - small_rss < 48 * MiB
     assert big_rss < 200 * MiB

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -59,23 +60,37 @@ def whole_seconds(when: datetime) -> datetime:
     return when
 
 
+_session_lock = threading.Lock()
+_session: Any = None
+
+
+def _shared_session() -> Any:
+    """One boto3 session for every store: each session loads the S3 service model (tens of
+    MiB), and the sealed and access stores need it only once."""
+    global _session  # noqa: PLW0603 - a process-wide cache, created on first use
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session
+
+
 def make_client(config: S3StoreConfig) -> Any:
     secret = config.secret_access_key.get_secret_value() if config.secret_access_key else None
-    session = boto3.session.Session(
-        aws_access_key_id=config.access_key_id,
-        aws_secret_access_key=secret,
-        region_name=config.region,
-    )
-    return session.client(
-        "s3",
-        endpoint_url=config.endpoint_url,
-        config=BotoConfig(
-            s3={"addressing_style": config.addressing_style},
-            retries={"max_attempts": 5, "mode": "standard"},
-            connect_timeout=10,
-            read_timeout=120,
-        ),
-    )
+    session = _shared_session()
+    with _session_lock:  # creating clients from one session is not thread-safe
+        return session.client(
+            "s3",
+            region_name=config.region,
+            aws_access_key_id=config.access_key_id,
+            aws_secret_access_key=secret,
+            endpoint_url=config.endpoint_url,
+            config=BotoConfig(
+                s3={"addressing_style": config.addressing_style},
+                retries={"max_attempts": 5, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=120,
+            ),
+        )
 
 
 class S3Store:
