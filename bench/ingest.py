@@ -116,7 +116,8 @@ def vault_ingest(
 
 
 def s3_stores(work: Path) -> tuple[S3Server, dict[str, str]]:
-    """Start SeaweedFS on this disk; an Object Lock bucket for sealed, a versioned one for access."""
+    """Start SeaweedFS on this disk: an Object Lock bucket for sealed, a versioned one for
+    access."""
     server = start_server(work / "seaweedfs")
     client = server.client()
     client.create_bucket(Bucket="bench-sealed", ObjectLockEnabledForBucket=True)  # type: ignore[attr-defined]
@@ -140,9 +141,8 @@ def s3_stores(work: Path) -> tuple[S3Server, dict[str, str]]:
 
 def report(label: str, seconds: float, total: int, rss: int, summary: str) -> None:
     rate = total / MiB / seconds
-    print(
-        f"{label:<8} {seconds:8.2f} s  {rate:8.1f} MiB/s  peak RSS {rss / MiB:4.0f} MiB  ({summary})"
-    )
+    memory = f"peak RSS {rss / MiB:4.0f} MiB"
+    print(f"{label:<8} {seconds:8.2f} s  {rate:8.1f} MiB/s  {memory}  ({summary})")
 
 
 def main() -> None:
