@@ -8,11 +8,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.chain_check import EntryRow, Finding, HeadRow, check_log
+from custody.kinds import EventKind
 from custody.models import ChainHead, CustodyEvent, LogHead
 from custody.service import LOG_HEAD_ID
 from vault.errors import NotFound, StoreError
@@ -88,6 +90,42 @@ def _check_object(
     return [], size
 
 
+def _check_sealed_lock(
+    store: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow]
+) -> list[Finding]:
+    """The sealed copy must be locked at least until the retention end the chain recorded
+    (the chain, not the item row, which an insider could edit)."""
+    sealed = [e for e in entries if e.kind == EventKind.SEALED.value]
+    recorded = sealed[0].data.get("retain_until") if sealed else None
+    if not isinstance(recorded, str):
+        return []  # ingested before retention was recorded
+    try:
+        lock = store.retention(item.digest)
+    except (NotFound, StoreError):
+        return []  # reported by the object check
+    if recorded == "permanent":
+        if lock is None or not lock.needs_hold:
+            return [Finding(item.id, sealed[0].seq, "sealed copy of a permanent item has no hold")]
+        return []
+    wanted = datetime.fromisoformat(recorded)
+    row = item.retain_until
+    findings = []
+    if row is None or row.astimezone(UTC) != wanted:
+        findings.append(
+            Finding(item.id, sealed[0].seq, f"item row retention {row} differs from the chain's")
+        )
+    if lock is None or (not lock.needs_hold and (lock.until is None or lock.until < wanted)):
+        ends = "nothing" if lock is None else str(lock.until)
+        findings.append(
+            Finding(
+                item.id,
+                sealed[0].seq,
+                f"sealed copy's retention lock ({ends}) ends before the recorded end {recorded}",
+            )
+        )
+    return findings
+
+
 def audit(
     session: Session,
     stores: Stores,
@@ -133,6 +171,8 @@ def audit(
     rehashed = 0
     for item in items:
         findings.extend(_check_item_against_chain(item, by_item.get(item.id, [])))
+        if item.status == ItemStatus.PRESERVED:
+            findings.extend(_check_sealed_lock(stores.sealed, item, by_item.get(item.id, [])))
         if rehash_objects and item.status == ItemStatus.PRESERVED:
             for store in (stores.sealed, stores.access):
                 found, size = _check_object(store, item, chunk_size)

@@ -5,7 +5,9 @@ CLI in a subprocess and checks it fails, naming the item."""
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from sqlalchemy import text
 from custody.models import CustodyEvent
 from tests.conftest import Vault, put_clip, run_cli
 from vault.db import unit_of_work
+from vault.models import EvidenceItem
+from vault.stores.filesystem import FilesystemStore
 
 
 @pytest.fixture
@@ -142,3 +146,22 @@ def test_verify_one_item_still_checks_whole_log(ingested: Vault) -> None:
     assert ok.returncode == 0, ok.stdout
     bad = run_cli(["verify", str(second.id)[:8]], ingested.env(), ingested.root)
     assert bad.returncode == 1 and str(second.id) in bad.stdout
+
+
+def test_shortened_retention_record_of_a_sealed_object(ingested: Vault) -> None:
+    item = ingested.items()[0]
+    sealed = ingested.app.stores.sealed
+    assert isinstance(sealed, FilesystemStore)
+    record = sealed.root / "retention" / item.digest[:2] / f"{item.digest}.json"
+    assert record.is_file()
+    record.write_text(json.dumps({"until": "2027-01-01T00:00:00+00:00", "hold": False}))
+    verify_fails_naming(ingested, str(item.id), "retention lock")
+
+
+def test_item_row_retention_shortened(ingested: Vault) -> None:
+    item = ingested.items()[2]
+    with unit_of_work(ingested.app.factory) as session:
+        row = session.get(EvidenceItem, item.id)
+        assert row is not None
+        row.retain_until = datetime(2027, 1, 1, tzinfo=UTC)
+    verify_fails_naming(ingested, str(item.id), "differs from the chain")
