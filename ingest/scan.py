@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from config.settings import Settings
+from config.settings import Settings, StationConfig
 from ingest.models import FileState, StationFile
 from ingest.naming import display_name
 from ingest.stability import Seen, is_stable
@@ -38,13 +39,22 @@ def sync_stations(session: Session, settings: Settings) -> dict[str, Station]:
     for config in settings.stations:
         row = existing.get(config.name)
         if row is None:
-            row = Station(name=config.name, kind=config.kind, location=config.location)
-            session.add(row)
+            row = register_station(session, config)
             existing[config.name] = row
         elif row.location != config.location:
             row.location = config.location
     session.flush()
     return existing
+
+
+def register_station(session: Session, config: StationConfig) -> Station:
+    try:
+        with session.begin_nested():
+            row = Station(name=config.name, kind=config.kind, location=config.location)
+            session.add(row)
+    except IntegrityError:  # several daemons starting at once: another registered it
+        return session.execute(select(Station).where(Station.name == config.name)).scalar_one()
+    return row
 
 
 def _reset(row: StationFile, listing: Listing, now: datetime) -> None:
@@ -97,6 +107,13 @@ def _observe(
 def record_scan(
     session: Session, *, station: Station, listings: list[Listing], now: datetime, settle: timedelta
 ) -> ScanSummary:
+    # Scans of one station by several daemons take turns on the station's row, so two of
+    # them never both insert the same new file. NO KEY UPDATE (key_share): inserting an item
+    # takes a key-share lock on its station, and a full FOR UPDATE here would deadlock
+    # with an ingest that holds a file row this scan is about to touch.
+    session.execute(
+        select(Station.id).where(Station.id == station.id).with_for_update(key_share=True)
+    ).one()
     summary = ScanSummary(station=station.name, listed=len(listings))
     rows = {
         bytes(r.rel_path_raw): r

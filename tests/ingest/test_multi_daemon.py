@@ -104,6 +104,10 @@ def test_three_daemons_one_killed(vault: Vault) -> None:
         for handle in handles:
             handle.close()
 
+    # Sharing must be clean, not merely convergent: no deadlock, no failed scan or ingest.
+    for log in logs:
+        errors = [line for line in log.read_text().splitlines() if '"level": "error"' in line]
+        assert errors == [], errors[0][:2000]
     items = vault.items()
     assert sorted(item.digest for item in items) == sorted(digests.values())
     assert {item.original_name: item.digest for item in items} == digests
