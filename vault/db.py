@@ -74,10 +74,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "evault_read_only"
+
+
 def _sqlite_begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN: a deferred transaction that later upgrades to a writer can
-    # fail with SQLITE_BUSY without waiting, which would turn contention into errors.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # fail with SQLITE_BUSY without waiting, which would turn contention into errors. A unit of
+    # work that only reads says so and begins deferred, so readers never queue behind writers.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -100,9 +107,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: SessionFactory) -> Iterator[Session]:
-    """A request's or a job's transaction: commits on success, rolls back on any error."""
+def unit_of_work(factory: SessionFactory, *, read_only: bool = False) -> Iterator[Session]:
+    """A request's or a job's transaction: commits on success, rolls back on any error.
+
+    ``read_only`` units cannot write (PostgreSQL refuses; on SQLite they skip the write lock).
+    """
     session = factory()
+    if read_only:
+        options = {READ_ONLY: True}
+        if session.get_bind().dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        session.connection(execution_options=options)
     try:
         yield session
         session.commit()

@@ -41,3 +41,7 @@ class ObjectExists(Conflict):
 
 class InputRejected(VaultError):
     """A station file cannot be ingested as it is (e.g. zero bytes); it is left in place."""
+
+
+class NotAuthenticated(AccessDenied):
+    """No valid credentials (missing, unknown, expired or revoked token): HTTP 401."""

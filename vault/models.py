@@ -101,3 +101,41 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     # Every view of an item names its station and device: load them with it.
     station: Mapped[Station] = relationship(lazy="joined")
     device: Mapped[Device | None] = relationship(lazy="joined")
+
+
+class Role(enum.StrEnum):
+    CUSTODIAN = "custodian"  # runs the docking stations and the ingest
+    INVESTIGATOR = "investigator"  # asks for access to recordings
+    APPROVER = "approver"  # decides access requests (never their own)
+    AUDITOR = "auditor"  # reads everything, changes nothing
+    ADMIN = "admin"  # manages users and tokens
+
+
+class User(UUIDPrimaryKey, Base):
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    # Role values; one person may hold several.
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def has_any(self, roles: frozenset[Role]) -> bool:
+        return bool(roles.intersection(Role(r) for r in self.roles))
+
+
+class ApiToken(UUIDPrimaryKey, Base):
+    __tablename__ = "api_token"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    # SHA-256 of the token: tokens carry 256 random bits, so a fast hash is enough, and the
+    # token itself is shown once and never stored.
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters, to tell tokens apart
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")

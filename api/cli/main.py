@@ -10,16 +10,19 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.cli import render
+from api.cli.accounts import token_app, user_app
 from api.cli.demo import build_demo_station, demo_config
-from api.context import AppContext, open_context
+from api.cli.serve import run, serve
+from api.cli.shared import console, err
+from api.cli.shared import context as _context
+from api.cli.shared import settings as _settings
+from api.context import AppContext
 from api.doctor import Status, run_checks
 from config.logging import configure_logging
-from config.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
+from config.settings import DEFAULT_CONFIG_FILE
 from custody.audit import audit
 from custody.service import events_for
 from ingest.daemon import Daemon, remove_stale_temps
@@ -33,7 +36,7 @@ from vault.service import ItemFilter, find_item, list_items
 app = typer.Typer(
     help=(
         "evidence-vault: chain-of-custody vault for body-worn camera footage.\n\n"
-        "Run with no command to start the vault (the ingest daemon). First time? Try\n"
+        "Run with no command to start the vault (HTTP API and ingest daemon). First time? Try\n"
         "`evault demo` then `evault`. Settings come from EVAULT_* variables and ./evault.toml."
     ),
     no_args_is_help=False,
@@ -41,26 +44,10 @@ app = typer.Typer(
     # Locals can hold database URLs and credentials: never print them in a traceback.
     pretty_exceptions_show_locals=False,
 )
-console = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except (ValidationError, FileNotFoundError) as exc:
-        err.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from exc
-
-
-def _context(*, migrate: bool = False) -> AppContext:
-    settings = _settings()
-    configure_logging(level=settings.log_level, fmt=settings.log_format)
-    try:
-        return open_context(settings, migrate=migrate)
-    except VaultError as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from exc
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.command()(serve)
+app.command()(run)
 
 
 @app.callback(invoke_without_command=True)
@@ -79,7 +66,7 @@ def main_callback(
     if config is not None:
         os.environ["EVAULT_CONFIG"] = str(config)
     if ctx.invoked_subcommand is None:
-        daemon()
+        run()
 
 
 @app.command()

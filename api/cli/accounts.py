@@ -1,0 +1,83 @@
+"""`evault user …` and `evault token …`: who may use the HTTP API, and with which roles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.shared import console, context
+from vault import accounts
+from vault.db import unit_of_work
+from vault.models import Role
+
+ROLES_HELP = "Role(s): " + ", ".join(r.value for r in Role) + ". Repeat --role for several."
+
+user_app = typer.Typer(help="Add, list and disable the people who use the vault.")
+token_app = typer.Typer(
+    help="Issue and revoke API tokens. A token is shown once, when issued; the vault keeps"
+    " only its hash."
+)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name, e.g. li.wei")],
+    role: Annotated[list[str], typer.Option("--role", "-r", help=ROLES_HELP)],
+    name: Annotated[str, typer.Option(help="Display name, e.g. 'Li Wei'")] = "",
+) -> None:
+    """Add a user with one or more roles."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = accounts.add_user(session, username=username, roles=role, display_name=name)
+        console.print(f"added {user.username} ({', '.join(user.roles)})")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users, their roles, and whether they are disabled."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        table = Table(title="users")
+        for column in ("user", "name", "roles", "disabled"):
+            table.add_column(column)
+        for user in accounts.list_users(session):
+            disabled = f"{user.disabled_at:%Y-%m-%d}" if user.disabled_at else ""
+            table.add_row(user.username, user.display_name, ", ".join(user.roles), disabled)
+    console.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """Disable a user: their tokens stop working at once. Nothing they did is erased."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        accounts.disable_user(session, username)
+    console.print(f"disabled {username}")
+
+
+@token_app.command("issue")
+def token_issue(
+    username: Annotated[str, typer.Argument(help="Whose token")],
+    days: Annotated[int, typer.Option(help="Days until it expires (1-366)")] = 90,
+    label: Annotated[str, typer.Option(help="What it is for, e.g. 'li.wei laptop'")] = "",
+) -> None:
+    """Issue a token and print it once. Use it as `Authorization: Bearer <token>`."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        issued = accounts.issue_token(session, username=username, label=label, days=days)
+        expires = f"{issued.token.expires_at:%Y-%m-%d %H:%M} UTC"
+    console.print(f"token for {username}, expires {expires} (shown only now):")
+    console.print(issued.secret, soft_wrap=True, highlight=False)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    prefix: Annotated[str, typer.Argument(help="The token, or its first characters")],
+) -> None:
+    """Revoke a token at once."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        token = accounts.revoke_token(session, prefix[: len(accounts.TOKEN_PREFIX) + 6])
+        console.print(f"revoked {token.prefix}… ({token.label or 'no label'})")

@@ -1,0 +1,33 @@
+"""What every `evault` command shares: the consoles and start-up that fails in one line."""
+
+from __future__ import annotations
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from api.context import AppContext, open_context
+from config.logging import configure_logging
+from config.settings import Settings, load_settings
+from vault.errors import VaultError
+
+console = Console()
+err = Console(stderr=True)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except (ValidationError, FileNotFoundError) as exc:
+        err.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+
+
+def context(*, migrate: bool = False) -> AppContext:
+    loaded = settings()
+    configure_logging(level=loaded.log_level, fmt=loaded.log_format)
+    try:
+        return open_context(loaded, migrate=migrate)
+    except VaultError as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc

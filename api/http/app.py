@@ -1,0 +1,57 @@
+"""The FastAPI application. Built from an AppContext at start-up, never at import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.context import AppContext
+from api.http import problems
+from api.http.deps import EVERYONE, require
+from api.http.routes import health, items, users
+from api.http.schemas import Problem
+from vault.models import User
+
+DESCRIPTION = """
+The evidence-vault HTTP API. Every route needs `Authorization: Bearer <token>` (issue one with
+`evault token issue USER`) and one of the roles the route lists. Errors are
+`application/problem+json` (RFC 9457). Bytes of a recording are only ever served through a
+delivery route, which records a custody event before the first byte.
+"""
+
+
+def create_app(context: AppContext) -> FastAPI:
+    # No anonymous routes at all: the description, too, is served only with a token.
+    app = FastAPI(
+        title="evidence-vault",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.context = context
+    problems.install(app)
+    for router in (health.router, items.router, users.router):
+        app.include_router(router)
+
+    def openapi_schema() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+                Problem.model_json_schema()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi_schema  # type: ignore[method-assign]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_route(_: Annotated[User, Depends(require(*EVERYONE))]) -> dict[str, Any]:
+        return openapi_schema()
+
+    return app

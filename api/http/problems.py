@@ -1,0 +1,100 @@
+"""Errors as RFC 9457 problem+json, from one table: each vault error class has one status."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vault.errors import (
+    AccessDenied,
+    ConfigurationError,
+    Conflict,
+    InputRejected,
+    IntegrityViolation,
+    NotAuthenticated,
+    NotFound,
+    RetentionViolation,
+    StoreError,
+    VaultError,
+)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://evidence-vault.example/problems/"
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS_BY_ERROR: list[tuple[type[VaultError], int, str]] = [
+    (NotAuthenticated, 401, "not-authenticated"),
+    (AccessDenied, 403, "access-denied"),
+    (NotFound, 404, "not-found"),
+    (RetentionViolation, 409, "retention-violation"),
+    (Conflict, 409, "conflict"),
+    (InputRejected, 422, "input-rejected"),
+    (IntegrityViolation, 500, "integrity-violation"),
+    (StoreError, 503, "store-unavailable"),
+    (ConfigurationError, 503, "misconfigured"),
+]
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "content": {
+        PROBLEM_JSON: {
+            "schema": {"$ref": "#/components/schemas/Problem"},
+            "example": {
+                "type": TYPE_BASE + "not-found",
+                "title": "Not Found",
+                "status": 404,
+                "detail": "no item matches '3f2a9c'",
+                "instance": "/items/3f2a9c",
+            },
+        }
+    }
+}
+
+
+def problem(request: Request, status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": TYPE_BASE + kind,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_of(exc: VaultError) -> tuple[int, str]:
+    for cls, status, kind in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status, kind
+    return 500, "internal"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(VaultError)
+    async def vault_error(request: Request, exc: VaultError) -> JSONResponse:
+        status, kind = status_of(exc)
+        return problem(request, status, kind, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return problem(request, 422, "invalid-request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(request, exc.status_code, "http", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Never the exception text: it can carry paths, SQL or credentials.
+        return problem(request, 500, "internal", "internal error; the vault's log has details")

@@ -1,0 +1,74 @@
+"""Evidence items and their custody timelines (metadata only: bytes go through delivery)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from api.http.convert import event_out, item_out
+from api.http.deps import EVIDENCE_READERS, SessionDep, require
+from api.http.problems import PROBLEM_SCHEMA
+from api.http.schemas import DeviceOut, EventOut, ItemOut, StationOut
+from custody.service import events_for
+from vault.models import Device, ItemStatus, Station, User
+from vault.service import ItemFilter, find_item, list_items
+
+router = APIRouter(responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
+Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
+
+
+@router.get("/items", response_model=list[ItemOut], tags=["items"], summary="List items")
+def get_items(
+    _: Reader,
+    session: SessionDep,
+    station: Annotated[str | None, Query(max_length=100, examples=["station-01"])] = None,
+    device: Annotated[str | None, Query(max_length=100, examples=["CAM1"])] = None,
+    officer: Annotated[str | None, Query(max_length=100, examples=["P1001"])] = None,
+    since: Annotated[datetime | None, Query(description="recorded at or after")] = None,
+    until: Annotated[datetime | None, Query(description="recorded before")] = None,
+    status: ItemStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[ItemOut]:
+    """Newest first. Filters combine; times are ISO 8601 with a zone."""
+    flt = ItemFilter(station, device, officer, since, until, status, limit)
+    return [item_out(item) for item in list_items(session, flt)]
+
+
+@router.get(
+    "/items/{ref}",
+    response_model=ItemOut,
+    tags=["items"],
+    summary="One item",
+    responses={404: PROBLEM_SCHEMA},
+)
+def get_item(_: Reader, session: SessionDep, ref: str) -> ItemOut:
+    """``ref`` is the item id, a unique prefix of it, or a unique prefix of its digest."""
+    return item_out(find_item(session, ref))
+
+
+@router.get(
+    "/items/{ref}/custody",
+    response_model=list[EventOut],
+    tags=["items"],
+    summary="An item's custody chain",
+    responses={404: PROBLEM_SCHEMA},
+)
+def get_custody(_: Reader, session: SessionDep, ref: str) -> list[EventOut]:
+    """Every custody event of the item in order, with the hashes that chain them."""
+    item = find_item(session, ref)
+    return [event_out(e) for e in events_for(session, item.id)]
+
+
+@router.get("/stations", response_model=list[StationOut], tags=["stations"])
+def get_stations(_: Reader, session: SessionDep) -> list[StationOut]:
+    rows = session.execute(select(Station).order_by(Station.name)).scalars()
+    return [StationOut.model_validate(s, from_attributes=True) for s in rows]
+
+
+@router.get("/devices", response_model=list[DeviceOut], tags=["stations"])
+def get_devices(_: Reader, session: SessionDep) -> list[DeviceOut]:
+    rows = session.execute(select(Device).order_by(Device.serial)).scalars()
+    return [DeviceOut.model_validate(d, from_attributes=True) for d in rows]

@@ -1,0 +1,157 @@
+"""What the HTTP API returns and accepts (pydantic), with examples for the OpenAPI page."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from vault.models import ItemStatus, MediaStatus, Role
+
+ITEM_EXAMPLE: dict[str, JsonValue] = {
+    "id": "3f2a9c1e-7b4d-4f0e-9a51-2c8e6d1b0a77",
+    "digest": "9c01e5f4b1a0c3d2e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5",
+    "size": 734003200,
+    "media_type": "video/mp4",
+    "original_name": "CAM1_P1001_20261124T093000.mp4",
+    "station": "station-01",
+    "device": "CAM1",
+    "officer": "P1001",
+    "recorded_start": "2026-11-24T01:30:00Z",
+    "recorded_end": "2026-11-24T01:52:10Z",
+    "duration_ms": 1330000,
+    "docked_at": "2026-11-24T08:02:11Z",
+    "ingested_at": "2026-11-24T08:03:40Z",
+    "media_status": "probed",
+    "status": "preserved",
+    "retain_until": "2056-11-24T08:03:40Z",
+    "case": None,
+}
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error the API returns has this shape."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+class ItemOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ITEM_EXAMPLE]})
+
+    id: uuid.UUID
+    digest: str
+    size: int
+    media_type: str
+    original_name: str
+    station: str
+    device: str | None
+    officer: str | None
+    recorded_start: datetime | None
+    recorded_end: datetime | None
+    duration_ms: int | None
+    docked_at: datetime
+    ingested_at: datetime
+    media_status: MediaStatus
+    status: ItemStatus
+    retain_until: datetime | None
+    case: str | None
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "seq": 17,
+                    "kind": "sealed",
+                    "actor": "system:ingest@vault-01",
+                    "at": "2026-11-24T08:03:40Z",
+                    "reason": None,
+                    "data": {"digest": "9c01…", "size": 734003200},
+                    "prev_hash": "5be1…",
+                    "entry_hash": "77aa…",
+                }
+            ]
+        }
+    )
+
+    seq: int
+    kind: str
+    actor: str
+    at: datetime
+    reason: str | None
+    data: dict[str, Any]
+    prev_hash: str = Field(description="hex SHA-256 of the previous entry of this item's chain")
+    entry_hash: str = Field(description="hex SHA-256(0x02 ‖ prev_hash ‖ JCS(event))")
+
+
+class StationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "station-01", "kind": "local", "location": "Room 104"}]
+        }
+    )
+
+    name: str
+    kind: str
+    location: str
+    registered_at: datetime
+
+
+class DeviceOut(BaseModel):
+    serial: str
+    label: str
+    first_seen_at: datetime
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"username": "li.wei", "display_name": "Li Wei", "roles": ["investigator"]}
+            ]
+        },
+    )
+
+    username: str = Field(min_length=1, max_length=100, pattern=r"^[^\s]+$")
+    display_name: str = Field(default="", max_length=200)
+    roles: list[Role] = Field(min_length=1)
+
+
+class UserOut(BaseModel):
+    username: str
+    display_name: str
+    roles: list[str]
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"label": "li.wei laptop", "days": 90}]}
+    )
+
+    label: str = Field(default="", max_length=200)
+    days: int = Field(default=90, ge=1, le=366)
+
+
+class TokenOut(BaseModel):
+    prefix: str
+    label: str
+    expires_at: datetime
+    token: str | None = Field(
+        default=None, description="the token itself: present only in the answer that issues it"
+    )
+
+
+class Health(BaseModel):
+    status: str
+    database: str | None = None
+    schema_current: bool | None = None

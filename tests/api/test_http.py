@@ -1,0 +1,226 @@
+"""The HTTP API over httpx against the ASGI app, on SQLite and PostgreSQL.
+
+The role matrix tries every route with every role and with no token; its table is kept here,
+apart from the code, and a route missing from it fails the test."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError
+
+from api.http.app import create_app
+from tests.conftest import Vault, put_clip
+from vault import accounts
+from vault.db import unit_of_work, utcnow
+from vault.models import ApiToken, Role
+
+READERS = {"custodian", "investigator", "approver", "auditor"}
+EVERYONE = READERS | {"admin"}
+ADMIN = {"admin"}
+
+# (method, path as the app declares it) -> roles that may call it
+ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
+    ("GET", "/health"): EVERYONE,
+    ("GET", "/ready"): EVERYONE,
+    ("GET", "/openapi.json"): EVERYONE,
+    ("GET", "/items"): READERS,
+    ("GET", "/items/{ref}"): READERS,
+    ("GET", "/items/{ref}/custody"): READERS,
+    ("GET", "/stations"): READERS,
+    ("GET", "/devices"): READERS,
+    ("GET", "/users"): ADMIN,
+    ("POST", "/users"): ADMIN,
+    ("POST", "/users/{username}/disable"): ADMIN,
+    ("POST", "/users/{username}/tokens"): ADMIN,
+    ("POST", "/tokens/{prefix}/revoke"): ADMIN,
+}
+
+
+@dataclass
+class Api:
+    vault: Vault
+    client: TestClient
+    tokens: dict[str, str]  # role -> token of a user holding only that role
+
+    def as_role(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+@pytest.fixture
+def api(vault: Vault, clip_dir: Path) -> Iterator[Api]:
+    put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "CAM1_P1001_20261124T093000.mp4")
+    vault.ingest()
+    tokens = {}
+    with unit_of_work(vault.app.factory) as session:
+        for role in Role:
+            accounts.add_user(session, username=f"only-{role.value}", roles=[role.value])
+            tokens[role.value] = accounts.issue_token(session, username=f"only-{role.value}").secret
+        accounts.add_user(session, username="target", roles=["investigator"])
+    with TestClient(create_app(vault.app), raise_server_exceptions=False) as client:
+        yield Api(vault, client, tokens)
+
+
+def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, object] | None]:
+    item = api.vault.items()[0]
+    filled = (
+        path.replace("{ref}", item.digest[:12])
+        .replace("{username}", "target")
+        .replace("{prefix}", "evt_nothing")
+    )
+    bodies: dict[str, dict[str, object]] = {
+        "/users": {"username": "new-user", "roles": ["auditor"]},
+        "/users/{username}/tokens": {"label": "matrix", "days": 1},
+    }
+    return filled, bodies.get(path) if method == "POST" else None
+
+
+def declared_routes(routes: list[Any]) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, including routes of included routers."""
+    found = set()
+    for route in routes:
+        nested = getattr(route, "original_router", None) or getattr(route, "router", None)
+        if nested is not None and hasattr(nested, "routes"):
+            found |= declared_routes(nested.routes)
+            continue
+        for method in (getattr(route, "methods", None) or set()) - {"HEAD"}:
+            found.add((method, route.path))
+    return found
+
+
+def test_every_route_is_in_the_role_matrix(api: Api) -> None:
+    assert declared_routes(api.client.app.routes) == set(ROLE_MATRIX)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ROLE_MATRIX))
+def test_role_matrix(api: Api, method: str, path: str) -> None:
+    url, body = sample_request(api, method, path)
+    anonymous = api.client.request(method, url, json=body)
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    for role in sorted(EVERYONE):
+        answer = api.client.request(method, url, json=body, headers=api.as_role(role))
+        if role in ROLE_MATRIX[(method, path)]:
+            assert answer.status_code not in (401, 403), (role, answer.text)
+            assert answer.status_code < 500, (role, answer.text)
+        else:
+            assert answer.status_code == 403, (role, answer.text)
+            assert answer.json()["type"].endswith("/access-denied")
+
+
+def test_items_and_custody_timeline(api: Api) -> None:
+    headers = api.as_role("investigator")
+    listed = api.client.get("/items", params={"device": "CAM1"}, headers=headers).json()
+    assert [i["original_name"] for i in listed] == ["CAM1_P1001_20261124T093000.mp4"]
+    assert listed[0]["officer"] == "P1001" and listed[0]["media_status"] == "probed"
+    assert api.client.get("/items", params={"officer": "nobody"}, headers=headers).json() == []
+    one = api.client.get(f"/items/{listed[0]['digest'][:10]}", headers=headers).json()
+    assert one == listed[0]
+    chain = api.client.get(f"/items/{one['id']}/custody", headers=headers).json()
+    assert [e["kind"] for e in chain] == ["ingested", "sealed", "access_copy_stored"]
+    assert chain[0]["prev_hash"] == "00" * 32
+    assert all(b["prev_hash"] == a["entry_hash"] for a, b in itertools.pairwise(chain))
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status", "kind"),
+    [
+        ("GET", "/items/ffffffffffff", None, 404, "not-found"),
+        ("GET", "/items", {"limit": "x"}, 200, None),  # a body on GET is ignored
+        ("GET", "/items?limit=0", None, 422, "invalid-request"),
+        ("GET", "/items?since=yesterday", None, 422, "invalid-request"),
+        ("POST", "/users", {"username": "x"}, 422, "invalid-request"),
+        ("POST", "/users", {"username": "a", "roles": ["boss"]}, 422, "invalid-request"),
+        ("POST", "/users", {"username": "target", "roles": ["auditor"]}, 409, "conflict"),
+        ("POST", "/users/target/tokens", {"days": 400}, 422, "invalid-request"),
+        ("POST", "/users/nobody/tokens", {}, 404, "not-found"),
+        ("POST", "/tokens/evt_nothing/revoke", None, 404, "not-found"),
+    ],
+)
+def test_bad_requests_get_precise_problems(
+    api: Api, method: str, url: str, body: object, status: int, kind: str | None
+) -> None:
+    headers = api.as_role("admin") if method == "POST" else api.as_role("auditor")
+    answer = api.client.request(method, url, json=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    if kind is not None:
+        assert answer.headers["content-type"] == "application/problem+json"
+        problem = answer.json()
+        assert problem["type"].endswith("/" + kind) and problem["status"] == status
+        assert problem["detail"] and problem["instance"] == url.split("?", maxsplit=1)[0]
+
+
+def set_token(api: Api, role: str, **values: object) -> None:
+    secret = api.tokens[role]
+    with unit_of_work(api.vault.app.factory) as session:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.token_hash == accounts.token_hash(secret))
+            .values(**values)
+        )
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"expires_at": utcnow() - timedelta(seconds=1)}, "token has expired"),
+        ({"revoked_at": utcnow()}, "token was revoked"),
+    ],
+)
+def test_expired_or_revoked_token_is_refused(
+    api: Api, change: dict[str, object], reason: str
+) -> None:
+    set_token(api, "auditor", **change)
+    answer = api.client.get("/items", headers=api.as_role("auditor"))
+    assert answer.status_code == 401
+    assert answer.json()["detail"] == reason
+
+
+def test_tokens_issued_and_revoked_over_the_api(api: Api) -> None:
+    admin = api.as_role("admin")
+    issued = api.client.post("/users/target/tokens", json={"label": "t"}, headers=admin).json()
+    assert issued["token"].startswith(issued["prefix"])
+    mine = {"Authorization": f"Bearer {issued['token']}"}
+    assert api.client.get("/items", headers=mine).status_code == 200
+    revoked = api.client.post(f"/tokens/{issued['prefix']}/revoke", headers=admin).json()
+    assert revoked["token"] is None  # never shown again
+    assert api.client.get("/items", headers=mine).status_code == 401
+    api.client.post("/users/only-auditor/disable", headers=admin)
+    refused = api.client.get("/items", headers=api.as_role("auditor"))
+    assert refused.status_code == 401 and refused.json()["detail"] == "user is disabled"
+
+
+def test_openapi_has_examples_and_problem_schema(api: Api) -> None:
+    spec = api.client.get("/openapi.json", headers=api.as_role("auditor")).json()
+    assert "Problem" in spec["components"]["schemas"]
+    assert spec["components"]["schemas"]["ItemOut"]["examples"]
+    item_404 = spec["paths"]["/items/{ref}"]["get"]["responses"]["404"]
+    assert "application/problem+json" in item_404["content"]
+
+
+def test_a_read_request_cannot_write_and_does_not_block_writers(api: Api) -> None:
+    """GET units of work are read-only: PostgreSQL itself refuses a write in one; on SQLite
+    one does not take the write lock, so a writer commits while it is open."""
+    with unit_of_work(api.vault.app.factory, read_only=True) as session:
+        session.execute(text("SELECT count(*) FROM app_user")).scalar_one()
+        if session.get_bind().dialect.name == "postgresql":
+            with pytest.raises(DBAPIError, match="read-only"):
+                session.execute(text("UPDATE app_user SET display_name = 'x'"))
+            session.rollback()
+            return
+        writer = sqlite3.connect(api.vault.settings.database.split("///", 1)[1], timeout=0.5)
+        try:
+            writer.execute("UPDATE app_user SET display_name = 'written meanwhile'")
+            writer.commit()  # would fail with "database is locked" behind an IMMEDIATE reader
+        finally:
+            writer.close()

@@ -1,0 +1,128 @@
+"""Users, roles and API tokens. Flushes only; the caller's unit of work commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.db import utcnow
+from vault.errors import Conflict, InputRejected, NotAuthenticated, NotFound
+from vault.models import ApiToken, Role, User
+
+TOKEN_PREFIX = "evt_"  # noqa: S105 - a marker that makes leaked tokens greppable
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 366
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: ``secret`` exists only here, to be shown to its holder once."""
+
+    token: ApiToken
+    secret: str
+
+
+def token_hash(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def parse_roles(names: Iterable[str]) -> list[str]:
+    roles = []
+    for name in names:
+        try:
+            roles.append(Role(name.strip().lower()).value)
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise InputRejected(f"unknown role {name!r}; roles are: {known}") from None
+    if not roles:
+        raise InputRejected("a user needs at least one role")
+    return sorted(set(roles))
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def add_user(
+    session: Session, *, username: str, roles: Iterable[str], display_name: str = ""
+) -> User:
+    if not username or len(username) > 100 or not username.isprintable() or " " in username:
+        raise InputRejected("a user name is 1-100 printable characters without spaces")
+    exists = session.execute(select(User.id).where(User.username == username)).first()
+    if exists is not None:
+        raise Conflict(f"user {username!r} already exists")
+    user = User(username=username, display_name=display_name, roles=parse_roles(roles))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def disable_user(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+    session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.execute(select(User).order_by(User.username)).scalars())
+
+
+def issue_token(
+    session: Session, *, username: str, label: str = "", days: int = DEFAULT_TOKEN_DAYS
+) -> IssuedToken:
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise InputRejected(f"a token lives 1 to {MAX_TOKEN_DAYS} days, not {days}")
+    user = find_user(session, username)
+    if user.disabled_at is not None:
+        raise Conflict(f"user {username!r} is disabled")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        token_hash=token_hash(secret),
+        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        label=label,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    return IssuedToken(token, secret)
+
+
+def revoke_token(session: Session, prefix: str) -> ApiToken:
+    found = list(session.execute(select(ApiToken).where(ApiToken.prefix == prefix)).scalars())
+    if not found:
+        raise NotFound(f"no token starting {prefix!r}")
+    if len(found) > 1:
+        raise Conflict(f"{len(found)} tokens start {prefix!r}; revoke by a longer prefix")
+    token = found[0]
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    session.flush()
+    return token
+
+
+def authenticate(session: Session, secret: str, *, now: datetime | None = None) -> User:
+    """The user a bearer token belongs to; every refusal says why, without echoing it."""
+    token = session.execute(
+        select(ApiToken).where(ApiToken.token_hash == token_hash(secret))
+    ).scalar_one_or_none()
+    if token is None:
+        raise NotAuthenticated("unknown token")
+    if token.revoked_at is not None:
+        raise NotAuthenticated("token was revoked")
+    if token.expires_at <= (now or utcnow()):
+        raise NotAuthenticated("token has expired")
+    if token.user.disabled_at is not None:
+        raise NotAuthenticated("user is disabled")
+    return token.user
