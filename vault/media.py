@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 import av
 import av.error
+import filetype
 import imageio_ffmpeg
 
 MP4_FORMAT_NAMES = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}
@@ -22,6 +23,30 @@ FORMAT_MEDIA_TYPES = {
     "mp3": "audio/mpeg",
 }
 OCTET_STREAM = "application/octet-stream"
+# Container kinds recognised from their signature, and the ffmpeg demuxer for each. Naming the
+# demuxer skips libavformat's guess over every format, which can spin forever on some
+# arbitrary bytes (seen in the crash tests on random data); anything else is kept and sealed,
+# and marked unreadable.
+DEMUXER_BY_EXTENSION = {
+    "mp4": "mov",
+    "m4v": "mov",
+    "mov": "mov",
+    "3gp": "mov",
+    "m4a": "mov",
+    "mkv": "matroska",
+    "webm": "matroska",
+    "avi": "avi",
+    "wmv": "asf",
+    "mpg": "mpeg",
+    "flv": "flv",
+    "mp3": "mp3",
+    "wav": "wav",
+    "aac": "aac",
+    "amr": "amr",
+    "ogg": "ogg",
+    "flac": "flac",
+}
+SNIFF_BYTES = 8192
 
 
 def ffmpeg_binary() -> str:
@@ -65,10 +90,23 @@ def _creation_time(tags: dict[str, str]) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def sniff_demuxer(stream: BinaryIO) -> str:
+    """The demuxer for ``stream``'s container, from its first bytes; the stream is rewound."""
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    kind = filetype.guess(head)
+    demuxer = DEMUXER_BY_EXTENSION.get(kind.extension) if kind is not None else None
+    if demuxer is None:
+        shown = kind.mime if kind is not None else f"first bytes {head[:8].hex()}"
+        raise ProbeFailed(f"not a recognised audio or video container ({shown})")
+    return demuxer
+
+
 def probe_stream(stream: BinaryIO) -> ProbeResult:
     """Read container headers from ``stream`` (demuxer reads; no full decode, flat memory)."""
+    demuxer = sniff_demuxer(stream)
     try:
-        with av.open(stream, mode="r") as container:
+        with av.open(stream, mode="r", format=demuxer) as container:
             format_names = set(container.format.name.split(","))
             streams: list[dict[str, Any]] = []
             for s in container.streams:
@@ -91,8 +129,9 @@ def probe_stream(stream: BinaryIO) -> ProbeResult:
             duration_ms = (
                 int(container.duration // 1000) if container.duration is not None else None
             )
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise ProbeFailed(str(exc)) from exc
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, AttributeError) as exc:
+        # AttributeError: PyAV leaves a stream's codec context empty for some damaged input.
+        raise ProbeFailed(str(exc) or type(exc).__name__) from exc
     has_video = any(s["type"] == "video" for s in streams)
     if not streams:
         raise ProbeFailed("no audio or video streams found")
