@@ -107,12 +107,28 @@ def vault_ingest(
         stdout=subprocess.PIPE,
         text=True,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
+    # VmHWM, not ru_maxrss: a vfork-spawned child inherits the spawner's high-water mark.
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, vm_hwm(proc.pid))
+        time.sleep(0.02)
     elapsed = time.perf_counter() - start
     out = proc.stdout.read() if proc.stdout else ""
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         raise SystemExit(f"ingest failed: {out}")
-    return elapsed, usage.ru_maxrss * 1024, out.strip()
+    return elapsed, peak, out.strip()
+
+
+def vm_hwm(pid: int) -> int:
+    """A live process's peak resident memory since exec, in bytes (0 once it has exited)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def s3_stores(work: Path) -> tuple[S3Server, dict[str, str]]:

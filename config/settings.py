@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     sla_check_interval_seconds: float = Field(default=300.0, gt=0)
     chunk_size: int = Field(default=1024 * 1024, ge=4096, le=64 * 1024 * 1024)
     display_timezone: str = "Asia/Shanghai"
+    # Regulations: copies always need an approver; viewing too, unless this policy says not.
+    views_need_approval: bool = True
     # The HTTP API; behind a load balancer, listen on 0.0.0.0 (every route needs a token).
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8400, ge=1, le=65535)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-import custody.models  # noqa: F401 - imported for their tables
+import custody.access_models
+import custody.models  # noqa: F401
 import ingest.models  # noqa: F401
 import vault.models  # noqa: F401
 from vault.db import Base

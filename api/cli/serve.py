@@ -9,10 +9,8 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from api.cli.shared import console, context, err
-from api.http.app import create_app
 from ingest.daemon import Daemon
 from ingest.runner import build_context
 
@@ -23,6 +21,11 @@ PortOption = Annotated[int | None, typer.Option(help="Port to listen on (api_por
 
 
 def _serve_api(host: str | None, port: int | None, *, with_daemon: bool) -> None:
+    # Imported here: the web stack costs memory that `ingest` and the other commands skip.
+    import uvicorn  # noqa: PLC0415
+
+    from api.http.app import create_app  # noqa: PLC0415
+
     app_context = context()
     settings = app_context.settings
     host, port = host or settings.api_host, port or settings.api_port

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from api.http.schemas import EventOut, ItemOut
+from api.http.schemas import EventOut, ItemOut, RequestOut
+from custody.access_models import AccessRequest
 from custody.models import CustodyEvent
 from vault.models import EvidenceItem
 
@@ -39,4 +40,24 @@ def event_out(event: CustodyEvent) -> EventOut:
         data=event.data,
         prev_hash=bytes(event.prev_hash).hex(),
         entry_hash=bytes(event.entry_hash).hex(),
+    )
+
+
+def request_out(request: AccessRequest) -> RequestOut:
+    return RequestOut(
+        number=request.number,
+        requester=request.requester.username,
+        purpose=request.purpose,
+        reason=request.reason,
+        period_days=request.period_days,
+        requested_at=request.requested_at,
+        requester_kind=request.requester_kind,
+        organisation=request.organisation,
+        document_ref=request.document_ref,
+        status=request.status,
+        decided_by=request.decided_by.username if request.decided_by else None,
+        decided_at=request.decided_at,
+        decision_reason=request.decision_reason,
+        valid_until=request.valid_until,
+        items=[item.id for item in request.items],
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from custody.access_models import Purpose, RequesterKind, RequestStatus
 from vault.models import ItemStatus, MediaStatus, Role
 
 ITEM_EXAMPLE: dict[str, JsonValue] = {
@@ -155,3 +156,63 @@ class Health(BaseModel):
     status: str
     database: str | None = None
     schema_current: bool | None = None
+
+
+class RequestIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": ["9c01e5f4b1a0"],
+                    "purpose": "view",
+                    "reason": "Case 2026-117: identify the vehicle at 09:31",
+                    "period_days": 3,
+                },
+                {
+                    "case": "2026-117",
+                    "purpose": "copy_original",
+                    "reason": "Defence disclosure",
+                    "requester_kind": "lawyer",
+                    "organisation": "Example Law Firm",
+                    "document_ref": "licence 11101200910123456; filing certificate (2026)001",
+                },
+            ]
+        },
+    )
+
+    items: list[str] = Field(default_factory=list, max_length=1000)
+    case: str | None = Field(default=None, max_length=100)
+    purpose: Purpose
+    reason: str = Field(min_length=1, max_length=2000)
+    period_days: int = Field(default=3, ge=1, le=7)
+    requester_kind: RequesterKind = RequesterKind.INTERNAL
+    organisation: str = Field(default="", max_length=200)
+    document_ref: str = Field(default="", max_length=200)
+    identity_ref: str = Field(default="", max_length=100)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Within the case's scope"}]}
+    )
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RequestOut(BaseModel):
+    number: str
+    requester: str
+    purpose: Purpose
+    reason: str
+    period_days: int
+    requested_at: datetime
+    requester_kind: RequesterKind
+    organisation: str
+    document_ref: str
+    status: RequestStatus
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    valid_until: datetime | None
+    items: list[uuid.UUID]

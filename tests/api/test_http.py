@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 
-from api.http.app import create_app
-from tests.conftest import Vault, put_clip
+from tests.api.conftest import Api
 from vault import accounts
 from vault.db import unit_of_work, utcnow
-from vault.models import ApiToken, Role
+from vault.models import ApiToken
 
 READERS = {"custodian", "investigator", "approver", "auditor"}
 EVERYONE = READERS | {"admin"}
@@ -38,6 +33,12 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/items/{ref}/custody"): READERS,
     ("GET", "/stations"): READERS,
     ("GET", "/devices"): READERS,
+    ("POST", "/requests"): {"investigator"},
+    ("GET", "/requests"): {"investigator", "approver", "auditor", "custodian"},
+    ("GET", "/requests/{ref}"): {"investigator", "approver", "auditor", "custodian"},
+    ("POST", "/requests/{ref}/approve"): {"approver"},
+    ("POST", "/requests/{ref}/refuse"): {"approver"},
+    ("GET", "/requests/{ref}/items/{item}/content"): {"investigator"},
     ("GET", "/users"): ADMIN,
     ("POST", "/users"): ADMIN,
     ("POST", "/users/{username}/disable"): ADMIN,
@@ -46,40 +47,21 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
 }
 
 
-@dataclass
-class Api:
-    vault: Vault
-    client: TestClient
-    tokens: dict[str, str]  # role -> token of a user holding only that role
-
-    def as_role(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
-
-
-@pytest.fixture
-def api(vault: Vault, clip_dir: Path) -> Iterator[Api]:
-    put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "CAM1_P1001_20261124T093000.mp4")
-    vault.ingest()
-    tokens = {}
-    with unit_of_work(vault.app.factory) as session:
-        for role in Role:
-            accounts.add_user(session, username=f"only-{role.value}", roles=[role.value])
-            tokens[role.value] = accounts.issue_token(session, username=f"only-{role.value}").secret
-        accounts.add_user(session, username="target", roles=["investigator"])
-    with TestClient(create_app(vault.app), raise_server_exceptions=False) as client:
-        yield Api(vault, client, tokens)
-
-
 def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, object] | None]:
     item = api.vault.items()[0]
+    ref = api.request_number if path.startswith("/requests/") else item.digest[:12]
     filled = (
-        path.replace("{ref}", item.digest[:12])
+        path.replace("{ref}", ref)
+        .replace("{item}", item.digest[:12])
         .replace("{username}", "target")
         .replace("{prefix}", "evt_nothing")
     )
     bodies: dict[str, dict[str, object]] = {
         "/users": {"username": "new-user", "roles": ["auditor"]},
         "/users/{username}/tokens": {"label": "matrix", "days": 1},
+        "/requests": {"items": [item.digest[:12]], "purpose": "view", "reason": "matrix"},
+        "/requests/{ref}/approve": {"reason": "matrix"},
+        "/requests/{ref}/refuse": {"reason": "matrix"},
     }
     return filled, bodies.get(path) if method == "POST" else None
 
@@ -127,7 +109,13 @@ def test_items_and_custody_timeline(api: Api) -> None:
     one = api.client.get(f"/items/{listed[0]['digest'][:10]}", headers=headers).json()
     assert one == listed[0]
     chain = api.client.get(f"/items/{one['id']}/custody", headers=headers).json()
-    assert [e["kind"] for e in chain] == ["ingested", "sealed", "access_copy_stored"]
+    assert [e["kind"] for e in chain] == [
+        "ingested",
+        "sealed",
+        "access_copy_stored",
+        "access_requested",  # the fixture's request, and its approval
+        "access_approved",
+    ]
     assert chain[0]["prev_hash"] == "00" * 32
     assert all(b["prev_hash"] == a["entry_hash"] for a, b in itertools.pairwise(chain))
 

@@ -1,0 +1,35 @@
+"""HTTP Range headers (RFC 9110 §14): one byte range, so a browser <video> can seek."""
+
+from __future__ import annotations
+
+import re
+
+from custody.delivery import ByteRange
+
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+def parse_range(header: str | None, size: int) -> ByteRange | None:
+    """None for the whole object; raises RangeNotSatisfiable for what cannot be served."""
+    if header is None:
+        return None
+    match = RANGE.match(header.strip())
+    if match is None:
+        raise RangeNotSatisfiable(f"only a single bytes=start-end range is served, not {header!r}")
+    first, last = match.groups()
+    if not first and not last:
+        raise RangeNotSatisfiable("empty range")
+    if not first:  # suffix: the last N bytes
+        length = min(int(last), size)
+        if length == 0:
+            raise RangeNotSatisfiable("zero-length suffix range")
+        return ByteRange(size - length, length)
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise RangeNotSatisfiable(f"range {header!r} is outside the {size} bytes")
+    return ByteRange(start, end - start + 1)

@@ -1,0 +1,154 @@
+"""Access requests, decisions, and delivery of recordings within an approved request.
+
+Delivery always reads the access copy (the sealed set is never lent out) and goes through
+custody.delivery.deliver, which commits the custody event before the first byte (invariant 3).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api.context import AppContext
+from api.http.convert import request_out
+from api.http.deps import SessionDep, app_context, require
+from api.http.problems import PROBLEM_SCHEMA, problem
+from api.http.ranges import RangeNotSatisfiable, parse_range
+from api.http.schemas import DecisionIn, RequestIn, RequestOut
+from custody import access
+from custody.access_models import Purpose
+from custody.delivery import deliver
+from custody.kinds import EventKind
+from vault.errors import Conflict, NotFound
+from vault.models import Role, User
+
+router = APIRouter(
+    tags=["access requests"],
+    responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA},
+)
+Investigator = Annotated[User, Depends(require(Role.INVESTIGATOR))]
+Approver = Annotated[User, Depends(require(Role.APPROVER))]
+RequestReader = Annotated[
+    User, Depends(require(Role.INVESTIGATOR, Role.APPROVER, Role.AUDITOR, Role.CUSTODIAN))
+]
+Context = Annotated[AppContext, Depends(app_context)]
+DELIVERY_KIND = {Purpose.VIEW: EventKind.VIEWED, Purpose.COPY_ORIGINAL: EventKind.DOWNLOADED}
+
+
+@router.post(
+    "/requests",
+    response_model=RequestOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: PROBLEM_SCHEMA},
+)
+def post_request(
+    user: Investigator, session: SessionDep, context: Context, body: RequestIn
+) -> RequestOut:
+    """Ask for items (or every item of a case) for a purpose, with a reason and a period of
+    at most 7 days. External requesters are recorded with their document references."""
+    new = access.NewRequest(
+        purpose=body.purpose,
+        reason=body.reason,
+        items=body.items,
+        case=body.case,
+        period_days=body.period_days,
+        requester_kind=body.requester_kind,
+        organisation=body.organisation,
+        document_ref=body.document_ref,
+        identity_ref=body.identity_ref,
+    )
+    created = access.create_request(
+        session, user=user, new=new, views_need_approval=context.settings.views_need_approval
+    )
+    return request_out(created)
+
+
+@router.get("/requests", response_model=list[RequestOut])
+def get_requests(user: RequestReader, session: SessionDep) -> list[RequestOut]:
+    """Investigators see their own requests; approvers, auditors and custodians see all."""
+    return [request_out(r) for r in access.visible_requests(session, user)]
+
+
+@router.get("/requests/{ref}", response_model=RequestOut)
+def get_request(user: RequestReader, session: SessionDep, ref: str) -> RequestOut:
+    found = access.find_request(session, ref)
+    if found not in access.visible_requests(session, user):
+        raise NotFound(f"no access request {ref!r}")
+    return request_out(found)
+
+
+@router.post("/requests/{ref}/approve", response_model=RequestOut, responses={409: PROBLEM_SCHEMA})
+def approve(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> RequestOut:
+    """Approve someone else's pending request; its period starts now."""
+    decided = access.decide(session, ref=ref, approver=user, approve=True, reason=body.reason)
+    return request_out(decided)
+
+
+@router.post("/requests/{ref}/refuse", response_model=RequestOut, responses={409: PROBLEM_SCHEMA})
+def refuse(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> RequestOut:
+    decided = access.decide(session, ref=ref, approver=user, approve=False, reason=body.reason)
+    return request_out(decided)
+
+
+@router.get(
+    "/requests/{ref}/items/{item}/content",
+    response_class=StreamingResponse,
+    response_model=None,
+    responses={
+        200: {"content": {"video/mp4": {}}, "description": "the whole access copy"},
+        206: {"content": {"video/mp4": {}}, "description": "the byte range asked for"},
+        409: PROBLEM_SCHEMA,
+        416: PROBLEM_SCHEMA,
+    },
+)
+def get_content(
+    user: Investigator,
+    session: SessionDep,
+    context: Context,
+    request: Request,
+    ref: str,
+    item: str,
+    range_header: Annotated[str | None, Header(alias="Range")] = None,
+) -> StreamingResponse | JSONResponse:
+    """Stream (purpose view) or download (copy_original) one item of an approved, unexpired
+    request of yours. Supports `Range: bytes=…`, so a browser video element can seek."""
+    approved, found = access.authorize_delivery(session, ref=ref, item_ref=item, user=user)
+    kind = DELIVERY_KIND.get(approved.purpose)
+    if kind is None:
+        raise Conflict("watermarked rendition copies are not available yet")
+    size, media_type, item_id = found.size, found.media_type, found.id
+    try:
+        span = parse_range(range_header, size)
+    except RangeNotSatisfiable as exc:
+        answer = problem(request, 416, "range-not-satisfiable", str(exc))
+        answer.headers["Content-Range"] = f"bytes */{size}"
+        return answer
+    chunks = deliver(
+        context.factory,
+        store=context.stores.access,
+        item_id=item_id,
+        kind=kind,
+        actor=f"user:{user.username}",
+        reason=approved.reason,
+        request=approved.number,
+        byte_range=span,
+        chunk_size=context.settings.chunk_size,
+    )
+    disposition = "inline" if approved.purpose == Purpose.VIEW else "attachment"
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f'{disposition}; filename="{found.digest[:16]}"',
+        "Cache-Control": "no-store",
+    }
+    if span is None:
+        headers["Content-Length"] = str(size)
+        headers["Repr-Digest"] = (
+            f"sha-256=:{base64.b64encode(bytes.fromhex(found.digest)).decode()}:"
+        )
+        return StreamingResponse(chunks, media_type=media_type, headers=headers)
+    headers["Content-Length"] = str(span.length)
+    headers["Content-Range"] = f"bytes {span.start}-{span.start + span.length - 1}/{size}"
+    return StreamingResponse(chunks, status_code=206, media_type=media_type, headers=headers)
