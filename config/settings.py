@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     # A file must keep the same size and mtime across two scans and be at least this old.
     settle_seconds: float = Field(default=5.0, ge=0)
     ingest_workers: int = Field(default=2, ge=1, le=64)
+    # ffmpeg transcodes are CPU-heavy: a small pool of their own, apart from ingest.
+    rendition_workers: int = Field(default=1, ge=1, le=16)
     sla_check_interval_seconds: float = Field(default=300.0, gt=0)
     chunk_size: int = Field(default=1024 * 1024, ge=4096, le=64 * 1024 * 1024)
     display_timezone: str = "Asia/Shanghai"

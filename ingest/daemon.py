@@ -13,6 +13,7 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ingest.pipeline import IngestContext
+from ingest.renditions import render_pending
 from ingest.runner import Drainer, scan_all
 from ingest.sla import sla_report
 from vault.db import unit_of_work, utcnow
@@ -66,6 +67,9 @@ class Daemon:
         self.pool = ThreadPoolExecutor(
             max_workers=ctx.settings.ingest_workers, thread_name_prefix="ingest"
         )
+        self.rendition_pool = ThreadPoolExecutor(
+            max_workers=ctx.settings.rendition_workers, thread_name_prefix="rendition"
+        )
         self.scheduler = BackgroundScheduler(timezone=UTC)
 
     def _tick(self) -> None:
@@ -77,6 +81,21 @@ class Daemon:
             log.exception("scan failed")
             return
         self.drainer.kick(self.pool)
+
+    def _renditions(self) -> None:
+        # One job instance at a time (max_instances=1) on its own bounded pool: renditions
+        # never compete with ingest's workers and never run inside an ingest transaction.
+        if self.stopping.is_set():
+            return
+        try:
+            futures = [
+                self.rendition_pool.submit(render_pending, self.ctx)
+                for _ in range(self.ctx.settings.rendition_workers)
+            ]
+            for future in futures:
+                future.result()
+        except Exception:
+            log.exception("rendition pass failed")
 
     def _deadline(self) -> None:
         try:
@@ -106,6 +125,15 @@ class Daemon:
             id="scan",
         )
         self.scheduler.add_job(
+            self._renditions,
+            "interval",
+            seconds=settings.scan_interval_seconds,
+            next_run_time=utcnow(),
+            max_instances=1,
+            coalesce=True,
+            id="renditions",
+        )
+        self.scheduler.add_job(
             self._deadline,
             "interval",
             seconds=settings.sla_check_interval_seconds,
@@ -127,4 +155,5 @@ class Daemon:
         self.scheduler.shutdown(wait=True)
         # Workers finish the file in hand (its copies and commit), then take no more.
         self.pool.shutdown(wait=True)
+        self.rendition_pool.shutdown(wait=True)
         log.info("daemon stopped cleanly")

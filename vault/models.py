@@ -139,3 +139,34 @@ class ApiToken(UUIDPrimaryKey, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class RenditionStatus(enum.StrEnum):
+    RUNNING = "running"
+    MADE = "made"
+    FAILED = "failed"
+
+
+class Rendition(UUIDPrimaryKey, Base):
+    """The standard MP4 made from an item's access copy for viewing (one per item)."""
+
+    __tablename__ = "rendition"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_item.id"), unique=True)
+    status: Mapped[RenditionStatus] = mapped_column(
+        Enum(
+            RenditionStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        index=True,
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    digest: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    ffmpeg_version: Mapped[str | None] = mapped_column(String(200))
+    arguments: Mapped[list[str] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -26,6 +26,7 @@ from config.settings import DEFAULT_CONFIG_FILE
 from custody.audit import audit
 from custody.service import events_for
 from ingest.daemon import Daemon, remove_stale_temps
+from ingest.renditions import render_pending
 from ingest.runner import build_context, run_once
 from ingest.sla import sla_report
 from vault.db import unit_of_work, utcnow
@@ -141,6 +142,19 @@ def ingest(
             f"station {summary.station}: {summary.listed} listed, {summary.ready} ready,"
             f" {summary.rejected} rejected, {summary.vanished} vanished"
         )
+
+
+@app.command("render")
+def render_command() -> None:
+    """Make the viewing rendition (H.264/AAC MP4) of every item that has none yet, once.
+
+    The daemon does this on its own; this is for a one-off pass. An item ffmpeg cannot read
+    gets a rendition_failed custody event with ffmpeg's reason, and stays sealed and listed.
+    """
+    context = _context()
+    ingest_ctx = build_context(context.settings, context.factory, context.stores)
+    made, failed = render_pending(ingest_ctx)
+    console.print(f"renditions: {made} made, {failed} failed")
 
 
 @app.command("list")

@@ -234,6 +234,10 @@ class FilesystemStore:
         with contextlib.suppress(FileNotFoundError):
             self._retention_path(digest).unlink()
 
+    def media_source(self, digest: str) -> str:
+        self.stat(digest)
+        return str(self.path_for(digest))
+
     def iter_digests(self) -> list[str]:
         return sorted(p.name for p in self._objects.glob("*/*/*") if p.is_file())
 

@@ -83,6 +83,11 @@ class ObjectStore(Protocol):
         is in force."""
         ...
 
+    def media_source(self, digest: str) -> str:
+        """Where ffmpeg can read an object for a system job (a path, or a short-lived
+        presigned URL). Never handed to a person: people get bytes through delivery."""
+        ...
+
     def remove_stale_temps(self) -> int:
         """Clean up partial uploads left by writers that died; returns how many."""
         ...

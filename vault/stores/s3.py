@@ -385,6 +385,16 @@ class S3Store:
     def exists(self, digest: str) -> bool:
         return self._head(self.key_for(digest)) is not None
 
+    def media_source(self, digest: str) -> str:
+        key = self.key_for(digest)
+        if self._head(key) is None:
+            raise NotFound(f"{self.name} store has no object {digest}")
+        with self._translated("sign a read of", digest):
+            url: str = self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=3600
+            )
+        return url
+
     def _versions(self, key: str) -> list[str]:
         """Every version and delete marker of exactly ``key``, oldest last."""
         found: list[str] = []
