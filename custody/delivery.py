@@ -17,7 +17,7 @@ from custody.service import append_event
 from vault.db import SessionFactory, unit_of_work
 from vault.errors import IntegrityViolation, NotFound
 from vault.models import EvidenceItem, ItemStatus
-from vault.stores.protocol import ObjectStore
+from vault.stores.protocol import ObjectStore, StoredObject
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,14 @@ def deliver(
     request: str | None = None,
     byte_range: ByteRange | None = None,
     chunk_size: int = 1024 * 1024,
+    derived: StoredObject | None = None,
+    details: dict[str, str] | None = None,
 ) -> Iterator[bytes]:
-    """Yield the bytes of an item's object; the custody event is durable before the first."""
+    """Yield the bytes of an item's object; the custody event is durable before the first.
+
+    ``derived`` serves an object made from the item instead (a watermarked copy of its
+    rendition); the event names the item and records the digest of the derived bytes.
+    """
     if kind not in DELIVERY_KINDS:
         raise ValueError(f"{kind} is not a delivery")
     if not reason.strip():
@@ -71,6 +77,8 @@ def deliver(
         if item.status != ItemStatus.PRESERVED:
             raise NotFound(f"item {item_id} is {item.status.value}; nothing to deliver")
         digest, size = item.digest, item.size
+    if derived is not None:
+        digest, size = derived.digest, derived.size
     span = byte_range or ByteRange(0, size)
     if span.start < 0 or span.length < 0 or span.start + span.length > size:
         raise ValueError(f"range {span.start}+{span.length} is outside the object ({size} bytes)")
@@ -91,6 +99,7 @@ def deliver(
                 "length": span.length,
                 "store": store.name,
                 "request": request,
+                **(details or {}),
             },
         )
     return _verified_stream(store, digest, span, delivered, chunk_size)

@@ -61,9 +61,9 @@ def transcode(source: str, target: Path) -> list[str]:
     return _run(stream)
 
 
-def watermark(source: Path, target: Path, text: str) -> list[str]:
+def watermark(source: str, target: Path, text: str, *, has_audio: bool) -> list[str]:
     """A copy of a rendition with ``text`` burned into every frame (audio copied as is)."""
-    original = ffmpeg.input(str(source))
+    original = ffmpeg.input(source)
     video = original.video.drawtext(
         text=text,
         x=10,
@@ -74,7 +74,9 @@ def watermark(source: Path, target: Path, text: str) -> list[str]:
         boxcolor="black@0.5",
     )
     options = {k: v for k, v in RENDITION_OPTIONS.items() if k not in ("acodec", "audio_bitrate")}
-    stream = ffmpeg.output(
-        video, original.audio, str(target), f="mp4", acodec="copy", **options
-    ).global_args("-nostdin", "-y")
+    streams = [video, original.audio] if has_audio else [video]
+    extra = {"acodec": "copy"} if has_audio else {}
+    stream = ffmpeg.output(*streams, str(target), f="mp4", **extra, **options).global_args(
+        "-nostdin", "-y"
+    )
     return _run(stream)

@@ -6,14 +6,17 @@ every refusal must deliver nothing and record nothing as delivered."""
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 
+import av
 import pytest
 from sqlalchemy import select, update
 
 from custody.access_models import AccessRequest
 from custody.models import CustodyEvent
+from ingest.renditions import render_pending
 from tests.api.conftest import Api
 from vault import accounts
 from vault.db import unit_of_work, utcnow
@@ -167,16 +170,34 @@ def test_bad_requests_are_precise(
     assert detail in answer.json()["detail"]
 
 
-def test_rendition_copies_are_not_offered_yet(api: Api, people: dict[str, dict[str, str]]) -> None:
-    number = ask(api, people["wang"], purpose="copy_rendition")["number"]
-    api.client.post(
-        f"/requests/{number}/approve", json={"reason": "ok"}, headers=people["approver"]
-    )
+def first_frame(data: bytes) -> bytes:
+    with av.open(io.BytesIO(data), format="mov") as container:
+        frame = next(container.decode(video=0))
+        return bytes(frame.planes[0])  # the luma plane: what the eye sees
+
+
+def test_watermarked_copy_of_the_rendition(api: Api, people: dict[str, dict[str, str]]) -> None:
     item = api.vault.items()[0]
-    answer = api.client.get(
-        f"/requests/{number}/items/{item.digest[:12]}/content", headers=people["wang"]
-    )
-    assert answer.status_code == 409 and "not available yet" in answer.json()["detail"]
+    number = ask(api, people["wang"], purpose="copy_rendition")["number"]
+    decide = {"json": {"reason": "ok"}, "headers": people["approver"]}
+    api.client.post(f"/requests/{number}/approve", **decide)
+    url = f"/requests/{number}/items/{item.digest[:12]}/content"
+    early = api.client.get(url, headers=people["wang"])
+    assert early.status_code == 409 and "not made yet" in early.json()["detail"]
+
+    assert render_pending(api.vault.ingest_context()) == (1, 0)
+    before = len(deliveries(api))
+    got = api.client.get(url, headers=people["wang"])
+    assert got.status_code == 200, got.text
+    event = deliveries(api)[before]
+    rendition_digest = event.data["rendition"]
+    with api.vault.app.stores.access.open(rendition_digest) as stream:
+        rendition = stream.read()
+    assert got.content != rendition
+    assert event.data["digest"] == hashlib.sha256(got.content).hexdigest()
+    assert number in event.data["watermark"] and "wang" in event.data["watermark"]
+    # The burned-in text changes the picture itself, not just the container.
+    assert first_frame(got.content) != first_frame(rendition)
 
 
 def test_investigators_see_only_their_own_requests(

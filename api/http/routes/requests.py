@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.http.convert import request_out
@@ -19,11 +20,12 @@ from api.http.problems import PROBLEM_SCHEMA, problem
 from api.http.ranges import RangeNotSatisfiable, parse_range
 from api.http.schemas import DecisionIn, RequestIn, RequestOut
 from custody import access
-from custody.access_models import Purpose
+from custody.access_models import AccessRequest, Purpose
+from custody.copies import made_rendition, make_watermarked_copy
 from custody.delivery import deliver
 from custody.kinds import EventKind
-from vault.errors import Conflict, NotFound
-from vault.models import Role, User
+from vault.errors import NotFound
+from vault.models import EvidenceItem, Role, User
 
 router = APIRouter(
     tags=["access requests"],
@@ -93,6 +95,42 @@ def refuse(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> R
     return request_out(decided)
 
 
+def _watermarked(
+    context: AppContext, session: Session, approved: AccessRequest, found: EvidenceItem, user: User
+) -> StreamingResponse:
+    """A copy of the rendition with requester, request number and time burned in, made for
+    this delivery; the custody event records the digest of that copy."""
+    rendition = made_rendition(session, found)
+    copy = make_watermarked_copy(
+        store=context.stores.access,
+        rendition=rendition,
+        item=found,
+        request=approved,
+        user=user,
+        workdir=context.settings.data_dir / "work",
+        chunk_size=context.settings.chunk_size,
+    )
+    chunks = deliver(
+        context.factory,
+        store=context.stores.access,
+        item_id=found.id,
+        kind=EventKind.DOWNLOADED,
+        actor=f"user:{user.username}",
+        reason=approved.reason,
+        request=approved.number,
+        chunk_size=context.settings.chunk_size,
+        derived=copy.stored,
+        details={"watermark": copy.text, "rendition": copy.rendition_digest},
+    )
+    headers = {
+        "Content-Length": str(copy.stored.size),
+        "Content-Disposition": f'attachment; filename="{approved.number}-{found.digest[:12]}.mp4"',
+        "Cache-Control": "no-store",
+        "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(copy.stored.digest)).decode()}:",
+    }
+    return StreamingResponse(chunks, media_type="video/mp4", headers=headers)
+
+
 @router.get(
     "/requests/{ref}/items/{item}/content",
     response_class=StreamingResponse,
@@ -116,9 +154,9 @@ def get_content(
     """Stream (purpose view) or download (copy_original) one item of an approved, unexpired
     request of yours. Supports `Range: bytes=…`, so a browser video element can seek."""
     approved, found = access.authorize_delivery(session, ref=ref, item_ref=item, user=user)
-    kind = DELIVERY_KIND.get(approved.purpose)
-    if kind is None:
-        raise Conflict("watermarked rendition copies are not available yet")
+    if approved.purpose == Purpose.COPY_RENDITION:
+        return _watermarked(context, session, approved, found, user)
+    kind = DELIVERY_KIND[approved.purpose]
     size, media_type, item_id = found.size, found.media_type, found.id
     try:
         span = parse_range(range_header, size)
