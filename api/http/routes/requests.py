@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.http.convert import request_out
@@ -20,12 +20,10 @@ from api.http.problems import PROBLEM_SCHEMA, problem
 from api.http.ranges import RangeNotSatisfiable, parse_range
 from api.http.schemas import DecisionIn, RequestIn, RequestOut
 from custody import access
-from custody.access_models import AccessRequest, Purpose
-from custody.copies import made_rendition, make_watermarked_copy
-from custody.delivery import deliver
-from custody.kinds import EventKind
+from custody.access_models import Purpose
+from custody.handover import hand_over
 from vault.errors import NotFound
-from vault.models import EvidenceItem, Role, User
+from vault.models import Role, User
 
 router = APIRouter(
     tags=["access requests"],
@@ -37,7 +35,6 @@ RequestReader = Annotated[
     User, Depends(require(Role.INVESTIGATOR, Role.APPROVER, Role.AUDITOR, Role.CUSTODIAN))
 ]
 Context = Annotated[AppContext, Depends(app_context)]
-DELIVERY_KIND = {Purpose.VIEW: EventKind.VIEWED, Purpose.COPY_ORIGINAL: EventKind.DOWNLOADED}
 
 
 @router.post(
@@ -95,42 +92,6 @@ def refuse(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> R
     return request_out(decided)
 
 
-def _watermarked(
-    context: AppContext, session: Session, approved: AccessRequest, found: EvidenceItem, user: User
-) -> StreamingResponse:
-    """A copy of the rendition with requester, request number and time burned in, made for
-    this delivery; the custody event records the digest of that copy."""
-    rendition = made_rendition(session, found)
-    copy = make_watermarked_copy(
-        store=context.stores.access,
-        rendition=rendition,
-        item=found,
-        request=approved,
-        user=user,
-        workdir=context.settings.data_dir / "work",
-        chunk_size=context.settings.chunk_size,
-    )
-    chunks = deliver(
-        context.factory,
-        store=context.stores.access,
-        item_id=found.id,
-        kind=EventKind.DOWNLOADED,
-        actor=f"user:{user.username}",
-        reason=approved.reason,
-        request=approved.number,
-        chunk_size=context.settings.chunk_size,
-        derived=copy.stored,
-        details={"watermark": copy.text, "rendition": copy.rendition_digest},
-    )
-    headers = {
-        "Content-Length": str(copy.stored.size),
-        "Content-Disposition": f'attachment; filename="{approved.number}-{found.digest[:12]}.mp4"',
-        "Cache-Control": "no-store",
-        "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(copy.stored.digest)).decode()}:",
-    }
-    return StreamingResponse(chunks, media_type="video/mp4", headers=headers)
-
-
 @router.get(
     "/requests/{ref}/items/{item}/content",
     response_class=StreamingResponse,
@@ -154,39 +115,41 @@ def get_content(
     """Stream (purpose view) or download (copy_original) one item of an approved, unexpired
     request of yours. Supports `Range: bytes=…`, so a browser video element can seek."""
     approved, found = access.authorize_delivery(session, ref=ref, item_ref=item, user=user)
-    if approved.purpose == Purpose.COPY_RENDITION:
-        return _watermarked(context, session, approved, found, user)
-    kind = DELIVERY_KIND[approved.purpose]
-    size, media_type, item_id = found.size, found.media_type, found.id
     try:
-        span = parse_range(range_header, size)
+        span = (
+            None
+            if approved.purpose == Purpose.COPY_RENDITION
+            else parse_range(range_header, found.size)
+        )
     except RangeNotSatisfiable as exc:
         answer = problem(request, 416, "range-not-satisfiable", str(exc))
-        answer.headers["Content-Range"] = f"bytes */{size}"
+        answer.headers["Content-Range"] = f"bytes */{found.size}"
         return answer
-    chunks = deliver(
-        context.factory,
+    handed = hand_over(
+        factory=context.factory,
+        session=session,
         store=context.stores.access,
-        item_id=item_id,
-        kind=kind,
-        actor=f"user:{user.username}",
-        reason=approved.reason,
-        request=approved.number,
-        byte_range=span,
+        request=approved,
+        item=found,
+        user=user,
+        workdir=context.settings.data_dir / "work",
         chunk_size=context.settings.chunk_size,
+        byte_range=span,
     )
-    disposition = "inline" if approved.purpose == Purpose.VIEW else "attachment"
+    disposition = "inline" if handed.inline else "attachment"
     headers = {
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": f'{disposition}; filename="{found.digest[:16]}"',
+        "Accept-Ranges": "none" if approved.purpose == Purpose.COPY_RENDITION else "bytes",
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(handed.filename)}",
         "Cache-Control": "no-store",
     }
-    if span is None:
-        headers["Content-Length"] = str(size)
-        headers["Repr-Digest"] = (
-            f"sha-256=:{base64.b64encode(bytes.fromhex(found.digest)).decode()}:"
-        )
-        return StreamingResponse(chunks, media_type=media_type, headers=headers)
+    if handed.span is None:
+        headers["Content-Length"] = str(handed.size)
+        encoded = base64.b64encode(bytes.fromhex(handed.digest)).decode()
+        headers["Repr-Digest"] = f"sha-256=:{encoded}:"  # RFC 9530: the client can check
+        return StreamingResponse(handed.chunks, media_type=handed.media_type, headers=headers)
+    span = handed.span
     headers["Content-Length"] = str(span.length)
-    headers["Content-Range"] = f"bytes {span.start}-{span.start + span.length - 1}/{size}"
-    return StreamingResponse(chunks, status_code=206, media_type=media_type, headers=headers)
+    headers["Content-Range"] = f"bytes {span.start}-{span.start + span.length - 1}/{handed.size}"
+    return StreamingResponse(
+        handed.chunks, status_code=206, media_type=handed.media_type, headers=headers
+    )
