@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from api.cli import render
 from api.cli.accounts import token_app, user_app
 from api.cli.demo import build_demo_station, demo_config
+from api.cli.requests import approve, fetch, refuse, request, requests
 from api.cli.serve import run, serve
 from api.cli.shared import console, err
 from api.cli.shared import context as _context
@@ -49,6 +50,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command()(serve)
 app.command()(run)
+for workflow_command in (request, approve, refuse, requests, fetch):
+    app.command()(workflow_command)
 
 
 @app.callback(invoke_without_command=True)
