@@ -14,6 +14,7 @@ class EventKind(enum.StrEnum):
     RENDITION_MADE = "rendition_made"
     RENDITION_FAILED = "rendition_failed"
     METADATA_CORRECTED = "metadata_corrected"
+    CASE_LINKED = "case_linked"
     GAP_EXPLAINED = "gap_explained"
     ACCESS_REQUESTED = "access_requested"
     ACCESS_APPROVED = "access_approved"

@@ -43,6 +43,13 @@ class Device(UUIDPrimaryKey, Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CaseFlag(enum.StrEnum):
+    MAJOR = "major"  # a major or serious case: kept longer
+    LITIGATION = "litigation"  # under administrative reconsideration or litigation
+    COMPLAINT = "complaint"  # a complaint or petition about the enforcement itself
+    PERMANENT = "permanent"  # to be kept permanently
+
+
 class Case(UUIDPrimaryKey, Base):
     __tablename__ = "case_file"  # "case" is a reserved word in SQL
 
@@ -50,6 +57,8 @@ class Case(UUIDPrimaryKey, Base):
     title: Mapped[str] = mapped_column(String(500), default="")
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What retention rules will look at (issue 6): e.g. major case, litigation, complaint.
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     items: Mapped[list[EvidenceItem]] = relationship(back_populates="case")
 

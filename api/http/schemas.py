@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from custody.access_models import Purpose, RequesterKind, RequestStatus
-from vault.models import ItemStatus, MediaStatus, Role
+from vault.models import CaseFlag, ItemStatus, MediaStatus, Role
 
 ITEM_EXAMPLE: dict[str, JsonValue] = {
     "id": "3f2a9c1e-7b4d-4f0e-9a51-2c8e6d1b0a77",
@@ -215,4 +215,34 @@ class RequestOut(BaseModel):
     decided_at: datetime | None
     decision_reason: str | None
     valid_until: datetime | None
+    items: list[uuid.UUID]
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"number": "2026-117", "title": "Traffic stop, Ring Rd", "flags": []}]
+        },
+    )
+
+    number: str = Field(min_length=1, max_length=100)
+    title: str = Field(default="", max_length=500)
+    flags: list[CaseFlag] = Field(default_factory=list)
+
+
+class CaseItemsIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"items": ["9c01e5f4b1a0"]}]}
+    )
+
+    items: list[str] = Field(min_length=1, max_length=1000)
+
+
+class CaseOut(BaseModel):
+    number: str
+    title: str
+    flags: list[str]
+    opened_at: datetime
+    closed_at: datetime | None
     items: list[uuid.UUID]

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from tests.conftest import Vault, put_clip
 from vault import accounts
+from vault.cases import open_case
 from vault.db import unit_of_work
 from vault.models import Role
 
@@ -37,6 +38,7 @@ def api(vault: Vault, clip_dir: Path) -> Iterator[Api]:
             accounts.add_user(session, username=f"only-{role.value}", roles=[role.value])
             tokens[role.value] = accounts.issue_token(session, username=f"only-{role.value}").secret
         accounts.add_user(session, username="target", roles=["investigator"])
+        open_case(session, number="2026-117", title="the matrix's case")
     with TestClient(create_app(vault.app), raise_server_exceptions=False) as client:
         item = vault.items()[0]
         asked = client.post(

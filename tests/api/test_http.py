@@ -33,6 +33,10 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/items/{ref}/custody"): READERS,
     ("GET", "/stations"): READERS,
     ("GET", "/devices"): READERS,
+    ("POST", "/cases"): {"custodian", "investigator"},
+    ("GET", "/cases"): READERS,
+    ("GET", "/cases/{number}"): READERS,
+    ("POST", "/cases/{number}/items"): {"custodian", "investigator"},
     ("POST", "/requests"): {"investigator"},
     ("GET", "/requests"): {"investigator", "approver", "auditor", "custodian"},
     ("GET", "/requests/{ref}"): {"investigator", "approver", "auditor", "custodian"},
@@ -54,12 +58,15 @@ def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, obj
         path.replace("{ref}", ref)
         .replace("{item}", item.digest[:12])
         .replace("{username}", "target")
+        .replace("{number}", "2026-117")
         .replace("{prefix}", "evt_nothing")
     )
     bodies: dict[str, dict[str, object]] = {
         "/users": {"username": "new-user", "roles": ["auditor"]},
         "/users/{username}/tokens": {"label": "matrix", "days": 1},
         "/requests": {"items": [item.digest[:12]], "purpose": "view", "reason": "matrix"},
+        "/cases": {"number": "matrix-case", "flags": ["major"]},
+        "/cases/{number}/items": {"items": [item.digest[:12]]},
         "/requests/{ref}/approve": {"reason": "matrix"},
         "/requests/{ref}/refuse": {"reason": "matrix"},
     }
@@ -212,3 +219,28 @@ def test_a_read_request_cannot_write_and_does_not_block_writers(api: Api) -> Non
             writer.commit()  # would fail with "database is locked" behind an IMMEDIATE reader
         finally:
             writer.close()
+
+
+def test_cases_link_items_on_the_custody_record(api: Api) -> None:
+    inv, item = api.as_role("investigator"), api.vault.items()[0]
+    made = api.client.post(
+        "/cases", json={"number": "2026-200", "flags": ["litigation"]}, headers=inv
+    )
+    assert made.status_code == 201 and made.json()["flags"] == ["litigation"]
+    linked = api.client.post(
+        "/cases/2026-200/items", json={"items": [item.digest[:12]]}, headers=inv
+    )
+    assert linked.json()["items"] == [str(item.id)]
+    assert api.client.get(f"/items/{item.id}", headers=inv).json()["case"] == "2026-200"
+    chain = api.client.get(f"/items/{item.id}/custody", headers=inv).json()
+    assert chain[-1]["kind"] == "case_linked" and chain[-1]["data"]["case"] == "2026-200"
+    api.client.post("/cases", json={"number": "2026-201"}, headers=inv)
+    moved = api.client.post("/cases/2026-201/items", json={"items": [str(item.id)]}, headers=inv)
+    assert moved.status_code == 409 and "another case" in moved.json()["detail"]
+    asked = api.client.post(
+        "/requests", json={"case": "2026-200", "purpose": "view", "reason": "r"}, headers=inv
+    )
+    assert asked.status_code == 201 and asked.json()["items"] == [str(item.id)]
+    assert api.client.post("/cases", json={"number": "2026-200"}, headers=inv).status_code == 409
+    bad_flag = api.client.post("/cases", json={"number": "x", "flags": ["vip"]}, headers=inv)
+    assert bad_flag.status_code == 422

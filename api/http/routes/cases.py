@@ -1,0 +1,61 @@
+"""Cases: open one, attach items to it (recorded on each item's custody chain), read them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+
+from api.http.deps import EVIDENCE_READERS, SessionDep, require
+from api.http.problems import PROBLEM_SCHEMA
+from api.http.schemas import CaseIn, CaseItemsIn, CaseOut
+from custody.case_links import link_items
+from vault.cases import find_case, list_cases, open_case
+from vault.models import Case, Role, User
+
+router = APIRouter(
+    tags=["cases"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA}
+)
+Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
+CaseWorker = Annotated[User, Depends(require(Role.CUSTODIAN, Role.INVESTIGATOR))]
+
+
+def case_out(case: Case) -> CaseOut:
+    return CaseOut(
+        number=case.number,
+        title=case.title,
+        flags=list(case.flags),
+        opened_at=case.opened_at,
+        closed_at=case.closed_at,
+        items=[item.id for item in case.items],
+    )
+
+
+@router.post(
+    "/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED,
+    responses={409: PROBLEM_SCHEMA},
+)  # fmt: skip
+def post_case(_: CaseWorker, session: SessionDep, body: CaseIn) -> CaseOut:
+    """Open a case. Flags (major, litigation, complaint, permanent) feed retention rules."""
+    return case_out(open_case(session, number=body.number, title=body.title, flags=body.flags))
+
+
+@router.get("/cases", response_model=list[CaseOut])
+def get_cases(_: Reader, session: SessionDep) -> list[CaseOut]:
+    return [case_out(c) for c in list_cases(session)]
+
+
+@router.get("/cases/{number}", response_model=CaseOut)
+def get_case(_: Reader, session: SessionDep, number: str) -> CaseOut:
+    return case_out(find_case(session, number))
+
+
+@router.post("/cases/{number}/items", response_model=CaseOut, responses={409: PROBLEM_SCHEMA})
+def post_case_items(
+    user: CaseWorker, session: SessionDep, number: str, body: CaseItemsIn
+) -> CaseOut:
+    """Attach items (ids or digest prefixes). An item already in another case is refused."""
+    case = find_case(session, number)
+    link_items(session, case=case, refs=body.items, user=user)
+    session.refresh(case)
+    return case_out(case)
