@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vault.errors import (
@@ -89,6 +90,14 @@ def install(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
         return problem(request, 422, "invalid-request", detail, errors=errors)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL character in text on PostgreSQL, a number
+        # out of range): the client's input, not a server fault. The transaction rolled back.
+        return problem(
+            request, 422, "invalid-value", "a value in the request cannot be stored or searched"
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from custody.access_models import Purpose, RequesterKind, RequestStatus
 from vault.models import CaseFlag, ItemStatus, MediaStatus, Role
@@ -30,6 +30,27 @@ ITEM_EXAMPLE: dict[str, JsonValue] = {
     "retain_until": "2056-11-24T08:03:40Z",
     "case": None,
 }
+
+
+class Input(BaseModel):
+    """Base of every request body: no NUL characters anywhere (PostgreSQL text cannot hold
+    them, and no legitimate name, reason or reference contains one)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        def walk(value: Any) -> None:
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError("text must not contain NUL characters")
+            if isinstance(value, dict):
+                for inner in value.values():
+                    walk(inner)
+            elif isinstance(value, list):
+                for inner in value:
+                    walk(inner)
+
+        walk(data)
+        return data
 
 
 class Problem(BaseModel):
@@ -111,7 +132,7 @@ class DeviceOut(BaseModel):
     first_seen_at: datetime
 
 
-class UserIn(BaseModel):
+class UserIn(Input):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -134,7 +155,7 @@ class UserOut(BaseModel):
     disabled_at: datetime | None
 
 
-class TokenIn(BaseModel):
+class TokenIn(Input):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"label": "li.wei laptop", "days": 90}]}
     )
@@ -158,7 +179,7 @@ class Health(BaseModel):
     schema_current: bool | None = None
 
 
-class RequestIn(BaseModel):
+class RequestIn(Input):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -192,7 +213,7 @@ class RequestIn(BaseModel):
     identity_ref: str = Field(default="", max_length=100)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(Input):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "Within the case's scope"}]}
     )
@@ -218,7 +239,7 @@ class RequestOut(BaseModel):
     items: list[uuid.UUID]
 
 
-class CaseIn(BaseModel):
+class CaseIn(Input):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -231,7 +252,7 @@ class CaseIn(BaseModel):
     flags: list[CaseFlag] = Field(default_factory=list)
 
 
-class CaseItemsIn(BaseModel):
+class CaseItemsIn(Input):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"items": ["9c01e5f4b1a0"]}]}
     )

@@ -140,6 +140,13 @@ def test_items_and_custody_timeline(api: Api) -> None:
         ("POST", "/users/target/tokens", {"days": 400}, 422, "invalid-request"),
         ("POST", "/users/nobody/tokens", {}, 404, "not-found"),
         ("POST", "/tokens/evt_nothing/revoke", None, 404, "not-found"),
+        (
+            "POST",
+            "/users",
+            {"username": "n", "roles": ["auditor"], "display_name": "a\x00"},
+            422,
+            "invalid-request",
+        ),
     ],
 )
 def test_bad_requests_get_precise_problems(
@@ -244,3 +251,12 @@ def test_cases_link_items_on_the_custody_record(api: Api) -> None:
     assert api.client.post("/cases", json={"number": "2026-200"}, headers=inv).status_code == 409
     bad_flag = api.client.post("/cases", json={"number": "x", "flags": ["vip"]}, headers=inv)
     assert bad_flag.status_code == 422
+
+
+@pytest.mark.parametrize("url", ["/items/ab%00cdef", "/items?officer=P%00", "/cases/2026%00"])
+def test_nul_in_a_path_or_query_is_a_client_error(api: Api, url: str) -> None:
+    """PostgreSQL cannot search text for a NUL; found by schemathesis as a 500."""
+    answer = api.client.get(url, headers=api.as_role("auditor"))
+    assert answer.status_code in {200, 404, 422}, answer.text
+    if answer.status_code != 200:
+        assert answer.headers["content-type"] == "application/problem+json"
