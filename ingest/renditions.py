@@ -18,13 +18,15 @@ from custody.service import append_event
 from ingest.claims import CLAIM_LEASE, claimer_is_dead
 from ingest.pipeline import IngestContext
 from vault.db import unit_of_work, utcnow
-from vault.models import EvidenceItem, ItemStatus, Rendition, RenditionStatus
+from vault.models import EvidenceItem, ItemStatus, MediaStatus, Rendition, RenditionStatus
 from vault.renditions import RenditionFailed, ffmpeg_version, transcode
 from vault.stores.protocol import Retention, StoredObject, read_chunks
 
 log = logging.getLogger(__name__)
 
 RENDITION_ACTOR = "system:rendition"
+RENDITION_TIMEOUT_FLOOR = 600.0  # seconds
+RENDITION_TIMEOUT_PER_SECOND = 3.0  # of recording
 
 
 def _new_claim(session: Session, worker: str) -> uuid.UUID | None:
@@ -100,12 +102,19 @@ def render_item(ctx: IngestContext, item_id: uuid.UUID) -> bool:
         item = session.get(EvidenceItem, item_id)
         assert item is not None
         digest, retain_until = item.digest, item.retain_until
+        unreadable = item.probe_error if item.media_status == MediaStatus.UNREADABLE else None
+        seconds = (item.duration_ms or 0) / 1000
     workdir = ctx.settings.data_dir / "work"
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / f"rendition-{uuid.uuid4()}.mp4"
-    source = ctx.stores.access.media_source(digest)
     try:
-        arguments = transcode(source, target)
+        if unreadable is not None:
+            # The probe already found no readable container: ffmpeg is not run on bytes that
+            # are not media (its format guessing can spin on them).
+            raise RenditionFailed(unreadable)
+        # A slow transcode is normal (a long recording on a small machine); a stuck one is not.
+        timeout = RENDITION_TIMEOUT_FLOOR + RENDITION_TIMEOUT_PER_SECOND * seconds
+        arguments = transcode(ctx.stores.access.media_source(digest), target, timeout=timeout)
     except RenditionFailed as exc:
         target.unlink(missing_ok=True)
         log.warning("rendition failed", extra={"item": str(item_id), "reason": str(exc)})
@@ -126,9 +135,10 @@ def render_item(ctx: IngestContext, item_id: uuid.UUID) -> bool:
         target.unlink(missing_ok=True)
     # The source may be a presigned URL: record what was read, never the signature.
     shown = [
-        f"<access copy {digest}>" if a == source else "rendition.mp4" if a == str(target) else a
+        f"<access copy {digest}>" if a.startswith(("http://", "https://", "/")) and a != str(target)
+        else "rendition.mp4" if a == str(target) else a
         for a in arguments
-    ]
+    ]  # fmt: skip
     data: dict[str, Any] = {
         "digest": stored.digest,
         "size": stored.size,

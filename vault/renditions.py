@@ -23,6 +23,7 @@ RENDITION_OPTIONS: dict[str, str | int] = {
     "movflags": "+faststart",
 }
 STDERR_TAIL = 800
+DEFAULT_TIMEOUT = 3600.0  # seconds; a stuck ffmpeg is killed, not waited on forever
 
 
 class RenditionFailed(Exception):
@@ -41,27 +42,34 @@ def ffmpeg_version() -> str:
     return out.stdout.splitlines()[0] if out.stdout else "unknown"
 
 
-def _run(stream: ffmpeg.nodes.OutputStream) -> list[str]:
+def _run(stream: ffmpeg.nodes.OutputStream, timeout: float) -> list[str]:
     arguments: list[str] = stream.get_args()
+    process = stream.run_async(cmd=ffmpeg_binary(), pipe_stdout=True, pipe_stderr=True)
     try:
-        stream.run(cmd=ffmpeg_binary(), capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as exc:
-        tail = exc.stderr.decode(errors="replace").strip()[-STDERR_TAIL:]
-        raise RenditionFailed(tail or "ffmpeg failed without a message") from None
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise RenditionFailed(f"ffmpeg did not finish within {timeout:.0f} s") from None
+    if process.returncode != 0:
+        tail = stderr.decode(errors="replace").strip()[-STDERR_TAIL:]
+        raise RenditionFailed(tail or f"ffmpeg failed with exit status {process.returncode}")
     return arguments
 
 
-def transcode(source: str, target: Path) -> list[str]:
+def transcode(source: str, target: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
     """Make the rendition of ``source`` (a path or URL) at ``target``; returns the arguments
     (with the source and target as given) for the custody record."""
     video = ffmpeg.input(source)
     stream = ffmpeg.output(video, str(target), f="mp4", **RENDITION_OPTIONS).global_args(
         "-nostdin", "-y"
     )
-    return _run(stream)
+    return _run(stream, timeout)
 
 
-def watermark(source: str, target: Path, text: str, *, has_audio: bool) -> list[str]:
+def watermark(
+    source: str, target: Path, text: str, *, has_audio: bool, timeout: float = DEFAULT_TIMEOUT
+) -> list[str]:
     """A copy of a rendition with ``text`` burned into every frame (audio copied as is)."""
     original = ffmpeg.input(source)
     video = original.video.drawtext(
@@ -79,4 +87,4 @@ def watermark(source: str, target: Path, text: str, *, has_audio: bool) -> list[
     stream = ffmpeg.output(*streams, str(target), f="mp4", **extra, **options).global_args(
         "-nostdin", "-y"
     )
-    return _run(stream)
+    return _run(stream, timeout)

@@ -17,11 +17,13 @@ import time
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from ingest.models import FileState
 from tests.conftest import Vault, run_cli
 from tests.ingest.test_daemon import wait_for
+from vault.db import unit_of_work
+from vault.models import Rendition
 from vault.stores.filesystem import FilesystemStore
 
 FILES = 60
@@ -122,9 +124,12 @@ def test_three_daemons_one_killed(vault: Vault) -> None:
     worked = [{s["file"] for s in steps(log) if s["step"] == "committed"} for log in logs[1:]]
     assert all(worked)
     assert in_flight <= set().union(*worked)  # the dead daemon's files were taken over
-    for store in (vault.app.stores.sealed, vault.app.stores.access):
-        assert isinstance(store, FilesystemStore)
-        assert store.iter_digests() == sorted(digests.values())  # no orphan, no double
+    with unit_of_work(vault.app.factory) as session:
+        renditions = [r.digest for r in session.execute(select(Rendition)).scalars() if r.digest]
+    sealed, access = vault.app.stores.sealed, vault.app.stores.access
+    assert isinstance(sealed, FilesystemStore) and isinstance(access, FilesystemStore)
+    assert sealed.iter_digests() == sorted(digests.values())  # no orphan, no double
+    assert access.iter_digests() == sorted([*digests.values(), *renditions])
     left = list((vault.station_dir).glob("CAM*/*.bin"))
     assert left == []
     result = run_cli(["verify"], env, vault.root)

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import av
+import pytest
 from sqlalchemy import select
 
 from custody.models import CustodyEvent
@@ -14,6 +15,7 @@ from ingest.renditions import render_pending
 from tests.conftest import Buckets, Vault, make_vault, put_clip, run_cli
 from vault.db import unit_of_work
 from vault.models import Rendition, RenditionStatus
+from vault.renditions import RenditionFailed, transcode
 from vault.stores.protocol import rehash
 
 
@@ -84,3 +86,8 @@ def test_rendition_from_an_s3_access_copy(
     stage(vault, clip_dir)
     check_renditions(vault)
     vault.app.engine.dispose()
+
+
+def test_a_stuck_ffmpeg_is_killed_not_waited_on(clip_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(RenditionFailed, match="did not finish"):
+        transcode(str(clip_dir / "clip0.mp4"), tmp_path / "out.mp4", timeout=0.001)
