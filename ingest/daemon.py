@@ -115,33 +115,21 @@ class Daemon:
             signal.signal(signal.SIGINT, self.request_stop)
         remove_stale_temps(self.ctx)
         settings = self.ctx.settings
-        self.scheduler.add_job(
-            self._tick,
-            "interval",
-            seconds=settings.scan_interval_seconds,
-            next_run_time=utcnow(),
-            max_instances=1,
-            coalesce=True,
-            id="scan",
-        )
-        self.scheduler.add_job(
-            self._renditions,
-            "interval",
-            seconds=settings.scan_interval_seconds,
-            next_run_time=utcnow(),
-            max_instances=1,
-            coalesce=True,
-            id="renditions",
-        )
-        self.scheduler.add_job(
-            self._deadline,
-            "interval",
-            seconds=settings.sla_check_interval_seconds,
-            next_run_time=utcnow(),
-            max_instances=1,
-            coalesce=True,
-            id="deadline",
-        )
+        # Each job runs at most once at a time; a run that falls behind is coalesced.
+        for job, seconds, name in (
+            (self._tick, settings.scan_interval_seconds, "scan"),
+            (self._renditions, settings.scan_interval_seconds, "renditions"),
+            (self._deadline, settings.sla_check_interval_seconds, "deadline"),
+        ):
+            self.scheduler.add_job(
+                job,
+                "interval",
+                seconds=seconds,
+                next_run_time=utcnow(),
+                max_instances=1,
+                coalesce=True,
+                id=name,
+            )
         self.scheduler.start()
         log.info(
             "daemon started",
