@@ -24,7 +24,7 @@ class AppContext:
 
 def open_context(settings: Settings, *, migrate: bool = False) -> AppContext:
     """Connect; migrate when asked (``init``) or when the database is the embedded SQLite."""
-    engine = make_engine(settings.database)
+    engine = make_engine(settings.database, pool_size=settings.db_pool_size)
     embedded = engine.dialect.name == "sqlite"
     if migrate or embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

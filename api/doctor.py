@@ -109,7 +109,7 @@ def run_checks(settings: Settings) -> list[Check]:
 
 @contextlib.contextmanager
 def _engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.database)
+    engine = make_engine(settings.database, pool_size=settings.db_pool_size)
     try:
         yield engine
     finally:

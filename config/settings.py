@@ -141,6 +141,13 @@ class Settings(BaseSettings):
     # The HTTP API; behind a load balancer, listen on 0.0.0.0 (every route needs a token).
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8400, ge=1, le=65535)
+    # API worker processes. One process is bound by Python's GIL to about one core; set this to
+    # the number of cores for a busy API (each process opens its own database pool).
+    api_workers: int = Field(default=1, ge=1, le=64)
+    # Database connections per process; also how many API requests use the database at once
+    # (the rest wait without holding a thread). PostgreSQL's max_connections must cover
+    # 2 x this per process: a delivery opens a second unit of work for its custody event.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
 

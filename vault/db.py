@@ -87,16 +87,24 @@ def _sqlite_begin_immediate(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine whose pool holds ``pool_size`` connections plus as many again on demand.
+
+    The overflow lets each of ``pool_size`` concurrent units of work open one nested unit (a
+    delivery's custody event) without waiting for a connection another waiter holds.
+    """
+    pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": 60}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 60})
+        else:
+            pool = {}  # an in-memory database lives in one connection per thread
+        engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 60}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 SessionFactory = Callable[[], Session]

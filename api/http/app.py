@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api.context import AppContext
+from api.context import AppContext, open_context
 from api.http import problems
 from api.http.deps import EVERYONE, require
 from api.http.routes import cases, health, items, requests, users
 from api.http.schemas import Problem
+from config.logging import configure_logging
+from config.settings import load_settings
 from vault.models import User
 
 DESCRIPTION = """
@@ -55,3 +57,11 @@ def create_app(context: AppContext) -> FastAPI:
         return openapi_schema()
 
     return app
+
+
+def app_from_settings() -> FastAPI:
+    """The app of one API worker process (`evault serve --workers N`): settings from the
+    environment and the settings file, as the parent process read them."""
+    settings = load_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    return create_app(open_context(settings))
