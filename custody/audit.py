@@ -1,4 +1,4 @@
-"""`evault verify`: recompute every chain from raw rows and re-hash both copies of each item.
+"""`evault verify`: recompute every chain from raw rows and re-hash both copies and the rendition.
 
 Nothing stored as a flag is trusted: the answer comes from the rows and the bytes.
 """
@@ -70,24 +70,47 @@ def _check_item_against_chain(item: EvidenceItem, entries: Sequence[EntryRow]) -
 
 
 def _check_object(
-    store: ObjectStore, item: EvidenceItem, chunk_size: int
+    store: ObjectStore,
+    item: EvidenceItem,
+    chunk_size: int,
+    *,
+    what: str = "copy",
+    digest: str | None = None,
+    size: int | None = None,
 ) -> tuple[list[Finding], int]:
+    """Re-hash one object: the item's own bytes, or (``digest``/``size``) an object derived
+    from it, such as its rendition."""
+    want_digest, want_size = digest or item.digest, item.size if size is None else size
+    label = f"{store.name} {what}"
     try:
-        actual, size = rehash(store, item.digest, chunk_size=chunk_size)
+        actual, found_size = rehash(store, want_digest, chunk_size=chunk_size)
     except NotFound:
-        return [Finding(item.id, None, f"{store.name} copy is missing")], 0
+        return [Finding(item.id, None, f"{label} is missing")], 0
     except StoreError as exc:
-        return [Finding(item.id, None, f"{store.name} copy cannot be read: {exc}")], 0
-    if actual != item.digest or size != item.size:
+        return [Finding(item.id, None, f"{label} cannot be read: {exc}")], 0
+    if actual != want_digest or found_size != want_size:
         return [
             Finding(
                 item.id,
                 None,
-                f"{store.name} copy was altered: it hashes to {actual[:16]}… ({size} bytes),"
-                f" recorded {item.digest[:16]}… ({item.size} bytes)",
+                f"{label} was altered: it hashes to {actual[:16]}… ({found_size} bytes),"
+                f" recorded {want_digest[:16]}… ({want_size} bytes)",
             )
-        ], size
-    return [], size
+        ], found_size
+    return [], found_size
+
+
+def _check_rendition(
+    store: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow], chunk_size: int
+) -> tuple[list[Finding], int]:
+    """The rendition the chain last recorded (its digest and size) must still be stored."""
+    made = [e for e in entries if e.kind == EventKind.RENDITION_MADE.value]
+    if not made:
+        return [], 0
+    digest, size = made[-1].data.get("digest"), made[-1].data.get("size")
+    if not isinstance(digest, str) or not isinstance(size, int):
+        return [Finding(item.id, made[-1].seq, "rendition_made entry has no digest or size")], 0
+    return _check_object(store, item, chunk_size, what="rendition", digest=digest, size=size)
 
 
 def _check_sealed_lock(
@@ -178,6 +201,11 @@ def audit(
                 found, size = _check_object(store, item, chunk_size)
                 findings.extend(found)
                 rehashed += size
+            found, size = _check_rendition(
+                stores.access, item, by_item.get(item.id, []), chunk_size
+            )
+            findings.extend(found)
+            rehashed += size
         if progress is not None:
             progress(item, 2 * item.size)
     return AuditReport(len(items), len(entries), rehashed, findings)

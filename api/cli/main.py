@@ -255,7 +255,10 @@ def verify(
     ] = None,
     rehash_objects: Annotated[
         bool,
-        typer.Option("--rehash/--no-rehash", help="Re-read and re-hash both copies of every item."),
+        typer.Option(
+            "--rehash/--no-rehash",
+            help="Re-read and re-hash both copies and the rendition of every item.",
+        ),
     ] = True,
 ) -> None:
     """Recompute every custody chain from the raw rows and re-hash both copies of each item.

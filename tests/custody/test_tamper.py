@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from custody.models import CustodyEvent
+from ingest.renditions import render_pending
 from tests.conftest import Vault, put_clip, run_cli
 from vault.db import unit_of_work
-from vault.models import EvidenceItem
+from vault.models import EvidenceItem, Rendition
 from vault.stores.filesystem import FilesystemStore
 
 
@@ -165,3 +166,20 @@ def test_item_row_retention_shortened(ingested: Vault) -> None:
         assert row is not None
         row.retain_until = datetime(2027, 1, 1, tzinfo=UTC)
     verify_fails_naming(ingested, str(item.id), "differs from the chain")
+
+
+def test_altered_and_deleted_renditions(ingested: Vault) -> None:
+    made, failed = render_pending(ingested.ingest_context())
+    assert (made, failed) == (3, 0)
+    assert run_cli(["verify"], ingested.env(), ingested.root).returncode == 0
+    with unit_of_work(ingested.app.factory) as session:
+        renditions = {r.item_id: r.digest for r in session.scalars(select(Rendition))}
+    access = ingested.app.stores.access
+    assert isinstance(access, FilesystemStore)
+    first, second = ingested.items()[:2]
+    flip_byte(str(access.path_for(renditions[first.id])))
+    os.unlink(access.path_for(renditions[second.id]))
+    out = verify_fails_naming(ingested, str(first.id), "access rendition was altered")
+    assert "access rendition is missing" in out
+    assert any(str(second.id) in line for line in out.splitlines() if line.startswith("FAIL"))
+    assert "access copy" not in out  # the items' own copies are intact
