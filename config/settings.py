@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     # ``[sealed_store] kind = "s3"  bucket = "evidence-sealed"``.
     sealed_store: Path | S3StoreConfig | None = None
     access_store: Path | S3StoreConfig | None = None
+    # The custody log's signing keys (Ed25519 private keys, mode 0600); keep them off the
+    # evidence storage and back them up apart from it. Default: <data_dir>/keys.
+    keys_dir: Path | None = None
+    # The log's name in its signed checkpoints (a schema-less URL such as
+    # "evidence.example-police.cn/custody"); fixed the first time a checkpoint is signed.
+    # Default: "evidence-vault/" and a random id.
+    log_origin: str | None = Field(default=None, pattern=r"^[^\s+]{1,200}$")
+    checkpoint_interval_minutes: float = Field(default=60.0, gt=0)
     # Retention given to a new item until a retention rule says otherwise (issue 6 adds rules).
     default_retention_years: int = Field(default=30, ge=1, le=200)
 
@@ -186,6 +194,10 @@ class Settings(BaseSettings):
     @property
     def access_store_spec(self) -> StoreSpec:
         return self.access_store or self.data_dir / "access"
+
+    @property
+    def keys_path(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
 
     def default_retention_end(self, start: datetime) -> datetime:
         """``start`` plus the default number of calendar years (29 February -> 1 March)."""

@@ -72,6 +72,11 @@ def canonical_bytes(document: dict[str, Any]) -> bytes:
 
 
 def entry_hash(*, prev_hash: bytes, document: dict[str, Any]) -> bytes:
+    return chain_hash(prev_hash=prev_hash, canonical=canonical_bytes(document))
+
+
+def chain_hash(*, prev_hash: bytes, canonical: bytes) -> bytes:
+    """entry_hash from the event's canonical bytes (which are also its Merkle leaf)."""
     if len(prev_hash) != HASH_LEN:
         raise VerificationError(f"prev_hash must be {HASH_LEN} bytes, got {len(prev_hash)}")
-    return hashlib.sha256(CHAIN_PREFIX + prev_hash + canonical_bytes(document)).digest()
+    return hashlib.sha256(CHAIN_PREFIX + prev_hash + canonical).digest()

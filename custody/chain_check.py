@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from custody.canonical import GENESIS_HASH, entry_hash, event_document
+from custody.canonical import GENESIS_HASH, canonical_bytes, chain_hash, event_document
+from custody.merkle import leaf_hash
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,11 @@ def _short(value: bytes) -> str:
     return value.hex()[:16]
 
 
-def check_entry_hashes(entries: Iterable[EntryRow]) -> list[Finding]:
+def check_entry_hashes(
+    entries: Iterable[EntryRow], leaves: dict[int, bytes] | None = None
+) -> list[Finding]:
+    """Recompute each entry_hash; ``leaves`` (when given) collects each entry's Merkle leaf
+    hash by seq, from the same canonical bytes, so the tree costs no second canonicalisation."""
     findings = []
     for row in entries:
         try:
@@ -59,10 +64,13 @@ def check_entry_hashes(entries: Iterable[EntryRow]) -> list[Finding]:
                 reason=row.reason,
                 data=row.data,
             )
-            recomputed = entry_hash(prev_hash=row.prev_hash, document=document)
+            canonical = canonical_bytes(document)
+            recomputed = chain_hash(prev_hash=row.prev_hash, canonical=canonical)
         except (ValueError, TypeError) as exc:
             findings.append(Finding(row.item_id, row.seq, f"entry cannot be canonicalised: {exc}"))
             continue
+        if leaves is not None:
+            leaves[row.seq] = leaf_hash(canonical)
         if recomputed != row.entry_hash:
             findings.append(
                 Finding(
@@ -176,9 +184,10 @@ def check_log(
     *,
     log_last_seq: int,
     log_last_hash: bytes,
+    leaves: dict[int, bytes] | None = None,
 ) -> list[Finding]:
     return [
-        *check_entry_hashes(entries),
+        *check_entry_hashes(entries, leaves),
         *check_links(entries, heads),
         *check_sequence(entries, log_last_seq=log_last_seq, log_last_hash=log_last_hash),
     ]

@@ -39,6 +39,8 @@ class LogHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The log's name in its checkpoints (C2SP origin); fixed the first time one is signed.
+    origin: Mapped[str | None] = mapped_column(String(200))
 
 
 class ChainHead(Base):

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.canonical import GENESIS_HASH, entry_hash, event_document
+from custody.canonical import GENESIS_HASH, canonical_bytes, chain_hash, event_document
 from custody.kinds import EventKind
+from custody.merkle_store import record_leaf
 from custody.models import ChainHead, CustodyEvent, LogHead
 from vault.db import utcnow
 from vault.errors import IntegrityViolation
@@ -46,7 +47,8 @@ def append_event(
     document = event_document(
         seq=seq, item=item_id, kind=kind.value, actor=actor, at=when, reason=reason, data=data
     )
-    digest = entry_hash(prev_hash=prev_hash, document=document)
+    canonical = canonical_bytes(document)
+    digest = chain_hash(prev_hash=prev_hash, canonical=canonical)
     event = CustodyEvent(
         seq=seq,
         item_id=item_id,
@@ -59,6 +61,7 @@ def append_event(
         entry_hash=digest,
     )
     session.add(event)
+    record_leaf(session, seq=seq, canonical=canonical)  # the leaf is the same canonical bytes
     if chain is None:
         session.add(ChainHead(item_id=item_id, length=1, last_seq=seq, head_hash=digest))
     else:

@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import Engine, create_engine
 
 import custody.access_models
-import custody.models  # noqa: F401
+import custody.models
+import custody.proof_models  # noqa: F401
 import ingest.models  # noqa: F401
 import vault.models  # noqa: F401
 from vault.db import Base

@@ -10,11 +10,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.cli import render
 from api.cli.accounts import token_app, user_app
 from api.cli.demo import build_demo_station, demo_config
+from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
 from api.cli.requests import approve, fetch, refuse, request, requests
 from api.cli.serve import run, serve
 from api.cli.shared import console, err
@@ -24,7 +24,6 @@ from api.context import AppContext
 from api.doctor import Status, run_checks
 from config.logging import configure_logging
 from config.settings import DEFAULT_CONFIG_FILE
-from custody.audit import audit
 from custody.service import events_for
 from ingest.daemon import Daemon, remove_stale_temps
 from ingest.renditions import render_pending
@@ -48,6 +47,9 @@ app = typer.Typer(
 )
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.add_typer(checkpoint_app, name="checkpoint")
+app.add_typer(key_app, name="key")
 app.command()(serve)
 app.command()(run)
 for workflow_command in (request, approve, refuse, requests, fetch):
@@ -261,49 +263,13 @@ def verify(
         ),
     ] = True,
 ) -> None:
-    """Recompute every custody chain from the raw rows and re-hash both copies of each item.
+    """Recompute every custody chain and the Merkle tree from the raw rows, check the
+    checkpoints, and re-hash both copies and the rendition of each item.
 
-    Prints each failure (which item, which entry, what was expected); exits 1 on any."""
-    context = _context()
-    ids = [_item(context, item_id).id] if item_id else None
-    with (
-        unit_of_work(context.factory) as session,
-        Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-        ) as progress,
-    ):
-        task = progress.add_task("re-hashing copies", total=None)
-        report = audit(
-            session,
-            context.stores,
-            item_ids=ids,
-            rehash_objects=rehash_objects,
-            chunk_size=context.settings.chunk_size,
-            progress=lambda _item, n: progress.advance(task, n),
-        )
-        names = {i.id: i.original_name for i in session.query(EvidenceItem)}
-    for finding in report.findings:
-        who = (
-            f"item {finding.item_id} ({names.get(finding.item_id, 'unknown item')})"
-            if finding.item_id
-            else "custody log"
-        )
-        where = f" entry seq {finding.seq}" if finding.seq is not None else ""
-        console.print(f"[red]FAIL[/red] {who}{where}: {finding.message}", highlight=False)
-    summary = (
-        f"{report.items_checked} item(s), {report.entries_checked} custody entries,"
-        f" {render.human_size(report.bytes_rehashed)} re-hashed"
-    )
-    if report.ok:
-        console.print(f"[green]OK[/green] {summary}: every chain and every copy verified")
-        return
-    console.print(f"[red]{len(report.findings)} failure(s)[/red] in {summary}")
-    raise typer.Exit(1)
+    Prints each failure (which item, which entry, what was expected); exits 1 on any.
+    `evault audit verify` adds sampling and a witness file."""
+    ids = [_item(_context(), item_id).id] if item_id else None
+    verify_and_print(ids, rehash_objects=rehash_objects)
 
 
 @app.command()

@@ -1,0 +1,189 @@
+"""`evault audit verify`, `evault checkpoint …` and `evault key …`: invariant 4 for auditors."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from api.cli import render
+from api.cli.shared import console, context, err
+from custody.audit import AuditReport, audit
+from custody.checkpoints import WitnessFile, create_checkpoint, export_witness, renew_checkpoint
+from custody.keys import list_keys, rotate_key
+from custody.signed_note import verifier_key
+from vault.db import unit_of_work
+from vault.models import EvidenceItem
+
+audit_app = typer.Typer(help="Prove that no recording and no custody record was altered.")
+checkpoint_app = typer.Typer(
+    help="Signed checkpoints of the custody log (C2SP tlog-checkpoint, Ed25519).",
+    invoke_without_command=True,
+)
+key_app = typer.Typer(help="The log's checkpoint signing keys.")
+
+
+def verify_and_print(
+    item_ids: list[uuid.UUID] | None,
+    *,
+    rehash_objects: bool = True,
+    sample: int | None = None,
+    witness: WitnessFile | None = None,
+) -> None:
+    """Run the audit with a progress bar, print each failure, exit 1 on any."""
+    app = context()
+    with (
+        unit_of_work(app.factory, read_only=True) as session,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("re-hashing objects", total=None)
+        report = audit(
+            session,
+            app.stores,
+            item_ids=item_ids,
+            rehash_objects=rehash_objects,
+            sample=sample,
+            witness=witness,
+            chunk_size=app.settings.chunk_size,
+            progress=lambda _item, n: progress.advance(task, n),
+        )
+        names = {i.id: i.original_name for i in session.query(EvidenceItem)}
+    _print_report(report, names)
+
+
+def _print_report(report: AuditReport, names: dict[uuid.UUID, str]) -> None:
+    for finding in report.findings:
+        who = (
+            f"item {finding.item_id} ({names.get(finding.item_id, 'unknown item')})"
+            if finding.item_id
+            else "custody log"
+        )
+        where = f" entry seq {finding.seq}" if finding.seq is not None else ""
+        console.print(f"[red]FAIL[/red] {who}{where}: {finding.message}", highlight=False)
+    summary = (
+        f"{report.items_checked} item(s), {report.entries_checked} custody entries,"
+        f" {render.human_size(report.bytes_rehashed)} re-hashed"
+    )
+    if report.ok:
+        console.print(
+            f"[green]OK[/green] {summary}: every chain, the Merkle tree, every checkpoint"
+            " and every object checked verified"
+        )
+        return
+    console.print(f"[red]{len(report.findings)} failure(s)[/red] in {summary}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    sample: Annotated[
+        int | None,
+        typer.Option(min=1, help="Re-hash the objects of N randomly chosen items, not all."),
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="A witness file from `evault checkpoint export`: prove the log still extends"
+            " the checkpoint in it, with the public keys in it (not the vault's own).",
+        ),
+    ] = None,
+) -> None:
+    """Recompute every chain and the Merkle tree from the raw rows, check every checkpoint's
+    signature and the consistency between them, and re-hash the objects.
+
+    Prints each failure (which item, which entry, what was expected); exits 1 on any."""
+    witness = None
+    if against is not None:
+        try:
+            witness = WitnessFile.from_json(against.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            err.print(f"[red]{against}: {exc}[/red]")
+            raise typer.Exit(2) from exc
+    verify_and_print(None, sample=sample, witness=witness)
+
+
+@checkpoint_app.callback()
+def checkpoint(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option(help="Sign even if nothing was appended since the latest.")
+    ] = False,
+) -> None:
+    """Sign the current tree head now (the daemon also does so on a schedule)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = context()
+    with unit_of_work(app.factory) as session:
+        made = create_checkpoint(session, app.settings, app.stores.sealed, force=force)
+        if made is None:
+            console.print("nothing appended since the latest checkpoint; use --force to re-sign")
+            return
+        console.print(made.note, highlight=False, soft_wrap=True)
+        console.print(
+            f"checkpoint {made.id}: {made.tree_size} entries, key {made.key_id},"
+            f" sealed copy {made.sealed_digest}"
+        )
+
+
+@checkpoint_app.command("renew")
+def checkpoint_renew() -> None:
+    """Re-sign the latest checkpoint under the current key (run after `evault key rotate`)."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        renewed = renew_checkpoint(session, app.settings, app.stores.sealed)
+        console.print(renewed.note, highlight=False, soft_wrap=True)
+        console.print(f"checkpoint {renewed.id} renews checkpoint {renewed.renews_id}")
+
+
+@checkpoint_app.command("export")
+def checkpoint_export(
+    target: Annotated[Path, typer.Argument(help="File to write (give it to an outside party).")],
+) -> None:
+    """Write the latest checkpoint and the log's public keys for a witness to keep.
+
+    Later, `evault audit verify --against FILE` proves nothing before it was rewritten."""
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        witness = export_witness(session)
+    target.write_text(witness.to_json(), encoding="utf-8")
+    console.print(f"wrote {target}")
+
+
+@key_app.command("rotate")
+def key_rotate() -> None:
+    """Start signing with a new key; the old one is retired and its public key kept."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        row = rotate_key(session, app.settings.keys_path, configured_origin=app.settings.log_origin)
+        console.print(f"new signing key {row.key_id}; run `evault checkpoint renew` next")
+
+
+@key_app.command("list")
+def key_list() -> None:
+    """Every key the log has signed with, as note verifier keys outsiders can configure."""
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        rows = list_keys(session)
+    table = Table("key id", "created", "retired")
+    table.add_column("verifier key", overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.key_id,
+            f"{row.created_at:%Y-%m-%d %H:%M}Z",
+            f"{row.retired_at:%Y-%m-%d %H:%M}Z" if row.retired_at else "current",
+            verifier_key(row.name, bytes(row.public_key)),
+        )
+    console.print(table)

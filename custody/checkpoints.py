@@ -1,0 +1,152 @@
+"""Signed checkpoints of the custody log: create, renew, export for witnesses.
+
+Before signing, the new tree head is proven consistent with the latest checkpoint from the
+stored tree: the vault refuses to sign a log that no longer extends what it signed before.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from custody.canonical import VerificationError
+from custody.keys import ensure_key, known_keys, log_origin
+from custody.merkle import verify_consistency
+from custody.merkle_store import stored_consistency_proof, stored_root
+from custody.models import LogHead
+from custody.proof_models import Checkpoint
+from custody.service import LOG_HEAD_ID
+from custody.signed_note import CheckpointBody, add_signature, sign_note, verifier_key
+from vault.db import utcnow
+from vault.errors import IntegrityViolation, NotFound
+from vault.stores.protocol import ObjectStore, Retention
+
+WITNESS_FORMAT = "evidence-vault/witness-file/v1"
+
+
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    return session.execute(
+        select(Checkpoint).order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def all_checkpoints(session: Session) -> list[Checkpoint]:
+    return list(
+        session.execute(select(Checkpoint).order_by(Checkpoint.tree_size, Checkpoint.id)).scalars()
+    )
+
+
+def _keep_sealed(store: ObjectStore, note: str) -> str:
+    # Kept forever: a checkpoint is the proof the log once had this shape.
+    stored = store.put(iter([note.encode()]), retention=Retention(until=None, hold=True))
+    return stored.digest
+
+
+def create_checkpoint(
+    session: Session, settings: Settings, sealed: ObjectStore, *, force: bool = False
+) -> Checkpoint | None:
+    """Sign the current tree head; None when nothing was appended since the latest one."""
+    head = session.get(LogHead, LOG_HEAD_ID)
+    if head is None:
+        raise IntegrityViolation("custody log head row is missing: run `evault init`")
+    size = head.last_seq
+    latest = latest_checkpoint(session)
+    if latest is not None and latest.tree_size == size and not force:
+        return None
+    root = stored_root(session, size)
+    if latest is not None:
+        old = latest.tree_size
+        try:
+            proof = (
+                stored_consistency_proof(session, old_size=old, new_size=size)
+                if 0 < old < size
+                else []
+            )
+            verify_consistency(old, size, bytes(latest.root_hash), root, proof)
+        except (VerificationError, IntegrityViolation) as exc:
+            raise IntegrityViolation(
+                f"refusing to sign: the log is not an extension of checkpoint {latest.id}"
+                f" (size {latest.tree_size}): {exc}. Run `evault audit verify`."
+            ) from exc
+    key_row, key = ensure_key(session, settings.keys_path, configured_origin=settings.log_origin)
+    origin = log_origin(session, settings.log_origin)
+    now = utcnow()
+    note = sign_note(CheckpointBody(origin, size, root, now).text(), name=key_row.name, key=key)
+    checkpoint = Checkpoint(
+        tree_size=size,
+        root_hash=root,
+        created_at=now,
+        note=note,
+        key_id=key_row.key_id,
+        sealed_digest=_keep_sealed(sealed, note),
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def renew_checkpoint(session: Session, settings: Settings, sealed: ObjectStore) -> Checkpoint:
+    """Re-sign the latest checkpoint's tree head under the current key (after a rotation, or
+    before an algorithm or certificate ages out); the old signatures stay on the note."""
+    latest = latest_checkpoint(session)
+    if latest is None:
+        raise NotFound("there is no checkpoint to renew yet: run `evault checkpoint`")
+    key_row, key = ensure_key(session, settings.keys_path, configured_origin=settings.log_origin)
+    if latest.key_id == key_row.key_id and latest.renews_id is None:
+        note = latest.note  # already signed by the current key: a renewal only re-timestamps
+    else:
+        note = add_signature(latest.note, name=key_row.name, key=key)
+    renewed = Checkpoint(
+        tree_size=latest.tree_size,
+        root_hash=latest.root_hash,
+        created_at=utcnow(),
+        note=note,
+        key_id=key_row.key_id,
+        sealed_digest=_keep_sealed(sealed, note),
+        renews_id=latest.id,
+    )
+    session.add(renewed)
+    session.flush()
+    return renewed
+
+
+@dataclass(frozen=True)
+class WitnessFile:
+    """What an outside party keeps: a checkpoint note and the keys that may have signed it."""
+
+    note: str
+    verifier_keys: list[str]
+
+    def to_json(self) -> str:
+        document: dict[str, Any] = {
+            "format": WITNESS_FORMAT,
+            "checkpoint": self.note,
+            "verifier_keys": self.verifier_keys,
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> WitnessFile:
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a witness file: {exc}") from exc
+        if not isinstance(document, dict) or document.get("format") != WITNESS_FORMAT:
+            raise ValueError(f"not a witness file (format must be {WITNESS_FORMAT})")
+        note, keys = document.get("checkpoint"), document.get("verifier_keys")
+        if not isinstance(note, str) or not isinstance(keys, list):
+            raise ValueError("witness file needs a checkpoint and verifier_keys")
+        return cls(note, [str(k) for k in keys])
+
+
+def export_witness(session: Session) -> WitnessFile:
+    latest = latest_checkpoint(session)
+    if latest is None:
+        raise NotFound("there is no checkpoint to export yet: run `evault checkpoint`")
+    keys = [verifier_key(name, public) for name, public in known_keys(session).values()]
+    return WitnessFile(latest.note, sorted(keys))
