@@ -36,7 +36,7 @@ def verifier_key(name: str, public_key: bytes) -> str:
 
 def parse_verifier_key(text: str) -> tuple[str, bytes]:
     try:
-        name, hex_id, encoded = text.strip().split("+")
+        name, hex_id, encoded = text.strip().split("+", 2)  # base64 may itself hold "+"
         raw = base64.b64decode(encoded, validate=True)
     except ValueError as exc:
         raise VerificationError(f"not a note verifier key: {text!r}") from exc

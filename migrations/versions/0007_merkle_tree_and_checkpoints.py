@@ -77,9 +77,9 @@ def _build_tree_of_existing_entries(node: sa.Table) -> None:
         sa.column('data', sa.JSON()),
     )  # fmt: skip
     builder, pending = TreeBuilder(), []
-    rows = bind.execution_options(yield_per=BATCH).execute(
-        sa.select(events).order_by(events.c.seq)
-    )
+    # yield_per on the statement, not the connection: on a connection it would stay set for
+    # Alembic's own statements after this one.
+    rows = bind.execute(sa.select(events).order_by(events.c.seq).execution_options(yield_per=BATCH))
     for row in rows:
         if row.seq != builder.size + 1:
             raise RuntimeError(f"custody log has a gap before seq {row.seq}: run `evault verify`")
