@@ -24,6 +24,7 @@ from api.context import AppContext
 from api.doctor import Status, run_checks
 from config.logging import configure_logging
 from config.settings import DEFAULT_CONFIG_FILE
+from custody.keys import ensure_key
 from custody.service import events_for
 from ingest.daemon import Daemon, remove_stale_temps
 from ingest.renditions import render_pending
@@ -79,9 +80,17 @@ def main_callback(
 def init() -> None:
     """Create the data directory, the database schema and both stores. Safe to re-run."""
     context = _context(migrate=True)
-    console.print(f"database  {context.settings.database}  [green]migrated[/green]")
+    settings = context.settings
+    with unit_of_work(context.factory) as session:
+        key, _ = ensure_key(session, settings.keys_path, configured_origin=settings.log_origin)
+        key_id, origin = key.key_id, key.name
+    console.print(f"database  {settings.database}  [green]migrated[/green]")
     console.print(f"sealed    {context.stores.sealed.location()}")
     console.print(f"access    {context.stores.access.location()}")
+    console.print(
+        f"log       {origin}, checkpoint key {key_id} in {settings.keys_path}"
+        " (back this directory up, apart from the evidence)"
+    )
     if not context.settings.stations:
         console.print(
             "no stations configured yet: add [[stations]] to evault.toml (or run `evault demo`)"

@@ -12,7 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from custody.checkpoints import latest_checkpoint
+from custody.models import LogHead
 from tests.conftest import Vault, put_clip, run_cli
+from vault.db import unit_of_work
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
@@ -24,12 +27,20 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
     raise AssertionError("condition not met in time")
 
 
+def checkpointed_everything(vault: Vault) -> bool:
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        latest = latest_checkpoint(session)
+        head = session.get(LogHead, 1)
+        return latest is not None and head is not None and latest.tree_size == head.last_seq
+
+
 def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path) -> None:
     env = vault.env() | {
         "EVAULT_SCAN_INTERVAL_SECONDS": "0.3",
         "EVAULT_SETTLE_SECONDS": "0.5",
         "EVAULT_INGEST_DEADLINE_HOURS": "0.0003",  # about one second
         "EVAULT_SLA_CHECK_INTERVAL_SECONDS": "0.5",
+        "EVAULT_CHECKPOINT_INTERVAL_MINUTES": "0.01",
     }
     log_path = vault.root / "daemon.log"
     with open(log_path, "w") as log:
@@ -54,6 +65,7 @@ def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path)
         shutil.move(away, vault.station_dir)
         wait_for(lambda: len(vault.items()) == 2)
         wait_for(lambda: "past the ingest deadline" in log_path.read_text())
+        wait_for(lambda: checkpointed_everything(vault))  # the scheduled checkpoint caught up
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
