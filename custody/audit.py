@@ -40,18 +40,18 @@ class AuditReport:
         return not self.findings
 
 
-def _entry(row: CustodyEvent) -> EntryRow:
-    return EntryRow(
-        seq=row.seq,
-        item_id=row.item_id,
-        kind=row.kind,
-        actor=row.actor,
-        at=row.at,
-        reason=row.reason,
-        data=dict(row.data),
-        prev_hash=bytes(row.prev_hash),
-        entry_hash=bytes(row.entry_hash),
+def _entries(session: Session) -> list[EntryRow]:
+    # Plain rows, not ORM objects: a log of millions of entries is read here in full.
+    e = CustodyEvent
+    rows = session.execute(
+        select(e.seq, e.item_id, e.kind, e.actor, e.at, e.reason, e.data, e.prev_hash, e.entry_hash)
+        .order_by(e.seq)
+        .execution_options(yield_per=20_000)
     )
+    return [
+        EntryRow(seq, item_id, kind, actor, at, reason, dict(data), bytes(prev), bytes(digest))
+        for seq, item_id, kind, actor, at, reason, data, prev, digest in rows
+    ]
 
 
 def _check_item_against_chain(item: EvidenceItem, entries: Sequence[EntryRow]) -> list[Finding]:
@@ -168,7 +168,7 @@ def audit(
     kept outside the vault that the log must still extend."""
     # The whole log is always checked: a chain can only be trusted in the context of the
     # global seq and the log head, even when one item is asked about.
-    entries = [_entry(r) for r in session.execute(select(CustodyEvent)).scalars()]
+    entries = _entries(session)
     heads = {
         h.item_id: HeadRow(h.item_id, h.length, h.last_seq, bytes(h.head_hash))
         for h in session.execute(select(ChainHead)).scalars()

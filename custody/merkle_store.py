@@ -6,9 +6,10 @@ root reads the O(log^2 n) nodes it needs in one query.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from custody.merkle import (
@@ -29,9 +30,19 @@ from vault.errors import IntegrityViolation
 def fetch_nodes(session: Session, keys: set[NodeKey]) -> dict[NodeKey, bytes]:
     if not keys:
         return {}
+    by_level: dict[int, list[int]] = defaultdict(list)
+    for level, position in keys:
+        by_level[level].append(position)
+    # One (level = l AND position IN ...) per level: both databases then use the primary key;
+    # SQLite scans the whole table for a row-value IN list.
     rows = session.execute(
         select(MerkleNode.level, MerkleNode.position, MerkleNode.hash).where(
-            tuple_(MerkleNode.level, MerkleNode.position).in_(sorted(keys))
+            or_(
+                *(
+                    and_(MerkleNode.level == level, MerkleNode.position.in_(positions))
+                    for level, positions in sorted(by_level.items())
+                )
+            )
         )
     )
     return {(level, position): bytes(digest) for level, position, digest in rows}
