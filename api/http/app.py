@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from api.context import AppContext, open_context
 from api.http import problems
 from api.http.deps import EVERYONE, require
-from api.http.routes import cases, health, items, requests, users
+from api.http.routes import cases, health, items, proofs, requests, users
 from api.http.schemas import Problem
 from config.logging import configure_logging
 from config.settings import load_settings
@@ -36,7 +36,14 @@ def create_app(context: AppContext) -> FastAPI:
     )
     app.state.context = context
     problems.install(app)
-    for router in (health.router, items.router, cases.router, requests.router, users.router):
+    for router in (
+        health.router,
+        items.router,
+        cases.router,
+        requests.router,
+        users.router,
+        proofs.router,
+    ):
         app.include_router(router)
 
     def openapi_schema() -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
+from custody.checkpoints import create_checkpoint
 from tests.conftest import Vault, put_clip
 from vault import accounts
 from vault.cases import open_case
@@ -39,6 +40,7 @@ def api(vault: Vault, clip_dir: Path) -> Iterator[Api]:
             tokens[role.value] = accounts.issue_token(session, username=f"only-{role.value}").secret
         accounts.add_user(session, username="target", roles=["investigator"])
         open_case(session, number="2026-117", title="the matrix's case")
+        create_checkpoint(session, vault.settings, vault.app.stores.sealed)
     with TestClient(create_app(vault.app), raise_server_exceptions=False) as client:
         item = vault.items()[0]
         asked = client.post(

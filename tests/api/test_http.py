@@ -22,6 +22,7 @@ from vault.models import ApiToken
 READERS = {"custodian", "investigator", "approver", "auditor"}
 EVERYONE = READERS | {"admin"}
 ADMIN = {"admin"}
+AUDITORS = {"auditor", "custodian"}
 
 # (method, path as the app declares it) -> roles that may call it
 ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
@@ -48,7 +49,14 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/users/{username}/disable"): ADMIN,
     ("POST", "/users/{username}/tokens"): ADMIN,
     ("POST", "/tokens/{prefix}/revoke"): ADMIN,
+    ("GET", "/checkpoints"): AUDITORS,
+    ("GET", "/checkpoints/latest"): AUDITORS,
+    ("GET", "/keys"): AUDITORS,
+    ("GET", "/proofs/inclusion"): AUDITORS,
+    ("GET", "/proofs/consistency"): AUDITORS,
+    ("GET", "/items/{ref}/proofs"): AUDITORS,
 }
+QUERIES = {"/proofs/inclusion": "?seq=1", "/proofs/consistency": "?old=1&new=2"}
 
 
 def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, object] | None]:
@@ -70,7 +78,7 @@ def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, obj
         "/requests/{ref}/approve": {"reason": "matrix"},
         "/requests/{ref}/refuse": {"reason": "matrix"},
     }
-    return filled, bodies.get(path) if method == "POST" else None
+    return filled + QUERIES.get(path, ""), bodies.get(path) if method == "POST" else None
 
 
 def declared_routes(routes: list[Any]) -> set[tuple[str, str]]:

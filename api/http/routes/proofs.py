@@ -1,0 +1,126 @@
+"""Routes for auditors (read-only): checkpoints, keys, inclusion and consistency proofs, and
+an item's proof bundle, so that custody can be checked without trusting the vault."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.http.convert import event_out
+from api.http.deps import SessionDep, require
+from api.http.problems import PROBLEM_SCHEMA
+from api.http.proof_schemas import (
+    CheckpointOut,
+    ConsistencyProofOut,
+    EntryProofOut,
+    InclusionProofOut,
+    KeyOut,
+    ProofBundleOut,
+    b64,
+)
+from custody import proofs
+from custody.checkpoints import all_checkpoints, latest_checkpoint
+from custody.keys import list_keys
+from custody.proof_models import Checkpoint
+from custody.signed_note import verifier_key
+from vault.errors import NotFound
+from vault.models import Role, User
+from vault.service import find_item
+
+router = APIRouter(
+    tags=["proofs"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA}
+)
+Auditor = Annotated[User, Depends(require(Role.AUDITOR, Role.CUSTODIAN))]
+
+
+def checkpoint_out(checkpoint: Checkpoint) -> CheckpointOut:
+    return CheckpointOut(
+        id=checkpoint.id,
+        tree_size=checkpoint.tree_size,
+        root_hash=b64(bytes(checkpoint.root_hash)),
+        created_at=checkpoint.created_at,
+        key_id=checkpoint.key_id,
+        note=checkpoint.note,
+        timestamped=checkpoint.timestamp_token is not None,
+        renews=checkpoint.renews_id,
+    )
+
+
+@router.get("/checkpoints", response_model=list[CheckpointOut], summary="Every checkpoint")
+def get_checkpoints(_: Auditor, session: SessionDep) -> list[CheckpointOut]:
+    """Oldest first. Each note verifies with a key from /keys."""
+    return [checkpoint_out(c) for c in all_checkpoints(session)]
+
+
+@router.get("/checkpoints/latest", response_model=CheckpointOut, summary="The latest checkpoint")
+def get_latest_checkpoint(_: Auditor, session: SessionDep) -> CheckpointOut:
+    latest = latest_checkpoint(session)
+    if latest is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return checkpoint_out(latest)
+
+
+@router.get("/keys", response_model=list[KeyOut], summary="The log's public keys")
+def get_keys(_: Auditor, session: SessionDep) -> list[KeyOut]:
+    """Every key the log has signed with, retired ones included."""
+    return [
+        KeyOut(
+            key_id=k.key_id,
+            name=k.name,
+            created_at=k.created_at,
+            retired_at=k.retired_at,
+            verifier_key=verifier_key(k.name, bytes(k.public_key)),
+        )
+        for k in list_keys(session)
+    ]
+
+
+@router.get("/proofs/inclusion", response_model=InclusionProofOut, responses={422: PROBLEM_SCHEMA})
+def get_inclusion_proof(
+    _: Auditor,
+    session: SessionDep,
+    seq: Annotated[int, Query(ge=1, description="the custody entry", examples=[17])],
+    size: Annotated[
+        int | None, Query(ge=1, description="tree size (default: the latest checkpoint's)")
+    ] = None,
+) -> InclusionProofOut:
+    """Proves entry ``seq`` is in the tree of ``size`` entries."""
+    tree_size, path = proofs.inclusion(session, seq=seq, size=size)
+    return InclusionProofOut(
+        seq=seq, leaf_index=seq - 1, tree_size=tree_size, proof=[b64(h) for h in path]
+    )
+
+
+@router.get(
+    "/proofs/consistency", response_model=ConsistencyProofOut, responses={422: PROBLEM_SCHEMA}
+)
+def get_consistency_proof(
+    _: Auditor,
+    session: SessionDep,
+    old: Annotated[int, Query(ge=1, description="the older tree size", examples=[9])],
+    new: Annotated[int, Query(ge=1, description="the newer tree size", examples=[18])],
+) -> ConsistencyProofOut:
+    """Proves the tree of ``old`` entries is a prefix of the tree of ``new`` entries."""
+    path = proofs.consistency(session, old_size=old, new_size=new)
+    return ConsistencyProofOut(old_size=old, new_size=new, proof=[b64(h) for h in path])
+
+
+@router.get("/items/{ref}/proofs", response_model=ProofBundleOut, tags=["items"])
+def get_item_proofs(_: Auditor, session: SessionDep, ref: str) -> ProofBundleOut:
+    """The item's custody entries with their exact bytes and inclusion proofs into the latest
+    checkpoint, the checkpoint itself and the log's keys: checkable offline."""
+    bundle = proofs.item_bundle(session, find_item(session, ref).id)
+    return ProofBundleOut(
+        checkpoint=checkpoint_out(bundle.checkpoint),
+        verifier_keys=bundle.verifier_keys,
+        entries=[
+            EntryProofOut(
+                event=event_out(e.event),
+                canonical=e.canonical.decode(),
+                leaf_hash=b64(e.leaf_hash),
+                proof=None if e.proof is None else [b64(h) for h in e.proof],
+            )
+            for e in bundle.entries
+        ],
+    )
