@@ -49,3 +49,6 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
     # Third-party chatter at INFO buries the custody-relevant lines.
     for noisy in ("apscheduler", "alembic", "sqlalchemy", "libav"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pyHanko logs each failed token validation with a traceback; the audit reports it once.
+    for validator in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(validator).setLevel(logging.ERROR)

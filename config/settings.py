@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     # Default: "evidence-vault/" and a random id.
     log_origin: str | None = Field(default=None, pattern=r"^[^\s+]{1,200}$")
     checkpoint_interval_minutes: float = Field(default=60.0, gt=0)
+    # An RFC 3161 time-stamping authority for checkpoints (e.g. "http://timestamp.example/tsa"),
+    # and the CA certificate(s) its tokens must chain to (PEM or DER files).
+    tsa_url: str | None = None
+    tsa_trust_roots: list[Path] = Field(default_factory=list)
+    tsa_timeout_seconds: float = Field(default=30.0, gt=0)
     # Retention given to a new item until a retention rule says otherwise (issue 6 adds rules).
     default_retention_years: int = Field(default=30, ge=1, le=200)
 
@@ -181,6 +186,11 @@ class Settings(BaseSettings):
         names = [s.name for s in self.stations]
         if len(names) != len(set(names)):
             raise ValueError("station names must be unique")
+        if self.tsa_url and not self.tsa_trust_roots:
+            raise ValueError(
+                "tsa_url needs tsa_trust_roots: the CA certificate(s) the TSA's tokens chain to,"
+                " or no audit could check them"
+            )
         return self
 
     @property

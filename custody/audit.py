@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from asn1crypto import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -160,6 +161,7 @@ def audit(
     rehash_objects: bool = True,
     sample: int | None = None,
     witness: WitnessFile | None = None,
+    tsa_roots: list[x509.Certificate] | None = None,
     chunk_size: int = 1024 * 1024,
     progress: ProgressHook | None = None,
 ) -> AuditReport:
@@ -186,7 +188,9 @@ def audit(
         findings.append(Finding(None, None, "custody log head row is missing"))
     log_size = log_head.last_seq if log_head else len(entries)
     findings.extend(
-        check_checkpoints(session, leaves, log_size, sealed=stores.sealed, witness=witness)
+        check_checkpoints(
+            session, leaves, log_size, sealed=stores.sealed, witness=witness, tsa_roots=tsa_roots
+        )
     )
 
     query = select(EvidenceItem).order_by(EvidenceItem.ingested_at)

@@ -8,7 +8,9 @@ import hashlib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from asn1crypto import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,7 @@ from custody.signed_note import (
     parse_verifier_key,
     verify_note,
 )
+from custody.timestamps import check_token
 from vault.errors import IntegrityViolation, NotFound, StoreError
 from vault.stores.protocol import ObjectStore, rehash
 
@@ -94,21 +97,53 @@ def _against_log(label: str, body: CheckpointBody, tree: RecomputedTree) -> list
     return []
 
 
+def _check_sealed_object(label: str, digest: str, sealed: ObjectStore) -> list[Finding]:
+    try:
+        actual, _ = rehash(sealed, digest)
+    except NotFound:
+        return [_log(f"{label} is missing")]
+    except StoreError as exc:
+        return [_log(f"{label} cannot be read: {exc}")]
+    if actual != digest:
+        return [_log(f"{label} was altered: it hashes to {actual[:16]}…")]
+    return []
+
+
 def _check_sealed_copy(checkpoint: Checkpoint, sealed: ObjectStore) -> list[Finding]:
-    """The copy kept in the sealed store must hold exactly the note."""
+    """The copies kept in the sealed store must hold exactly the note and its token."""
     label = f"checkpoint {checkpoint.id}'s sealed copy"
     if checkpoint.sealed_digest is None:
         return [_log(f"checkpoint {checkpoint.id} has no sealed copy")]
     if hashlib.sha256(checkpoint.note.encode()).hexdigest() != checkpoint.sealed_digest:
         return [_log(f"{label} is not of this note: the note or its row was edited")]
+    findings = _check_sealed_object(label, checkpoint.sealed_digest, sealed)
+    if checkpoint.timestamp_token is not None:
+        token_digest = hashlib.sha256(bytes(checkpoint.timestamp_token)).hexdigest()
+        findings += _check_sealed_object(
+            f"checkpoint {checkpoint.id}'s time-stamp token copy", token_digest, sealed
+        )
+    return findings
+
+
+# A token stamps a note after it was signed; a token far older than the note's own time
+# means the time line was edited (the note's clock and the TSA's may differ a little).
+CLOCK_TOLERANCE = timedelta(minutes=5)
+
+
+def _check_timestamp(
+    checkpoint: Checkpoint, body: CheckpointBody, roots: list[x509.Certificate]
+) -> list[Finding]:
+    if checkpoint.timestamp_token is None:
+        return []
+    label = f"checkpoint {checkpoint.id}'s time-stamp token"
+    if not roots:
+        return [_log(f"{label} cannot be checked: set tsa_trust_roots")]
     try:
-        actual, _ = rehash(sealed, checkpoint.sealed_digest)
-    except NotFound:
-        return [_log(f"{label} is missing")]
-    except StoreError as exc:
-        return [_log(f"{label} cannot be read: {exc}")]
-    if actual != checkpoint.sealed_digest:
-        return [_log(f"{label} was altered: it hashes to {actual[:16]}…")]
+        stamped = check_token(bytes(checkpoint.timestamp_token), checkpoint.note.encode(), roots)
+    except VerificationError as exc:
+        return [_log(f"{label} is not valid for this note: {exc}")]
+    if stamped + CLOCK_TOLERANCE < body.time:
+        return [_log(f"{label} says {stamped:%Y-%m-%d %H:%M}Z, before the note was signed")]
     return []
 
 
@@ -119,6 +154,7 @@ def check_checkpoints(
     *,
     sealed: ObjectStore,
     witness: WitnessFile | None = None,
+    tsa_roots: list[x509.Certificate] | None = None,
 ) -> list[Finding]:
     checkpoints = all_checkpoints(session)
     keys = known_keys(session)
@@ -138,6 +174,7 @@ def check_checkpoints(
     tree = recompute_tree(leaves, sizes)
     for checkpoint, body in bodies:
         findings.extend(_against_log(f"checkpoint {checkpoint.id}", body, tree))
+        findings.extend(_check_timestamp(checkpoint, body, tsa_roots or []))
     if witnessed is not None:
         findings.extend(_against_log("the witnessed checkpoint", witnessed, tree))
     findings.extend(_check_stored_nodes(session, tree))

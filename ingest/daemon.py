@@ -13,12 +13,13 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from custody.checkpoints import create_checkpoint
+from custody.timestamps import stamp_if_configured
 from ingest.pipeline import IngestContext
 from ingest.renditions import render_pending
 from ingest.runner import Drainer, scan_all
 from ingest.sla import sla_report
 from vault.db import unit_of_work, utcnow
-from vault.errors import IntegrityViolation, VaultError
+from vault.errors import IntegrityViolation, StoreError, VaultError
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,12 @@ class Daemon:
                 made = create_checkpoint(session, self.ctx.settings, self.ctx.stores.sealed)
             if made is not None:
                 log.info("checkpoint signed", extra={"id": made.id, "size": made.tree_size})
+            stamp_if_configured(self.ctx.factory, self.ctx.settings, self.ctx.stores.sealed)
         except IntegrityViolation as exc:
             # The log no longer extends what was signed: an alarm, not a retry.
             log.error("checkpoint refused", extra={"reason": str(exc)})
+        except StoreError as exc:  # the TSA is down: the checkpoint is stamped next time
+            log.warning("checkpoint not yet time-stamped", extra={"reason": str(exc)})
         except Exception:
             log.exception("checkpoint failed")
 

@@ -12,11 +12,14 @@ from rich.table import Table
 
 from api.cli import render
 from api.cli.shared import console, context, err
+from api.context import AppContext
 from custody.audit import AuditReport, audit
 from custody.checkpoints import WitnessFile, create_checkpoint, export_witness, renew_checkpoint
 from custody.keys import list_keys, rotate_key
 from custody.signed_note import verifier_key
+from custody.timestamps import load_trust_roots, stamp_if_configured
 from vault.db import unit_of_work
+from vault.errors import StoreError
 from vault.models import EvidenceItem
 
 audit_app = typer.Typer(help="Prove that no recording and no custody record was altered.")
@@ -51,6 +54,7 @@ def verify_and_print(
         report = audit(
             session,
             app.stores,
+            tsa_roots=load_trust_roots(app.settings.tsa_trust_roots),
             item_ids=item_ids,
             rehash_objects=rehash_objects,
             sample=sample,
@@ -130,12 +134,23 @@ def checkpoint(
         made = create_checkpoint(session, app.settings, app.stores.sealed, force=force)
         if made is None:
             console.print("nothing appended since the latest checkpoint; use --force to re-sign")
-            return
-        console.print(made.note, highlight=False, soft_wrap=True)
-        console.print(
-            f"checkpoint {made.id}: {made.tree_size} entries, key {made.key_id},"
-            f" sealed copy {made.sealed_digest}"
-        )
+        else:
+            console.print(made.note, highlight=False, soft_wrap=True)
+            console.print(
+                f"checkpoint {made.id}: {made.tree_size} entries, key {made.key_id},"
+                f" sealed copy {made.sealed_digest}"
+            )
+    _stamp(app)
+
+
+def _stamp(app: AppContext) -> None:
+    try:
+        stamped = stamp_if_configured(app.factory, app.settings, app.stores.sealed)
+    except StoreError as exc:
+        err.print(f"[yellow]not time-stamped yet[/yellow]: {exc} (retried on the next run)")
+        raise typer.Exit(1) from exc
+    if stamped:
+        console.print(f"time-stamped {stamped} checkpoint(s) by {app.settings.tsa_url}")
 
 
 @checkpoint_app.command("renew")
@@ -146,6 +161,7 @@ def checkpoint_renew() -> None:
         renewed = renew_checkpoint(session, app.settings, app.stores.sealed)
         console.print(renewed.note, highlight=False, soft_wrap=True)
         console.print(f"checkpoint {renewed.id} renews checkpoint {renewed.renews_id}")
+    _stamp(app)
 
 
 @checkpoint_app.command("export")
