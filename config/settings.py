@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     # Default: "evidence-vault/" and a random id.
     log_origin: str | None = Field(default=None, pattern=r"^[^\s+]{1,200}$")
     checkpoint_interval_minutes: float = Field(default=60.0, gt=0)
+    # Every sealed copy, access copy and rendition is re-hashed once per cycle, a slice of them
+    # on each run, so the reading is spread evenly over the cycle.
+    fixity_cycle_days: float = Field(default=90.0, gt=0)
+    fixity_run_minutes: float = Field(default=60.0, gt=0)
     # An RFC 3161 time-stamping authority for checkpoints (e.g. "http://timestamp.example/tsa"),
     # and the CA certificate(s) its tokens must chain to (PEM or DER files).
     tsa_url: str | None = None
@@ -216,6 +220,14 @@ class Settings(BaseSettings):
             return start.replace(year=year)
         except ValueError:
             return start.replace(year=year, month=3, day=1)
+
+    @property
+    def fixity_cycle(self) -> timedelta:
+        return timedelta(days=self.fixity_cycle_days)
+
+    @property
+    def fixity_run_every(self) -> timedelta:
+        return timedelta(minutes=self.fixity_run_minutes)
 
     @property
     def ingest_deadline(self) -> timedelta:

@@ -13,6 +13,7 @@ from types import FrameType
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from custody.checkpoints import create_checkpoint
+from custody.fixity import run_slice
 from custody.timestamps import stamp_if_configured
 from ingest.pipeline import IngestContext
 from ingest.renditions import render_pending
@@ -114,6 +115,19 @@ class Daemon:
         except Exception:
             log.exception("checkpoint failed")
 
+    def _fixity(self) -> None:
+        settings = self.ctx.settings
+        try:
+            outcomes = run_slice(
+                self.ctx.factory, self.ctx.stores, cycle=settings.fixity_cycle,
+                every=settings.fixity_run_every, chunk_size=settings.chunk_size,
+            )  # fmt: skip
+            if outcomes:
+                failed = sum(not o.intact for o in outcomes)
+                log.info("fixity run", extra={"checked": len(outcomes), "failed": failed})
+        except Exception:
+            log.exception("fixity run failed")
+
     def _deadline(self) -> None:
         try:
             check_deadline(self.ctx)
@@ -138,6 +152,7 @@ class Daemon:
             (self._renditions, settings.scan_interval_seconds, "renditions"),
             (self._deadline, settings.sla_check_interval_seconds, "deadline"),
             (self._checkpoint, settings.checkpoint_interval_minutes * 60, "checkpoint"),
+            (self._fixity, settings.fixity_run_minutes * 60, "fixity"),
         ):
             self.scheduler.add_job(
                 job,

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Engine, create_engine
 
 import custody.access_models
+import custody.fixity_models
 import custody.models
 import custody.proof_models  # noqa: F401
 import ingest.models  # noqa: F401

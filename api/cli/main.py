@@ -14,6 +14,7 @@ import typer
 from api.cli import render
 from api.cli.accounts import token_app, user_app
 from api.cli.demo import build_demo_station, demo_config
+from api.cli.fixity import fixity_app
 from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
 from api.cli.requests import approve, fetch, refuse, request, requests
 from api.cli.serve import run, serve
@@ -51,6 +52,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(key_app, name="key")
+app.add_typer(fixity_app, name="fixity")
 app.command()(serve)
 app.command()(run)
 for workflow_command in (request, approve, refuse, requests, fetch):

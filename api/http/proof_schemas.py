@@ -87,3 +87,19 @@ class ProofBundleOut(BaseModel):
     checkpoint: CheckpointOut
     verifier_keys: list[str]
     entries: list[EntryProofOut]
+
+
+class QuarantinedOut(BaseModel):
+    item_id: str
+    stored_copy: str = Field(examples=["access"], description="sealed, access or rendition")
+    status: str = Field(examples=["failed"])
+    quarantined_at: datetime | None
+
+
+class FixityOut(BaseModel):
+    """Where the fixity schedule stands: copies per status, and what needs a person."""
+
+    by_status: dict[str, int] = Field(examples=[{"ok": 1520, "unchecked": 40, "repaired": 1}])
+    oldest_check: datetime | None = Field(description="the least recently checked copy's check")
+    quarantined: list[QuarantinedOut]
+    alerts: list[str]

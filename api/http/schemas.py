@@ -177,6 +177,11 @@ class Health(BaseModel):
     status: str
     database: str | None = None
     schema_current: bool | None = None
+    alerts: list[str] = Field(
+        default_factory=list,
+        description="what needs a person now (quarantined copies, items with no intact copy)",
+        examples=[["1 stored copy failed its fixity check and is quarantined"]],
+    )
 
 
 class RequestIn(Input):

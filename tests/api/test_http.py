@@ -55,6 +55,7 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/proofs/inclusion"): AUDITORS,
     ("GET", "/proofs/consistency"): AUDITORS,
     ("GET", "/items/{ref}/proofs"): AUDITORS,
+    ("GET", "/fixity"): AUDITORS,
 }
 QUERIES = {"/proofs/inclusion": "?seq=1", "/proofs/consistency": "?old=1&new=2"}
 

@@ -63,6 +63,18 @@ class ObjectStore(Protocol):
         """
         ...
 
+    def restore(
+        self, digest: str, chunks: Iterable[bytes], *, retention: Retention | None = None
+    ) -> StoredObject:
+        """Fixity repair only: put back the exact bytes of an object found damaged or missing.
+
+        Refused (Conflict) while the stored object is intact, and (IntegrityViolation) when
+        the bytes sent hash differently. On S3 this writes a new version; the damaged one
+        stays (a locked version cannot be replaced), and a bucket that refuses new versions
+        raises RetentionViolation: a person must act.
+        """
+        ...
+
     def open(self, digest: str) -> BinaryIO: ...
 
     def stat(self, digest: str) -> StoredObject: ...

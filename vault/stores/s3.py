@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from config.settings import LockMode, S3StoreConfig
 from vault.errors import (
     ConfigurationError,
+    Conflict,
     IntegrityViolation,
     NotFound,
     RetentionViolation,
@@ -194,6 +195,23 @@ class S3Store:
             return self._accept_existing(digest, key, existing, retention)
         reader = HashingReader(chunks, expected=digest, label=f"{self.name} store")
         version = self._upload(reader, key, self._lock_args(retention))
+        self._ensure_lock(key, version, retention)
+        return StoredObject(digest, reader.size, self._locator(key, version), created=True)
+
+    def restore(
+        self, digest: str, chunks: Iterable[bytes], *, retention: Retention | None = None
+    ) -> StoredObject:
+        key = self.key_for(digest)
+        if (
+            self._head(key) is not None
+            and rehash(self, digest, chunk_size=self.chunk_size)[0] == digest
+        ):
+            raise Conflict(f"{self.name} object {digest} is intact: there is nothing to repair")
+        # A new version at the same key: reads get the repaired bytes, and the damaged
+        # version stays behind its lock for whoever investigates the damage.
+        reader = HashingReader(chunks, expected=digest, label=f"{self.name} store")
+        with self._translated("repair", key, lock=True):
+            version = self._upload(reader, key, self._lock_args(retention))
         self._ensure_lock(key, version, retention)
         return StoredObject(digest, reader.size, self._locator(key, version), created=True)
 

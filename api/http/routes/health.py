@@ -12,6 +12,7 @@ import migrations
 from api.context import AppContext
 from api.http.deps import EVERYONE, SessionDep, app_context, require
 from api.http.schemas import Health
+from custody.fixity import fixity_alerts
 from vault.models import User
 
 router = APIRouter(tags=["health"])
@@ -19,8 +20,8 @@ Anyone = Annotated[User, Depends(require(*EVERYONE))]
 
 
 @router.get("/health", response_model=Health, summary="The process is up")
-def health(_: Anyone) -> Health:
-    return Health(status="ok")
+def health(_: Anyone, session: SessionDep) -> Health:
+    return Health(status="ok", alerts=fixity_alerts(session))
 
 
 @router.get("/ready", response_model=Health, summary="The database answers and is migrated")
@@ -33,4 +34,5 @@ def ready(
         status="ready" if current else "not-migrated",
         database=context.engine.dialect.name,
         schema_current=current,
+        alerts=fixity_alerts(session) if current else [],
     )

@@ -1,5 +1,5 @@
-"""Routes for auditors (read-only): checkpoints, keys, inclusion and consistency proofs, and
-an item's proof bundle, so that custody can be checked without trusting the vault."""
+"""Routes for auditors (read-only): checkpoints, keys, inclusion and consistency proofs, an
+item's proof bundle (custody checkable without trusting the vault), and fixity status."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from api.http.proof_schemas import (
     CheckpointOut,
     ConsistencyProofOut,
     EntryProofOut,
+    FixityOut,
     InclusionProofOut,
     KeyOut,
     ProofBundleOut,
+    QuarantinedOut,
     b64,
 )
-from custody import proofs
+from custody import fixity, proofs
 from custody.checkpoints import all_checkpoints, latest_checkpoint
 from custody.keys import list_keys
 from custody.proof_models import Checkpoint
@@ -123,4 +125,24 @@ def get_item_proofs(_: Auditor, session: SessionDep, ref: str) -> ProofBundleOut
             )
             for e in bundle.entries
         ],
+    )
+
+
+@router.get("/fixity", response_model=FixityOut, summary="Fixity schedule and alerts")
+def get_fixity(_: Auditor, session: SessionDep) -> FixityOut:
+    """How many stored copies are ok, unchecked, failed or repaired; which are quarantined."""
+    summary = fixity.summary(session)
+    return FixityOut(
+        by_status=summary.by_status,
+        oldest_check=summary.oldest_check,
+        quarantined=[
+            QuarantinedOut(
+                item_id=str(q.item_id),
+                stored_copy=q.copy,
+                status=q.status,
+                quarantined_at=q.quarantined_at,
+            )
+            for q in fixity.quarantined(session)
+        ],
+        alerts=fixity.fixity_alerts(session),
     )
