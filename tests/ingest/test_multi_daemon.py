@@ -19,6 +19,7 @@ from typing import IO
 
 from sqlalchemy import select, text
 
+from custody.proof_models import Checkpoint
 from ingest.models import FileState
 from tests.conftest import Vault, run_cli
 from tests.ingest.test_daemon import wait_for
@@ -126,9 +127,11 @@ def test_three_daemons_one_killed(vault: Vault) -> None:
     assert in_flight <= set().union(*worked)  # the dead daemon's files were taken over
     with unit_of_work(vault.app.factory) as session:
         renditions = [r.digest for r in session.execute(select(Rendition)).scalars() if r.digest]
+        notes = [c for c in session.execute(select(Checkpoint.sealed_digest)).scalars() if c]
     sealed, access = vault.app.stores.sealed, vault.app.stores.access
     assert isinstance(sealed, FilesystemStore) and isinstance(access, FilesystemStore)
-    assert sealed.iter_digests() == sorted(digests.values())  # no orphan, no double
+    # No orphan, no double: the recordings, and the checkpoints the daemons signed.
+    assert sealed.iter_digests() == sorted({*digests.values(), *notes})
     assert access.iter_digests() == sorted([*digests.values(), *renditions])
     left = list((vault.station_dir).glob("CAM*/*.bin"))
     assert left == []

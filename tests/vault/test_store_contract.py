@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Buckets
-from vault.errors import IntegrityViolation, NotFound, RetentionViolation, StoreError
+from vault.errors import Conflict, IntegrityViolation, NotFound, RetentionViolation, StoreError
 from vault.stores.filesystem import FilesystemStore
 from vault.stores.protocol import DestructionOrder, ObjectStore, Retention, rehash
 from vault.stores.s3 import S3Store
@@ -179,3 +179,22 @@ def test_unreachable_store_is_a_clear_error(buckets: Buckets) -> None:
     store = S3Store(config, name="sealed", lock_mode="COMPLIANCE")
     with pytest.raises(StoreError, match="unreachable"):
         store.put([b"anything"])
+
+
+def test_restore_puts_back_the_exact_bytes_of_a_damaged_object_only(store: ObjectStore) -> None:
+    data = os.urandom(6 * MiB + 3)
+    stored = store.put(chunks(data), retention=Retention(until=soon(3600)))
+    with pytest.raises(Conflict, match="intact"):
+        store.restore(stored.digest, chunks(data), retention=Retention(until=soon(3600)))
+    damage(store, stored.digest, b"rotten")
+    assert rehash(store, stored.digest)[0] != stored.digest
+    with pytest.raises(IntegrityViolation, match=r"nothing was|aborted"):
+        store.restore(stored.digest, chunks(b"other bytes"), retention=Retention(until=soon(3600)))
+    store.restore(stored.digest, chunks(data), retention=Retention(until=soon(3600)))
+    assert rehash(store, stored.digest) == (stored.digest, len(data))
+    assert leftovers(store) == []
+    if isinstance(store, S3Store):  # the damaged version is kept behind, not replaced
+        versions = store.client.list_object_versions(
+            Bucket=store.bucket, Prefix=store.key_for(stored.digest)
+        )["Versions"]
+        assert len(versions) == 3  # original, rotten, restored
