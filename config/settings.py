@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     # ``[sealed_store] kind = "s3"  bucket = "evidence-sealed"``.
     sealed_store: Path | S3StoreConfig | None = None
     access_store: Path | S3StoreConfig | None = None
+    # Who keeps the evidence: named on signed reports and exports, and in the vault's CA.
+    organisation: str = Field(default="evidence-vault", min_length=1, max_length=200)
     # The custody log's signing keys (Ed25519 private keys, mode 0600); keep them off the
     # evidence storage and back them up apart from it. Default: <data_dir>/keys.
     keys_dir: Path | None = None

@@ -14,13 +14,23 @@ from api.cli import render
 from api.cli.shared import console, context, err
 from api.context import AppContext
 from custody.audit import AuditReport, audit
-from custody.checkpoints import WitnessFile, create_checkpoint, export_witness, renew_checkpoint
+from custody.audit_report import ReportFacts, render_pdf, sign_pdf
+from custody.checkpoints import (
+    WitnessFile,
+    create_checkpoint,
+    export_witness,
+    latest_checkpoint,
+    renew_checkpoint,
+)
 from custody.keys import list_keys, rotate_key
+from custody.models import LogHead
+from custody.service import LOG_HEAD_ID
 from custody.signed_note import verifier_key
 from custody.timestamps import load_trust_roots, stamp_if_configured
-from vault.db import unit_of_work
+from vault.db import unit_of_work, utcnow
 from vault.errors import StoreError
 from vault.models import EvidenceItem
+from vault.pki import ensure_signer
 
 audit_app = typer.Typer(help="Prove that no recording and no custody record was altered.")
 checkpoint_app = typer.Typer(
@@ -36,8 +46,10 @@ def verify_and_print(
     rehash_objects: bool = True,
     sample: int | None = None,
     witness: WitnessFile | None = None,
+    pdf: Path | None = None,
 ) -> None:
-    """Run the audit with a progress bar, print each failure, exit 1 on any."""
+    """Run the audit with a progress bar, print each failure (and write the signed PDF
+    report when asked), exit 1 on any failure."""
     app = context()
     with (
         unit_of_work(app.factory, read_only=True) as session,
@@ -63,7 +75,38 @@ def verify_and_print(
             progress=lambda _item, n: progress.advance(task, n),
         )
         names = {i.id: i.original_name for i in session.query(EvidenceItem)}
+        if pdf is not None:
+            facts = ReportFacts(
+                origin=(session.get(LogHead, LOG_HEAD_ID) or LogHead()).origin or "not signed yet",
+                generated_at=utcnow(),
+                scope="objects of every item"
+                if sample is None
+                else f"objects of {sample} random items",
+                witness=witness.note.split("\n")[1] + " entries" if witness else None,
+                latest=latest_checkpoint(session),
+                names=names,
+            )
+            _write_report(app, report, facts, pdf)
     _print_report(report, names)
+
+
+def _write_report(app: AppContext, report: AuditReport, facts: ReportFacts, pdf: Path) -> None:
+    settings = app.settings
+    signer = ensure_signer(settings.keys_path, "audit-report", organisation=settings.organisation)
+    unsigned = pdf.with_name(f".{pdf.name}.unsigned")
+    try:
+        render_pdf(report, facts, unsigned)
+        sign_pdf(
+            unsigned, pdf, signer, tsa_url=settings.tsa_url, timeout=settings.tsa_timeout_seconds
+        )
+    finally:
+        unsigned.unlink(missing_ok=True)
+    stamped = "with a time stamp" if settings.tsa_url else "without a time stamp (no tsa_url)"
+    err.print(
+        f"wrote {pdf}, signed {stamped}; anyone can check it with"
+        f" `pyhanko sign validate --trust {signer.ca_certificate} {pdf}`",
+        soft_wrap=True,
+    )
 
 
 def _print_report(report: AuditReport, names: dict[uuid.UUID, str]) -> None:
@@ -95,6 +138,14 @@ def audit_verify(
         int | None,
         typer.Option(min=1, help="Re-hash the objects of N randomly chosen items, not all."),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="Also write the result as a PDF signed by the vault (PAdES; time-stamped"
+            " when tsa_url is set). Check it with `pyhanko sign validate --trust CA FILE`.",
+        ),
+    ] = None,
     against: Annotated[
         Path | None,
         typer.Option(
@@ -116,7 +167,7 @@ def audit_verify(
         except ValueError as exc:
             err.print(f"[red]{against}: {exc}[/red]")
             raise typer.Exit(2) from exc
-    verify_and_print(None, sample=sample, witness=witness)
+    verify_and_print(None, sample=sample, witness=witness, pdf=report)
 
 
 @checkpoint_app.callback()
