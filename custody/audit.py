@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,10 +15,10 @@ from asn1crypto import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.chain_check import EntryRow, Finding, HeadRow, check_log
+from custody.chain_check import EntryRow, Finding, HeadRow, LogChecker
 from custody.checkpoints import WitnessFile
 from custody.kinds import EventKind
-from custody.log_audit import check_checkpoints
+from custody.log_audit import TreeRecomputer, check_checkpoints, sizes_to_recompute
 from custody.models import ChainHead, CustodyEvent, LogHead
 from custody.service import LOG_HEAD_ID
 from vault.errors import NotFound, StoreError
@@ -41,18 +41,31 @@ class AuditReport:
         return not self.findings
 
 
-def _entries(session: Session) -> list[EntryRow]:
-    # Plain rows, not ORM objects: a log of millions of entries is read here in full.
+def _stream_entries(session: Session) -> Iterator[EntryRow]:
+    # Plain rows in seq order, fetched in batches: a log of millions of entries is read once
+    # and never held whole.
     e = CustodyEvent
     rows = session.execute(
         select(e.seq, e.item_id, e.kind, e.actor, e.at, e.reason, e.data, e.prev_hash, e.entry_hash)
         .order_by(e.seq)
         .execution_options(yield_per=20_000)
     )
-    return [
-        EntryRow(seq, item_id, kind, actor, at, reason, dict(data), bytes(prev), bytes(digest))
-        for seq, item_id, kind, actor, at, reason, data, prev, digest in rows
-    ]
+    for seq, item_id, kind, actor, at, reason, data, prev, digest in rows:
+        yield EntryRow(
+            seq, item_id, kind, actor, at, reason, dict(data), bytes(prev), bytes(digest)
+        )
+
+
+# The entries the per-item checks read: the first ingested and sealed, the last rendition.
+NOTABLE_FIRST = frozenset({EventKind.INGESTED.value, EventKind.SEALED.value})
+
+
+def _keep_notable(notable: dict[uuid.UUID, list[EntryRow]], row: EntryRow) -> None:
+    kept = notable.setdefault(row.item_id, [])
+    if row.kind in NOTABLE_FIRST and not any(e.kind == row.kind for e in kept):
+        kept.append(row)
+    elif row.kind == EventKind.RENDITION_MADE.value:
+        kept[:] = [e for e in kept if e.kind != row.kind] + [row]
 
 
 def _check_item_against_chain(item: EvidenceItem, entries: Sequence[EntryRow]) -> list[Finding]:
@@ -170,28 +183,31 @@ def audit(
     kept outside the vault that the log must still extend."""
     # The whole log is always checked: a chain can only be trusted in the context of the
     # global seq and the log head, even when one item is asked about.
-    entries = _entries(session)
     heads = {
         h.item_id: HeadRow(h.item_id, h.length, h.last_seq, bytes(h.head_hash))
         for h in session.execute(select(ChainHead)).scalars()
     }
     log_head = session.get(LogHead, LOG_HEAD_ID)
-    leaves: dict[int, bytes] = {}
-    findings = check_log(
-        entries,
+    log_size = log_head.last_seq if log_head else 0
+    tree = TreeRecomputer(sizes_to_recompute(session, witness) | {log_size})
+    checker = LogChecker(on_leaf=tree.feed)
+    by_item: dict[uuid.UUID, list[EntryRow]] = {}
+    for row in _stream_entries(session):
+        checker.feed(row)
+        _keep_notable(by_item, row)
+    findings = checker.finish(
         heads,
         log_last_seq=log_head.last_seq if log_head else -1,
         log_last_hash=bytes(log_head.last_hash) if log_head else b"",
-        leaves=leaves,
     )
     if log_head is None:
         findings.append(Finding(None, None, "custody log head row is missing"))
-    log_size = log_head.last_seq if log_head else len(entries)
     findings.extend(
         check_checkpoints(
-            session, leaves, log_size, sealed=stores.sealed, witness=witness, tsa_roots=tsa_roots
+            session, tree.tree, log_size, sealed=stores.sealed, witness=witness,
+            tsa_roots=tsa_roots,
         )
-    )
+    )  # fmt: skip
 
     query = select(EvidenceItem).order_by(EvidenceItem.ingested_at)
     if item_ids is not None:
@@ -200,9 +216,6 @@ def audit(
         findings = [f for f in findings if f.item_id in wanted or f.item_id is None]
     items = list(session.execute(query).scalars())
     known = set(session.execute(select(EvidenceItem.id)).scalars())
-    by_item: dict[uuid.UUID, list[EntryRow]] = {}
-    for e in entries:
-        by_item.setdefault(e.item_id, []).append(e)
     for item in items:
         if item.id not in by_item and item.id not in heads:
             findings.append(Finding(item.id, None, "item has no custody entries at all"))
@@ -229,4 +242,4 @@ def audit(
             rehashed += size
         if progress is not None:
             progress(item, 2 * item.size)
-    return AuditReport(len(items), len(entries), rehashed, findings)
+    return AuditReport(len(items), checker.entries, rehashed, findings)

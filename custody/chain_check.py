@@ -1,11 +1,14 @@
-"""Recompute per-item chains from raw rows and say precisely what does not hold. Pure."""
+"""Recompute per-item chains from raw rows and say precisely what does not hold. Pure.
+
+One pass over the log in seq order (``LogChecker.feed``), keeping O(items) state, so a log of
+millions of entries is checked without holding it in memory.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,32 +50,59 @@ def _short(value: bytes) -> str:
     return value.hex()[:16]
 
 
-def check_entry_hashes(
-    entries: Iterable[EntryRow], leaves: dict[int, bytes] | None = None
-) -> list[Finding]:
-    """Recompute each entry_hash; ``leaves`` (when given) collects each entry's Merkle leaf
-    hash by seq, from the same canonical bytes, so the tree costs no second canonicalisation."""
-    findings = []
-    for row in entries:
+@dataclass
+class _Chain:
+    """Where one item's chain stands so far in the pass."""
+
+    first_kind: str
+    first_seq: int
+    length: int = 0
+    last_seq: int = 0
+    last_hash: bytes = GENESIS_HASH
+
+
+LeafSink = Callable[[int, bytes], None]
+
+
+@dataclass
+class LogChecker:
+    """Feed entries in seq order; ``finish`` adds what only the end can tell.
+
+    ``on_leaf`` receives each entry's Merkle leaf hash, from the same canonical bytes as its
+    chain hash, so the tree costs no second canonicalisation.
+    """
+
+    on_leaf: LeafSink | None = None
+    findings: list[Finding] = field(default_factory=list)
+    entries: int = 0
+    _chains: dict[uuid.UUID, _Chain] = field(default_factory=dict)
+    _expected_seq: int = 1
+    _last: EntryRow | None = None
+
+    def feed(self, row: EntryRow) -> None:
+        self.entries += 1
+        self._check_hash(row)
+        self._check_seq(row)
+        self._check_link(row)
+        self._last = row
+
+    def _check_hash(self, row: EntryRow) -> None:
         try:
             document = event_document(
-                seq=row.seq,
-                item=row.item_id,
-                kind=row.kind,
-                actor=row.actor,
-                at=row.at,
-                reason=row.reason,
-                data=row.data,
-            )
+                seq=row.seq, item=row.item_id, kind=row.kind, actor=row.actor, at=row.at,
+                reason=row.reason, data=row.data,
+            )  # fmt: skip
             canonical = canonical_bytes(document)
             recomputed = chain_hash(prev_hash=row.prev_hash, canonical=canonical)
         except (ValueError, TypeError) as exc:
-            findings.append(Finding(row.item_id, row.seq, f"entry cannot be canonicalised: {exc}"))
-            continue
-        if leaves is not None:
-            leaves[row.seq] = leaf_hash(canonical)
+            self.findings.append(
+                Finding(row.item_id, row.seq, f"entry cannot be canonicalised: {exc}")
+            )
+            return
+        if self.on_leaf is not None:
+            self.on_leaf(row.seq, leaf_hash(canonical))
         if recomputed != row.entry_hash:
-            findings.append(
+            self.findings.append(
                 Finding(
                     row.item_id,
                     row.seq,
@@ -80,114 +110,102 @@ def check_entry_hashes(
                     f" {_short(recomputed)}…, the row records {_short(row.entry_hash)}…",
                 )
             )
-    return findings
 
-
-def check_links(entries: Sequence[EntryRow], heads: Mapping[uuid.UUID, HeadRow]) -> list[Finding]:
-    """Each entry must point at the one before it in its item's chain, in seq order."""
-    findings = []
-    by_item: dict[uuid.UUID, list[EntryRow]] = defaultdict(list)
-    for row in sorted(entries, key=lambda r: r.seq):
-        by_item[row.item_id].append(row)
-    for item_id, chain in by_item.items():
-        expected = GENESIS_HASH
-        previous_seq: int | None = None
-        for row in chain:
-            if row.prev_hash != expected:
-                where = f"entry seq {previous_seq}" if previous_seq else "the chain's start"
-                findings.append(
-                    Finding(
-                        item_id,
-                        row.seq,
-                        f"chain broken at entry seq {row.seq} ({row.kind}): it links to"
-                        f" {_short(row.prev_hash)}… but {where} hashes to {_short(expected)}…"
-                        " (an entry was deleted, inserted or reordered)",
-                    )
-                )
-            expected = row.entry_hash
-            previous_seq = row.seq
-        if chain[0].kind != "ingested":
-            findings.append(
+    def _check_seq(self, row: EntryRow) -> None:
+        """The global seq is gapless from 1."""
+        if row.seq != self._expected_seq:
+            self.findings.append(
                 Finding(
-                    item_id,
-                    chain[0].seq,
-                    f"chain starts with {chain[0].kind!r} at seq {chain[0].seq}, not 'ingested'"
-                    " (its first entries were removed)",
+                    row.item_id,
+                    row.seq,
+                    f"custody entries seq {self._expected_seq}..{row.seq - 1} are missing"
+                    f" before seq {row.seq}",
                 )
             )
-        findings.extend(_check_head(item_id, chain, heads.get(item_id)))
-    for item_id in heads.keys() - by_item.keys():
-        findings.append(Finding(item_id, None, "every custody entry of this item is missing"))
-    return findings
+        self._expected_seq = row.seq + 1
+
+    def _check_link(self, row: EntryRow) -> None:
+        """Each entry must point at the one before it in its item's chain."""
+        chain = self._chains.get(row.item_id)
+        if chain is None:
+            chain = self._chains[row.item_id] = _Chain(row.kind, row.seq)
+            if row.kind != "ingested":
+                self.findings.append(
+                    Finding(
+                        row.item_id,
+                        row.seq,
+                        f"chain starts with {row.kind!r} at seq {row.seq}, not 'ingested'"
+                        " (its first entries were removed)",
+                    )
+                )
+        if row.prev_hash != chain.last_hash:
+            where = f"entry seq {chain.last_seq}" if chain.length else "the chain's start"
+            self.findings.append(
+                Finding(
+                    row.item_id,
+                    row.seq,
+                    f"chain broken at entry seq {row.seq} ({row.kind}): it links to"
+                    f" {_short(row.prev_hash)}… but {where} hashes to {_short(chain.last_hash)}…"
+                    " (an entry was deleted, inserted or reordered)",
+                )
+            )
+        chain.length += 1
+        chain.last_seq = row.seq
+        chain.last_hash = row.entry_hash
+
+    def finish(
+        self, heads: Mapping[uuid.UUID, HeadRow], *, log_last_seq: int, log_last_hash: bytes
+    ) -> list[Finding]:
+        for item_id, chain in self._chains.items():
+            self.findings.extend(_check_head(item_id, chain, heads.get(item_id)))
+        for item_id in heads.keys() - self._chains.keys():
+            self.findings.append(
+                Finding(item_id, None, "every custody entry of this item is missing")
+            )
+        last = self._last
+        last_seq = last.seq if last else 0
+        if last_seq != log_last_seq:
+            self.findings.append(
+                Finding(
+                    last.item_id if last else None,
+                    last_seq or None,
+                    f"log head says the log ends at seq {log_last_seq}, the rows end at seq"
+                    f" {last_seq} (the log was truncated or extended outside the vault)",
+                )
+            )
+        elif last is not None and last.entry_hash != log_last_hash:
+            self.findings.append(
+                Finding(last.item_id, last.seq, "log head hash does not match the last entry")
+            )
+        return self.findings
 
 
-def _check_head(item_id: uuid.UUID, chain: list[EntryRow], head: HeadRow | None) -> list[Finding]:
+def _check_head(item_id: uuid.UUID, chain: _Chain, head: HeadRow | None) -> list[Finding]:
     if head is None:
         return [Finding(item_id, None, "item has custody entries but no recorded chain head")]
-    last = chain[-1]
-    if head.length != len(chain) or head.head_hash != last.entry_hash:
+    if head.length != chain.length or head.head_hash != chain.last_hash:
         return [
             Finding(
                 item_id,
-                last.seq,
-                f"chain holds {len(chain)} entries ending at seq {last.seq}, but the recorded head"
-                f" says {head.length} entries ending at seq {head.last_seq}"
+                chain.last_seq,
+                f"chain holds {chain.length} entries ending at seq {chain.last_seq}, but the"
+                f" recorded head says {head.length} entries ending at seq {head.last_seq}"
                 f" ({_short(head.head_hash)}…): entries were removed or added",
             )
         ]
     return []
 
 
-def check_sequence(
-    entries: Sequence[EntryRow],
-    *,
-    log_last_seq: int,
-    log_last_hash: bytes,
-) -> list[Finding]:
-    """The global seq is gapless from 1 and ends where the log head says."""
-    findings = []
-    seqs = sorted(r.seq for r in entries)
-    owner = {r.seq: r.item_id for r in entries}
-    expected = 1
-    for seq in seqs:
-        if seq != expected:
-            findings.append(
-                Finding(
-                    owner[seq],
-                    seq,
-                    f"custody entries seq {expected}..{seq - 1} are missing before seq {seq}",
-                )
-            )
-        expected = seq + 1
-    last_seq = seqs[-1] if seqs else 0
-    if last_seq != log_last_seq:
-        findings.append(
-            Finding(
-                owner.get(last_seq),
-                last_seq or None,
-                f"log head says the log ends at seq {log_last_seq}, the rows end at seq {last_seq}"
-                " (the log was truncated or extended outside the vault)",
-            )
-        )
-    elif seqs:
-        last = max(entries, key=lambda r: r.seq)
-        if last.entry_hash != log_last_hash:
-            findings.append(
-                Finding(last.item_id, last.seq, "log head hash does not match the last entry")
-            )
-    return findings
-
-
 def check_log(
-    entries: Sequence[EntryRow],
+    entries: Iterable[EntryRow],
     heads: Mapping[uuid.UUID, HeadRow],
     *,
     log_last_seq: int,
     log_last_hash: bytes,
-    leaves: dict[int, bytes] | None = None,
+    on_leaf: LeafSink | None = None,
 ) -> list[Finding]:
-    return [
-        *check_entry_hashes(entries, leaves),
-        *check_links(entries, heads),
-        *check_sequence(entries, log_last_seq=log_last_seq, log_last_hash=log_last_hash),
-    ]
+    """Every check over entries given in any order (they are taken in seq order)."""
+    checker = LogChecker(on_leaf=on_leaf)
+    for row in sorted(entries, key=lambda r: r.seq):
+        checker.feed(row)
+    return checker.finish(heads, log_last_seq=log_last_seq, log_last_hash=log_last_hash)

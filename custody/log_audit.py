@@ -4,9 +4,9 @@ checkpoint an outside party kept. Stored nodes and rows are checked, never trust
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,6 +26,7 @@ from custody.signed_note import (
     key_id,
     parse_checkpoint,
     parse_verifier_key,
+    split_note,
     verify_note,
 )
 from custody.timestamps import check_token
@@ -47,24 +48,40 @@ class RecomputedTree:
     levels: list[bytearray] = field(default_factory=list)
 
 
-def recompute_tree(leaves: Mapping[int, bytes], sizes: set[int]) -> RecomputedTree:
-    """Stream the leaves in seq order up to the largest size asked for."""
-    builder, tree = TreeBuilder(), RecomputedTree()
-    if 0 in sizes:
-        tree.roots[0] = builder.root()
-    last = max(sizes, default=0)
-    while builder.size < last:
-        leaf = leaves.get(builder.size + 1)
-        if leaf is None:
-            break  # a gap: check_sequence names it; nothing beyond it can be recomputed
-        for level, _, digest in builder.append(leaf):
-            if level == len(tree.levels):
-                tree.levels.append(bytearray())
-            tree.levels[level] += digest
-        if builder.size in sizes:
-            tree.roots[builder.size] = builder.root()
-    tree.reached = builder.size
-    return tree
+class TreeRecomputer:
+    """Fed leaf hashes in seq order during the pass over the log; stops at the first gap."""
+
+    def __init__(self, sizes: set[int]) -> None:
+        self._builder = TreeBuilder()
+        self._sizes = sizes
+        self._broken = False
+        self.tree = RecomputedTree()
+        if 0 in sizes:
+            self.tree.roots[0] = self._builder.root()
+
+    def feed(self, seq: int, leaf: bytes) -> None:
+        if self._broken or seq != self._builder.size + 1:
+            self._broken = True  # a gap: the checker names it; nothing beyond can be rebuilt
+            return
+        for level, _, digest in self._builder.append(leaf):
+            if level == len(self.tree.levels):
+                self.tree.levels.append(bytearray())
+            self.tree.levels[level] += digest
+        self.tree.reached = self._builder.size
+        if self._builder.size in self._sizes:
+            self.tree.roots[self._builder.size] = self._builder.root()
+
+
+def sizes_to_recompute(session: Session, witness: WitnessFile | None) -> set[int]:
+    """Every tree size a checkpoint row, a checkpoint note or the witness claims."""
+    sizes: set[int] = set()
+    checkpoints = all_checkpoints(session)
+    notes = [c.note for c in checkpoints] + ([witness.note] if witness else [])
+    sizes.update(c.tree_size for c in checkpoints)
+    for note in notes:
+        with contextlib.suppress(VerificationError):  # reported when its signature is checked
+            sizes.add(parse_checkpoint(split_note(note)[0]).size)
+    return sizes
 
 
 def _signed_body(checkpoint: Checkpoint, keys: dict[str, tuple[str, bytes]]) -> CheckpointBody:
@@ -149,7 +166,7 @@ def _check_timestamp(
 
 def check_checkpoints(
     session: Session,
-    leaves: Mapping[int, bytes],
+    tree: RecomputedTree,
     log_size: int,
     *,
     sealed: ObjectStore,
@@ -168,10 +185,6 @@ def check_checkpoints(
         except VerificationError as exc:
             findings.append(_log(f"checkpoint {checkpoint.id} is forged or altered: {exc}"))
     witnessed = _witness_body(witness, findings)
-    sizes = {log_size} | {b.size for _, b in bodies}
-    if witnessed is not None:
-        sizes.add(witnessed.size)
-    tree = recompute_tree(leaves, sizes)
     for checkpoint, body in bodies:
         findings.extend(_against_log(f"checkpoint {checkpoint.id}", body, tree))
         findings.extend(_check_timestamp(checkpoint, body, tsa_roots or []))
