@@ -34,7 +34,7 @@ from api.context import open_context  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from custody.audit import audit  # noqa: E402
 from custody.canonical import GENESIS_HASH, canonical_bytes, chain_hash, event_document  # noqa: E402
-from custody.checkpoints import create_checkpoint  # noqa: E402
+from custody.checkpoints import create_checkpoint, seal_pending  # noqa: E402
 from custody.merkle import TreeBuilder, leaf_hash, verify_inclusion  # noqa: E402
 from custody.merkle_store import stored_inclusion_proof, stored_root  # noqa: E402
 from custody.models import ChainHead, CustodyEvent, LogHead  # noqa: E402
@@ -104,7 +104,8 @@ def build(data_dir: Path, entries: int, items: int) -> list[bytes]:
         assert head is not None
         head.last_seq, head.last_hash = entries, last_hash
         assert stored_root(session, entries) == tree.root()
-        create_checkpoint(session, context.settings, context.stores.sealed)
+        create_checkpoint(session, context.settings)
+    seal_pending(context.factory, context.stores.sealed)
     context.engine.dispose()
     return canonical_all
 

@@ -18,12 +18,12 @@ from custody.canonical import VerificationError
 from custody.keys import ensure_key, known_keys, log_origin
 from custody.merkle import verify_consistency
 from custody.merkle_store import stored_consistency_proof, stored_root
-from custody.models import LogHead
 from custody.proof_models import Checkpoint
-from custody.service import LOG_HEAD_ID
+from custody.service import lock_log_head
 from custody.signed_note import CheckpointBody, add_signature, sign_note, verifier_key
-from vault.db import utcnow
-from vault.errors import IntegrityViolation, NotFound
+from custody.timestamps import stamp_if_configured
+from vault.db import SessionFactory, unit_of_work, utcnow
+from vault.errors import IntegrityViolation, NotFound, StoreError
 from vault.stores.protocol import ObjectStore, Retention
 
 WITNESS_FORMAT = "evidence-vault/witness-file/v1"
@@ -41,19 +41,38 @@ def all_checkpoints(session: Session) -> list[Checkpoint]:
     )
 
 
-def _keep_sealed(store: ObjectStore, note: str) -> str:
-    # Kept forever: a checkpoint is the proof the log once had this shape.
-    stored = store.put(iter([note.encode()]), retention=Retention(until=None, hold=True))
-    return stored.digest
+def seal_pending(factory: SessionFactory, sealed: ObjectStore) -> int:
+    """Keep in the sealed store (forever: legal hold) each checkpoint not kept there yet, with
+    its time-stamp token; returns how many.
+
+    Done after the checkpoint commits, never before: a note stored for a transaction that
+    then failed would be an orphan no one may delete. A crash in between leaves the row
+    pending, and the next run stores it.
+    """
+    with unit_of_work(factory, read_only=True) as session:
+        pending = session.execute(
+            select(Checkpoint.id, Checkpoint.note, Checkpoint.timestamp_token).where(
+                Checkpoint.sealed_digest.is_(None)
+            )
+        ).all()
+    forever = Retention(until=None, hold=True)
+    for checkpoint_id, note, token in pending:
+        stored = sealed.put(iter([note.encode()]), retention=forever)
+        if token is not None:
+            sealed.put(iter([bytes(token)]), retention=forever)
+        with unit_of_work(factory) as session:
+            row = session.get(Checkpoint, checkpoint_id)
+            assert row is not None
+            row.sealed_digest = stored.digest
+    return len(pending)
 
 
 def create_checkpoint(
-    session: Session, settings: Settings, sealed: ObjectStore, *, force: bool = False
+    session: Session, settings: Settings, *, force: bool = False
 ) -> Checkpoint | None:
     """Sign the current tree head; None when nothing was appended since the latest one."""
-    head = session.get(LogHead, LOG_HEAD_ID)
-    if head is None:
-        raise IntegrityViolation("custody log head row is missing: run `evault init`")
+    # The log-head lock: one checkpoint at a time across daemons, of a size no append moves.
+    head = lock_log_head(session)
     size = head.last_seq
     latest = latest_checkpoint(session)
     if latest is not None and latest.tree_size == size and not force:
@@ -83,14 +102,13 @@ def create_checkpoint(
         created_at=now,
         note=note,
         key_id=key_row.key_id,
-        sealed_digest=_keep_sealed(sealed, note),
     )
     session.add(checkpoint)
     session.flush()
     return checkpoint
 
 
-def renew_checkpoint(session: Session, settings: Settings, sealed: ObjectStore) -> Checkpoint:
+def renew_checkpoint(session: Session, settings: Settings) -> Checkpoint:
     """Re-sign the latest checkpoint's tree head under the current key (after a rotation, or
     before an algorithm or certificate ages out); the old signatures stay on the note."""
     latest = latest_checkpoint(session)
@@ -107,12 +125,48 @@ def renew_checkpoint(session: Session, settings: Settings, sealed: ObjectStore) 
         created_at=utcnow(),
         note=note,
         key_id=key_row.key_id,
-        sealed_digest=_keep_sealed(sealed, note),
         renews_id=latest.id,
     )
     session.add(renewed)
     session.flush()
     return renewed
+
+
+@dataclass(frozen=True)
+class CheckpointRun:
+    """What one checkpoint run did (the daemon's job, or `evault checkpoint [renew]`)."""
+
+    made: Checkpoint | None
+    stamped: int
+    sealed: int
+    tsa_error: str | None
+
+
+def run_checkpoint_job(
+    factory: SessionFactory,
+    settings: Settings,
+    sealed: ObjectStore,
+    *,
+    force: bool = False,
+    renew: bool = False,
+) -> CheckpointRun:
+    """Sign (or renew) in a unit of its own, then time-stamp and seal whatever is pending.
+
+    A TSA that is down is reported, not raised: the checkpoint is signed and kept, and the
+    token is fetched on the next run.
+    """
+    with unit_of_work(factory) as session:
+        made = (
+            renew_checkpoint(session, settings)
+            if renew
+            else create_checkpoint(session, settings, force=force)
+        )
+    tsa_error, stamped = None, 0
+    try:
+        stamped = stamp_if_configured(factory, settings)
+    except StoreError as exc:
+        tsa_error = str(exc)
+    return CheckpointRun(made, stamped, seal_pending(factory, sealed), tsa_error)
 
 
 @dataclass(frozen=True)

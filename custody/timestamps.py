@@ -2,8 +2,8 @@
 
 A token is independent evidence that a checkpoint existed at a time, from a party that is
 not the vault. It is fetched after the checkpoint is committed (a slow or absent TSA never
-holds up the log) and kept in the database and the sealed store; checkpoints still without
-one are stamped on the next run.
+holds up the log) and kept in the database, then in the sealed store with its note
+(checkpoints.seal_pending); checkpoints still without one are stamped on the next run.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from custody.canonical import VerificationError
 from custody.proof_models import Checkpoint
 from vault.db import SessionFactory, unit_of_work
 from vault.errors import ConfigurationError, StoreError
-from vault.stores.protocol import ObjectStore, Retention
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +76,14 @@ def check_token(token: bytes, data: bytes, roots: list[x509.Certificate]) -> dat
     return when
 
 
-def stamp_if_configured(factory: SessionFactory, settings: Settings, sealed: ObjectStore) -> int:
+def stamp_if_configured(factory: SessionFactory, settings: Settings) -> int:
     """Stamp what is pending when a TSA is configured; 0 when none is."""
     if settings.tsa_url is None:
         return 0
-    return stamp_pending(
-        factory, sealed, url=settings.tsa_url, timeout=settings.tsa_timeout_seconds
-    )
+    return stamp_pending(factory, url=settings.tsa_url, timeout=settings.tsa_timeout_seconds)
 
 
-def stamp_pending(
-    factory: SessionFactory, sealed: ObjectStore, *, url: str, timeout: float = 30
-) -> int:
+def stamp_pending(factory: SessionFactory, *, url: str, timeout: float = 30) -> int:
     """Fetch a token for every checkpoint without one; returns how many were stamped."""
     with unit_of_work(factory, read_only=True) as session:
         pending = session.execute(
@@ -97,11 +92,11 @@ def stamp_pending(
     stamped = 0
     for checkpoint_id, note in pending:
         token = fetch_token(url, note.encode(), timeout=timeout)
-        sealed.put(iter([token]), retention=Retention(until=None, hold=True))
         with unit_of_work(factory) as session:
             row = session.get(Checkpoint, checkpoint_id)
             assert row is not None
             row.timestamp_token = token
+            row.sealed_digest = None  # to be kept again, now with its token: seal_pending
         log.info("checkpoint time-stamped", extra={"checkpoint": checkpoint_id})
         stamped += 1
     return stamped

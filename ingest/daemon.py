@@ -12,15 +12,14 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from custody.checkpoints import create_checkpoint
+from custody.checkpoints import run_checkpoint_job
 from custody.fixity import run_slice
-from custody.timestamps import stamp_if_configured
 from ingest.pipeline import IngestContext
 from ingest.renditions import render_pending
 from ingest.runner import Drainer, scan_all
 from ingest.sla import sla_report
 from vault.db import unit_of_work, utcnow
-from vault.errors import IntegrityViolation, StoreError, VaultError
+from vault.errors import IntegrityViolation, VaultError
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +101,14 @@ class Daemon:
 
     def _checkpoint(self) -> None:
         try:
-            with unit_of_work(self.ctx.factory) as session:
-                made = create_checkpoint(session, self.ctx.settings, self.ctx.stores.sealed)
-            if made is not None:
-                log.info("checkpoint signed", extra={"id": made.id, "size": made.tree_size})
-            stamp_if_configured(self.ctx.factory, self.ctx.settings, self.ctx.stores.sealed)
+            run = run_checkpoint_job(self.ctx.factory, self.ctx.settings, self.ctx.stores.sealed)
+            if run.made is not None:
+                log.info("checkpoint signed", extra={"id": run.made.id, "size": run.made.tree_size})
+            if run.tsa_error:  # the TSA is down: the checkpoint is stamped next time
+                log.warning("checkpoint not yet time-stamped", extra={"reason": run.tsa_error})
         except IntegrityViolation as exc:
             # The log no longer extends what was signed: an alarm, not a retry.
             log.error("checkpoint refused", extra={"reason": str(exc)})
-        except StoreError as exc:  # the TSA is down: the checkpoint is stamped next time
-            log.warning("checkpoint not yet time-stamped", extra={"reason": str(exc)})
         except Exception:
             log.exception("checkpoint failed")
 

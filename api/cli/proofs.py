@@ -15,20 +15,13 @@ from api.cli.shared import console, context, err
 from api.context import AppContext
 from custody.audit import AuditReport, audit
 from custody.audit_report import ReportFacts, render_pdf, sign_pdf
-from custody.checkpoints import (
-    WitnessFile,
-    create_checkpoint,
-    export_witness,
-    latest_checkpoint,
-    renew_checkpoint,
-)
+from custody.checkpoints import WitnessFile, export_witness, latest_checkpoint, run_checkpoint_job
 from custody.keys import list_keys, rotate_key
 from custody.models import LogHead
 from custody.service import LOG_HEAD_ID
 from custody.signed_note import verifier_key
-from custody.timestamps import load_trust_roots, stamp_if_configured
+from custody.timestamps import load_trust_roots
 from vault.db import unit_of_work, utcnow
-from vault.errors import StoreError
 from vault.models import EvidenceItem
 from vault.pki import ensure_signer
 
@@ -180,39 +173,32 @@ def checkpoint(
     """Sign the current tree head now (the daemon also does so on a schedule)."""
     if ctx.invoked_subcommand is not None:
         return
+    _run_job(force=force, renew=False)
+
+
+def _run_job(*, force: bool, renew: bool) -> None:
     app = context()
-    with unit_of_work(app.factory) as session:
-        made = create_checkpoint(session, app.settings, app.stores.sealed, force=force)
-        if made is None:
-            console.print("nothing appended since the latest checkpoint; use --force to re-sign")
-        else:
-            console.print(made.note, highlight=False, soft_wrap=True)
-            console.print(
-                f"checkpoint {made.id}: {made.tree_size} entries, key {made.key_id},"
-                f" sealed copy {made.sealed_digest}"
-            )
-    _stamp(app)
-
-
-def _stamp(app: AppContext) -> None:
-    try:
-        stamped = stamp_if_configured(app.factory, app.settings, app.stores.sealed)
-    except StoreError as exc:
-        err.print(f"[yellow]not time-stamped yet[/yellow]: {exc} (retried on the next run)")
-        raise typer.Exit(1) from exc
-    if stamped:
-        console.print(f"time-stamped {stamped} checkpoint(s) by {app.settings.tsa_url}")
+    run = run_checkpoint_job(app.factory, app.settings, app.stores.sealed, force=force, renew=renew)
+    made = run.made
+    if made is None:
+        console.print("nothing appended since the latest checkpoint; use --force to re-sign")
+    else:
+        console.print(made.note, highlight=False, soft_wrap=True)
+        renews = f", renews checkpoint {made.renews_id}" if made.renews_id else ""
+        console.print(f"checkpoint {made.id}: {made.tree_size} entries, key {made.key_id}{renews}")
+    if run.stamped:
+        console.print(f"time-stamped {run.stamped} checkpoint(s) by {app.settings.tsa_url}")
+    if run.sealed:
+        console.print(f"kept {run.sealed} checkpoint(s) in the sealed store")
+    if run.tsa_error:
+        err.print(f"[yellow]not time-stamped yet[/yellow]: {run.tsa_error} (retried next run)")
+        raise typer.Exit(1)
 
 
 @checkpoint_app.command("renew")
 def checkpoint_renew() -> None:
     """Re-sign the latest checkpoint under the current key (run after `evault key rotate`)."""
-    app = context()
-    with unit_of_work(app.factory) as session:
-        renewed = renew_checkpoint(session, app.settings, app.stores.sealed)
-        console.print(renewed.note, highlight=False, soft_wrap=True)
-        console.print(f"checkpoint {renewed.id} renews checkpoint {renewed.renews_id}")
-    _stamp(app)
+    _run_job(force=False, renew=True)
 
 
 @checkpoint_app.command("export")

@@ -40,7 +40,7 @@ def api(vault: Vault, clip_dir: Path) -> Iterator[Api]:
             tokens[role.value] = accounts.issue_token(session, username=f"only-{role.value}").secret
         accounts.add_user(session, username="target", roles=["investigator"])
         open_case(session, number="2026-117", title="the matrix's case")
-        create_checkpoint(session, vault.settings, vault.app.stores.sealed)
+        create_checkpoint(session, vault.settings)
     with TestClient(create_app(vault.app), raise_server_exceptions=False) as client:
         item = vault.items()[0]
         asked = client.post(
