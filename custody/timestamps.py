@@ -15,9 +15,6 @@ from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import cms, pem, x509
-from pyhanko.sign.timestamps import HTTPTimeStamper
-from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
-from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import select
 
 from config.settings import Settings
@@ -31,6 +28,10 @@ log = logging.getLogger(__name__)
 
 def fetch_token(url: str, data: bytes, *, timeout: float = 30) -> bytes:
     """DER TimeStampToken (CMS ContentInfo) over SHA-256(data)."""
+    # pyHanko (and aiohttp under it) is imported only where a token is fetched or checked:
+    # every `evault` process would otherwise pay for it at start-up.
+    from pyhanko.sign.timestamps import HTTPTimeStamper  # noqa: PLC0415
+
     stamper = HTTPTimeStamper(url, timeout=int(timeout))
     try:
         token = asyncio.run(stamper.async_timestamp(hashlib.sha256(data).digest(), "sha256"))
@@ -56,6 +57,9 @@ def load_trust_roots(paths: list[Path]) -> list[x509.Certificate]:
 def check_token(token: bytes, data: bytes, roots: list[x509.Certificate]) -> datetime:
     """The time the token vouches for; raises VerificationError if it is not a valid token
     over ``data`` from a TSA that chains to ``roots``."""
+    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data  # noqa: PLC0415
+    from pyhanko_certvalidator import ValidationContext  # noqa: PLC0415
+
     try:
         signed = cms.ContentInfo.load(token)["content"]
         context = ValidationContext(trust_roots=roots, allow_fetching=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -14,7 +14,6 @@ from api.cli import render
 from api.cli.shared import console, context, err
 from api.context import AppContext
 from custody.audit import AuditReport, audit
-from custody.audit_report import ReportFacts, render_pdf, sign_pdf
 from custody.checkpoints import WitnessFile, export_witness, latest_checkpoint, run_checkpoint_job
 from custody.keys import list_keys, rotate_key
 from custody.models import LogHead
@@ -24,6 +23,9 @@ from custody.timestamps import load_trust_roots
 from vault.db import unit_of_work, utcnow
 from vault.models import EvidenceItem
 from vault.pki import ensure_signer
+
+if TYPE_CHECKING:
+    from custody.audit_report import ReportFacts
 
 audit_app = typer.Typer(help="Prove that no recording and no custody record was altered.")
 checkpoint_app = typer.Typer(
@@ -69,6 +71,8 @@ def verify_and_print(
         )
         names = {i.id: i.original_name for i in session.query(EvidenceItem)}
         if pdf is not None:
+            from custody.audit_report import ReportFacts  # noqa: PLC0415
+
             facts = ReportFacts(
                 origin=(session.get(LogHead, LOG_HEAD_ID) or LogHead()).origin or "not signed yet",
                 generated_at=utcnow(),
@@ -84,6 +88,9 @@ def verify_and_print(
 
 
 def _write_report(app: AppContext, report: AuditReport, facts: ReportFacts, pdf: Path) -> None:
+    # reportlab and pyHanko load only when a report is asked for (start-up time and memory).
+    from custody.audit_report import render_pdf, sign_pdf  # noqa: PLC0415
+
     settings = app.settings
     signer = ensure_signer(settings.keys_path, "audit-report", organisation=settings.organisation)
     unsigned = pdf.with_name(f".{pdf.name}.unsigned")

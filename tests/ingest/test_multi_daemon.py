@@ -62,29 +62,45 @@ def steps(log_path: Path) -> list[dict[str, str]]:
     return [line for line in parsed if line.get("event") == "ingest step"]
 
 
-def kill_mid_file(victim: subprocess.Popen[str], log_path: Path) -> None:
-    """SIGKILL the moment the victim has written a sealed copy it has not yet committed."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if any(s["step"] == "sealed_written" for s in steps(log_path)):
-            victim.send_signal(signal.SIGKILL)
-            victim.wait(timeout=30)
-            return
-        time.sleep(0.005)
-    raise AssertionError("the victim daemon never started a file")
+def kill_first_mid_file(daemons: list[subprocess.Popen[str]], logs: list[Path]) -> int:
+    """SIGKILL the first daemon seen to have written a sealed copy it has not yet committed;
+    returns which one it was."""
+    handles = [open(path, "rb") for path in logs]  # noqa: SIM115 - closed below
+    unread = [b""] * len(handles)  # a line cut by the last read
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for n, handle in enumerate(handles):
+                # Only what was written since the last look: the kill must land within the
+                # few milliseconds between a sealed copy and its commit.
+                fresh = unread[n] + handle.read()
+                unread[n] = fresh[fresh.rfind(b"\n") + 1 :]
+                if b'"step": "sealed_written"' in fresh:
+                    daemons[n].send_signal(signal.SIGKILL)
+                    daemons[n].wait(timeout=30)
+                    return n
+            time.sleep(0.002)
+    finally:
+        for handle in handles:
+            handle.close()
+    raise AssertionError("no daemon ever started a file")
 
 
 def test_three_daemons_one_killed(vault: Vault) -> None:
     seed = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))
     print(f"CRASH_SEED={seed}")
-    digests = make_station(vault, seed)
     env = vault.env() | {"EVAULT_SCAN_INTERVAL_SECONDS": "0.3", "EVAULT_SETTLE_SECONDS": "0.5"}
     logs = [vault.root / f"daemon{n}.log" for n in range(DAEMONS)]
     handles = [open(path, "w") for path in logs]  # noqa: SIM115 - closed in finally
     daemons = [start_daemon(vault, env, handle) for handle in handles]
     try:
-        kill_mid_file(daemons[0], logs[0])
-        victim_steps = steps(logs[0])
+        # The files arrive once every daemon is up, so all three compete from the start.
+        wait_for(lambda: all("daemon started" in log.read_text() for log in logs))
+        digests = make_station(vault, seed)
+        victim = kill_first_mid_file(daemons, logs)
+        survivors = [d for n, d in enumerate(daemons) if n != victim]
+        survivor_logs = [log for n, log in enumerate(logs) if n != victim]
+        victim_steps = steps(logs[victim])
         claimed = {s["file"] for s in victim_steps if s["step"] == "claimed"}
         committed = {s["file"] for s in victim_steps if s["step"] == "committed"}
         in_flight = claimed - committed
@@ -96,9 +112,9 @@ def test_three_daemons_one_killed(vault: Vault) -> None:
             return len(states) == FILES and set(states) == {FileState.ACKNOWLEDGED.value}
 
         wait_for(all_acknowledged, timeout=300)
-        for survivor in daemons[1:]:
+        for survivor in survivors:
             survivor.send_signal(signal.SIGTERM)
-        for survivor in daemons[1:]:
+        for survivor in survivors:
             assert survivor.wait(timeout=60) == 0
     finally:
         for daemon in daemons:
@@ -122,7 +138,7 @@ def test_three_daemons_one_killed(vault: Vault) -> None:
     assert seqs == list(range(1, len(seqs) + 1))
     assert ingested == FILES
     # Both survivors did real work: the rows were shared, not taken by one.
-    worked = [{s["file"] for s in steps(log) if s["step"] == "committed"} for log in logs[1:]]
+    worked = [{s["file"] for s in steps(log) if s["step"] == "committed"} for log in survivor_logs]
     assert all(worked)
     assert in_flight <= set().union(*worked)  # the dead daemon's files were taken over
     with unit_of_work(vault.app.factory) as session:
