@@ -18,7 +18,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -76,13 +76,10 @@ class FilesystemStore:
         validate_digest(digest)
         return self._objects / digest[:2] / digest[2:4] / digest
 
-    def put(
-        self,
-        chunks: Iterable[bytes],
-        *,
-        retention: Retention | None = None,
-        expected_digest: str | None = None,
-    ) -> StoredObject:
+    @contextlib.contextmanager
+    def _landed(self, chunks: Iterable[bytes]) -> Iterator[tuple[Path, str, int]]:
+        """The bytes written to a read-only temp file, fsynced and hashed on the way:
+        (path, digest, size). The temp file is gone afterwards, whatever happened."""
         host = socket.gethostname().replace(".", "_")
         tmp_path = self._tmp / f"{os.getpid()}.{host}.{secrets.token_hex(8)}.part"
         hasher = hashlib.sha256()
@@ -96,7 +93,21 @@ class FilesystemStore:
                 out.flush()
                 os.fsync(out.fileno())
             os.chmod(tmp_path, READ_ONLY)
-            digest = hasher.hexdigest()
+            yield tmp_path, hasher.hexdigest(), size
+        except OSError as exc:
+            raise StoreError(self._describe(exc)) from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
+
+    def put(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        retention: Retention | None = None,
+        expected_digest: str | None = None,
+    ) -> StoredObject:
+        with self._landed(chunks) as (tmp_path, digest, size):
             if expected_digest is not None and digest != expected_digest:
                 raise IntegrityViolation(
                     f"{self.name} store was sent bytes hashing to {digest}, expected"
@@ -106,11 +117,6 @@ class FilesystemStore:
             if retention is not None:
                 self._extend_retention(digest, retention)
             return stored
-        except OSError as exc:
-            raise StoreError(self._describe(exc)) from exc
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp_path.unlink()
 
     def restore(
         self, digest: str, chunks: Iterable[bytes], *, retention: Retention | None = None
@@ -118,22 +124,11 @@ class FilesystemStore:
         final = self.path_for(digest)
         if final.exists() and rehash(self, digest, chunk_size=self.chunk_size)[0] == digest:
             raise Conflict(f"{self.name} object {digest} is intact: there is nothing to repair")
-        host = socket.gethostname().replace(".", "_")
-        tmp_path = self._tmp / f"{os.getpid()}.{host}.{secrets.token_hex(8)}.part"
-        hasher, size = hashlib.sha256(), 0
-        try:
-            with open(tmp_path, "xb") as out:
-                for chunk in chunks:
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp_path, READ_ONLY)
-            if hasher.hexdigest() != digest:
+        with self._landed(chunks) as (tmp_path, actual, size):
+            if actual != digest:
                 raise IntegrityViolation(
-                    f"repair bytes for {self.name} object {digest} hash to"
-                    f" {hasher.hexdigest()}: nothing was replaced"
+                    f"repair bytes for {self.name} object {digest} hash to {actual}: nothing"
+                    " was replaced"
                 )
             self._make_dirs(final.parent)
             # The one replace in this store: the damaged bytes give way to the recorded ones.
@@ -142,11 +137,6 @@ class FilesystemStore:
             if retention is not None:
                 self._extend_retention(digest, retention)
             return StoredObject(digest, size, str(final), created=True)
-        except OSError as exc:
-            raise StoreError(self._describe(exc)) from exc
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp_path.unlink()
 
     def _link_into_place(self, tmp_path: Path, digest: str, size: int) -> StoredObject:
         final = self.path_for(digest)
