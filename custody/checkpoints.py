@@ -70,13 +70,14 @@ def seal_pending(factory: SessionFactory, sealed: ObjectStore) -> int:
 def create_checkpoint(
     session: Session, settings: Settings, *, force: bool = False
 ) -> Checkpoint | None:
-    """Sign the current tree head; None when nothing was appended since the latest one."""
+    """Sign the current tree head; None for an empty log or one unchanged since the latest
+    checkpoint (unless ``force``)."""
     # The log-head lock: one checkpoint at a time across daemons, of a size no append moves.
     head = lock_log_head(session)
     size = head.last_seq
     latest = latest_checkpoint(session)
-    if latest is not None and latest.tree_size == size and not force:
-        return None
+    if size == 0 or (latest is not None and latest.tree_size == size and not force):
+        return None  # an empty log commits to nothing; an unchanged one is signed already
     root = stored_root(session, size)
     if latest is not None:
         old = latest.tree_size

@@ -188,7 +188,7 @@ def _run_job(*, force: bool, renew: bool) -> None:
     run = run_checkpoint_job(app.factory, app.settings, app.stores.sealed, force=force, renew=renew)
     made = run.made
     if made is None:
-        console.print("nothing appended since the latest checkpoint; use --force to re-sign")
+        console.print("the log is empty or unchanged since the last checkpoint (--force re-signs)")
     else:
         console.print(made.note, highlight=False, soft_wrap=True)
         renews = f", renews checkpoint {made.renews_id}" if made.renews_id else ""
