@@ -20,7 +20,13 @@ from custody.merkle import verify_consistency
 from custody.merkle_store import stored_consistency_proof, stored_root
 from custody.proof_models import Checkpoint
 from custody.service import lock_log_head
-from custody.signed_note import CheckpointBody, add_signature, sign_note, verifier_key
+from custody.signed_note import (
+    CheckpointBody,
+    add_signature,
+    sign_note,
+    split_note,
+    verifier_key,
+)
 from custody.timestamps import stamp_if_configured
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.errors import IntegrityViolation, NotFound, StoreError
@@ -116,7 +122,8 @@ def renew_checkpoint(session: Session, settings: Settings) -> Checkpoint:
     if latest is None:
         raise NotFound("there is no checkpoint to renew yet: run `evault checkpoint`")
     key_row, key = ensure_key(session, settings.keys_path, configured_origin=settings.log_origin)
-    if latest.key_id == key_row.key_id and latest.renews_id is None:
+    _, signatures = split_note(latest.note)
+    if any(blob[:4].hex() == key_row.key_id for _, blob in signatures):
         note = latest.note  # already signed by the current key: a renewal only re-timestamps
     else:
         note = add_signature(latest.note, name=key_row.name, key=key)

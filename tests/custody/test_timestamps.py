@@ -55,6 +55,8 @@ def test_checkpoints_are_time_stamped_rotated_renewed_and_verified(
     first, renewed = checkpoints(vault)
     assert renewed.renews_id == first.id and renewed.timestamp_token is not None
     assert renewed.note.count("\n\u2014 ") == 2  # the old signature and the new key's
+    assert run(vault, env, "checkpoint", "renew")[0] == 0  # again, with no new key:
+    assert checkpoints(vault)[-1].note == renewed.note  # re-time-stamped, not re-signed
     code, out = run(vault, env, "key", "list")
     assert code == 0 and "current" in out and out.count("evidence-vault/") >= 2, out
 
