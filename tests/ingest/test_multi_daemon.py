@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -33,13 +34,15 @@ MiB = 1024 * 1024
 
 
 def make_station(vault: Vault, seed: int) -> dict[str, str]:
-    """60 distinct files of 1-6 MiB over three device folders; returns digest by name."""
+    """60 distinct files of 4-8 MiB over three device folders; returns digest by name."""
     rng = random.Random(seed)
     digests = {}
     for n in range(FILES):
         path = vault.station_dir / f"CAM{n % 3}" / f"rec{n:02d}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = rng.randbytes(rng.randint(1, 6) * MiB)
+        # 4-8 MiB: a sealed copy and its commit are then tens of milliseconds apart, time
+        # enough for the kill to land between them on a loaded two-core machine.
+        data = rng.randbytes(rng.randint(4, 8) * MiB)
         path.write_bytes(data)
         digests[path.name] = hashlib.sha256(data).hexdigest()
     return digests
@@ -79,7 +82,7 @@ def kill_first_mid_file(daemons: list[subprocess.Popen[str]], logs: list[Path]) 
                     daemons[n].send_signal(signal.SIGKILL)
                     daemons[n].wait(timeout=30)
                     return n
-            time.sleep(0.002)
+            time.sleep(0.001)
     finally:
         for handle in handles:
             handle.close()
@@ -96,8 +99,12 @@ def test_three_daemons_one_killed(vault: Vault) -> None:
     try:
         # The files arrive once every daemon is up, so all three compete from the start.
         wait_for(lambda: all("daemon started" in log.read_text() for log in logs))
-        digests = make_station(vault, seed)
-        victim = kill_first_mid_file(daemons, logs)
+        # Written while the watch for the first file in flight runs: the daemons start on
+        # the first files long before the last one is written.
+        with ThreadPoolExecutor(1) as writer:
+            written = writer.submit(make_station, vault, seed)
+            victim = kill_first_mid_file(daemons, logs)
+            digests = written.result()
         survivors = [d for n, d in enumerate(daemons) if n != victim]
         survivor_logs = [log for n, log in enumerate(logs) if n != victim]
         victim_steps = steps(logs[victim])
