@@ -15,8 +15,9 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from custody.fixity_models import CopyKind, FixityState, FixityStatus
@@ -36,34 +37,39 @@ def store_for(stores: Stores, copy: CopyKind) -> ObjectStore:
     return stores.sealed if copy == CopyKind.SEALED else stores.access
 
 
+def _untracked(item_id: Any, copy: CopyKind) -> Any:
+    return ~exists().where(FixityState.item_id == item_id, FixityState.copy == copy.value)
+
+
 def track_new_objects(session: Session) -> int:
-    """Enter every preserved item's copies and made renditions into the schedule."""
+    """Enter into the schedule the copies and made renditions not in it yet. Only those are
+    read (an anti-join), so an hourly run costs little however large the vault grows."""
     added = 0
-    items = session.execute(
-        select(EvidenceItem.id, EvidenceItem.digest, EvidenceItem.size).where(
-            EvidenceItem.status == ItemStatus.PRESERVED
-        )
-    ).all()
-    tracked = {(i, c) for i, c in session.execute(select(FixityState.item_id, FixityState.copy))}
-    for item_id, digest, size in items:
-        for copy in (CopyKind.SEALED, CopyKind.ACCESS):
-            if (item_id, copy.value) not in tracked:
-                session.add(FixityState(item_id=item_id, copy=copy.value, digest=digest, size=size))
-                added += 1
-    made = session.execute(
+    for copy in (CopyKind.SEALED, CopyKind.ACCESS):
+        new_items = session.execute(
+            select(EvidenceItem.id, EvidenceItem.digest, EvidenceItem.size).where(
+                EvidenceItem.status == ItemStatus.PRESERVED, _untracked(EvidenceItem.id, copy)
+            )
+        ).all()
+        for item_id, digest, size in new_items:
+            session.add(FixityState(item_id=item_id, copy=copy.value, digest=digest, size=size))
+            added += 1
+    new_renditions = session.execute(
         select(Rendition.item_id, Rendition.digest, Rendition.size).where(
-            Rendition.status == RenditionStatus.MADE
+            Rendition.status == RenditionStatus.MADE,
+            Rendition.digest.is_not(None),
+            _untracked(Rendition.item_id, CopyKind.RENDITION),
         )
     ).all()
-    for item_id, made_digest, made_size in made:
-        if (item_id, CopyKind.RENDITION.value) in tracked or made_digest is None:
-            continue
+    for item_id, made_digest, made_size in new_renditions:
         session.add(
             FixityState(
-                item_id=item_id, copy=CopyKind.RENDITION.value, digest=made_digest,
+                item_id=item_id,
+                copy=CopyKind.RENDITION.value,
+                digest=made_digest,
                 size=made_size or 0,
             )
-        )  # fmt: skip
+        )
         added += 1
     session.flush()
     return added
