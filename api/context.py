@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 from config.settings import Settings
-from vault.db import make_engine, make_session_factory
+from retention.policy import ensure_policy
+from vault.db import make_engine, make_session_factory, unit_of_work
 from vault.errors import ConfigurationError
 from vault.stores.factory import Stores, open_stores
 
@@ -33,4 +35,14 @@ def open_context(settings: Settings, *, migrate: bool = False) -> AppContext:
         raise ConfigurationError(
             "the database schema is not at the current version: run `evault init`"
         )
-    return AppContext(settings, engine, make_session_factory(engine), open_stores(settings))
+    factory = make_session_factory(engine)
+    _seed_retention_policy(factory, settings)
+    return AppContext(settings, engine, factory, open_stores(settings))
+
+
+def _seed_retention_policy(factory: sessionmaker[Session], settings: Settings) -> None:
+    try:
+        with unit_of_work(factory) as session:
+            ensure_policy(session, unattached_years=settings.default_retention_years)
+    except IntegrityError:
+        pass  # another process recorded version 1 at the same moment

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     # The log's name in its signed checkpoints (a schema-less URL such as
     # "evidence.example-police.cn/custody"); fixed the first time a checkpoint is signed.
     # Default: "evidence-vault/" and a random id.
+    # An external CA for people's signing keys (PEM): when set, `evault user keys` imports
+    # certificates it issued (PKCS#12 or PEM) and the vault's own CA issues none.
+    signing_ca: Path | None = None
+    # A TrueType font with Chinese glyphs, embedded in bilingual documents (the destruction
+    # register). Default: the first found of Debian's fonts-wqy-microhei, fonts-wqy-zenhei,
+    # fonts-arphic-uming, fonts-droid-fallback.
+    document_font: Path | None = None
     log_origin: str | None = Field(default=None, pattern=r"^[^\s+]{1,200}$")
     checkpoint_interval_minutes: float = Field(default=60.0, gt=0)
     # Every sealed copy, access copy and rendition is re-hashed once per cycle, a slice of them
@@ -139,7 +146,8 @@ class Settings(BaseSettings):
     tsa_url: str | None = None
     tsa_trust_roots: list[Path] = Field(default_factory=list)
     tsa_timeout_seconds: float = Field(default=30.0, gt=0)
-    # Retention given to a new item until a retention rule says otherwise (issue 6 adds rules).
+    # Years a recording in no case is kept (the first retention policy's long-term period;
+    # later changes go through `evault retention policy`, which never shortens).
     default_retention_years: int = Field(default=30, ge=1, le=200)
 
     stations: list[StationConfig] = Field(default_factory=list)
@@ -214,14 +222,6 @@ class Settings(BaseSettings):
     @property
     def keys_path(self) -> Path:
         return self.keys_dir or self.data_dir / "keys"
-
-    def default_retention_end(self, start: datetime) -> datetime:
-        """``start`` plus the default number of calendar years (29 February -> 1 March)."""
-        year = start.year + self.default_retention_years
-        try:
-            return start.replace(year=year)
-        except ValueError:
-            return start.replace(year=year, month=3, day=1)
 
     @property
     def fixity_cycle(self) -> timedelta:

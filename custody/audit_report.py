@@ -11,9 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
-from pyhanko.sign.timestamps import HTTPTimeStamper
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -22,6 +19,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from custody.audit import AuditReport
 from custody.proof_models import Checkpoint
+from vault.documents import sign_pdf as sign_document
 from vault.pki import SignerFiles
 
 MAX_FINDINGS_LISTED = 500
@@ -108,18 +106,7 @@ def sign_pdf(
     unsigned: Path, target: Path, signer: SignerFiles, *, tsa_url: str | None, timeout: float
 ) -> None:
     """PAdES signature by the vault's audit-report key; a document time stamp with a TSA."""
-    loaded = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]  # pyHanko: untyped
-        str(signer.key), str(signer.certificate), ca_chain_files=(str(signer.ca_certificate),)
-    )
-    if loaded is None:
-        raise ValueError(f"cannot load the report signing key {signer.key}")
-    meta = signers.PdfSignatureMetadata(
-        field_name="AuditReport",
-        md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES,
-        reason="evidence-vault audit result",
-    )
-    timestamper = HTTPTimeStamper(tsa_url, timeout=int(timeout)) if tsa_url else None
-    with open(unsigned, "rb") as source, open(target, "wb") as out:
-        writer = IncrementalPdfFileWriter(source)
-        signers.PdfSigner(meta, signer=loaded, timestamper=timestamper).sign_pdf(writer, output=out)
+    sign_document(
+        unsigned, target, signer, field="AuditReport", reason="evidence-vault audit result",
+        tsa_url=tsa_url, timeout=timeout,
+    )  # fmt: skip

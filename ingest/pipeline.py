@@ -25,6 +25,8 @@ from ingest.naming import NameFields, display_name, parse_name
 from ingest.register import IngestFacts, register_ingest
 from ingest.sidecar import MAX_SIDECAR_BYTES, Sidecar, parse_sidecar, sidecar_names
 from ingest.stations.base import Listing, SourceChanged, StationAdapter, StationUnavailable
+from retention.rules import RetentionDecision
+from retention.service import initial_decision
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.errors import IntegrityViolation, StoreError
 from vault.media import ProbeFailed, ProbeResult, probe_stream
@@ -57,6 +59,7 @@ class Prepared:
     sealed: StoredObject
     access: StoredObject
     retention: Retention
+    decision: RetentionDecision
     probe: ProbeResult | None
     probe_error: str | None
     name_fields: NameFields
@@ -159,7 +162,7 @@ def _register(
                 access=prepared.access,
                 docked_at=row.first_seen_at,
                 ingested_at=now,
-                retain_until=prepared.retention.until,
+                retention=prepared.decision,
                 probe=prepared.probe,
                 probe_error=prepared.probe_error,
                 name_fields=prepared.name_fields,
@@ -178,13 +181,18 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
     chunk = ctx.settings.chunk_size
     station_config = ctx.settings.station(adapter.name)
     _step("claimed", listing, station=adapter.name)
-    retention = Retention(until=ctx.settings.default_retention_end(utcnow()))
+    with unit_of_work(ctx.factory, read_only=True) as session:
+        row = session.get(StationFile, claimed.file_id)
+        received_at = row.first_seen_at if row is not None else utcnow()
+        decision = initial_decision(session, received_at=received_at)
+    retention = Retention(until=decision.until)
     sealed, access = copy_and_verify(ctx.stores, adapter, listing, chunk, retention)
     probe, probe_error = probe_sealed(ctx.stores, sealed.digest)
     prepared = Prepared(
         sealed=sealed,
         access=access,
         retention=retention,
+        decision=decision,
         probe=probe,
         probe_error=probe_error,
         name_fields=parse_name(

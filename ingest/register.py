@@ -20,6 +20,8 @@ from custody.kinds import EventKind
 from custody.service import append_event
 from ingest.naming import NameFields, display_name
 from ingest.sidecar import Sidecar
+from retention.rules import RetentionDecision
+from retention.service import record_initial
 from vault.media import OCTET_STREAM, ProbeResult
 from vault.models import Device, EvidenceItem, ItemStatus, MediaStatus, Station
 from vault.stores.protocol import StoredObject
@@ -34,7 +36,7 @@ class IngestFacts:
     access: StoredObject
     docked_at: datetime
     ingested_at: datetime
-    retain_until: datetime | None
+    retention: RetentionDecision
     probe: ProbeResult | None
     probe_error: str | None
     name_fields: NameFields
@@ -161,7 +163,7 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         station_metadata=meta.model_dump(mode="json", exclude_none=True) if meta else None,
         sealed_locator=facts.sealed.locator,
         access_locator=facts.access.locator,
-        retain_until=facts.retain_until,
+        retain_until=facts.retention.until,
         status=ItemStatus.PRESERVED,
     )
     session.add(item)
@@ -175,7 +177,7 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         at=at,
         data=_ingested_data(facts, described),
     )
-    retained = "permanent" if facts.retain_until is None else format_time(facts.retain_until)
+    retained = "permanent" if facts.retention.until is None else format_time(facts.retention.until)
     for kind, stored in (
         (EventKind.SEALED, facts.sealed),
         (EventKind.ACCESS_COPY_STORED, facts.access),
@@ -194,4 +196,5 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
                 "retain_until": retained,
             },
         )
+    record_initial(session, item, facts.retention, actor=facts.actor)
     return item, True

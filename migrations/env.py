@@ -10,6 +10,7 @@ import custody.fixity_models
 import custody.models
 import custody.proof_models  # noqa: F401
 import ingest.models  # noqa: F401
+import retention.models  # noqa: F401
 import vault.models  # noqa: F401
 from vault.db import Base
 

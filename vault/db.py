@@ -52,9 +52,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    """The vault's clock: it, not a device's, decides docked-at and ingested-at."""
+def _system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# The one time source of the vault (no setting or request can move it). A module attribute
+# rather than a direct call so that a test can run the vault's clock as if it were another
+# day, with the stores and the S3 server still on real time.
+clock: Callable[[], datetime] = _system_clock
+
+
+def utcnow() -> datetime:
+    """The vault's clock: it, not a device's or a client's, decides every time the vault
+    records (docked-at, ingested-at, retention ends, custody times)."""
+    return clock()
 
 
 class Base(DeclarativeBase):

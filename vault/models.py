@@ -48,6 +48,7 @@ class CaseFlag(enum.StrEnum):
     LITIGATION = "litigation"  # under administrative reconsideration or litigation
     COMPLAINT = "complaint"  # a complaint or petition about the enforcement itself
     PERMANENT = "permanent"  # to be kept permanently
+    HEARING = "hearing"  # a hearing (听证) was held
 
 
 class Case(UUIDPrimaryKey, Base):
@@ -98,6 +99,11 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     # End of retention as locked on the sealed object; None means permanent. Only ever grows.
     retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("case_file.id"), index=True)
+    # The retention rule that set retain_until (e.g. "case_evidence"), with its basis.
+    retention_rule: Mapped[str | None] = mapped_column(String(40))
+    retention_basis: Mapped[str | None] = mapped_column(Text)
+    # Categories that retention rules read (obstruction, mass_incident, major_emergency, …).
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[ItemStatus] = mapped_column(
         Enum(
             ItemStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
@@ -118,6 +124,10 @@ class Role(enum.StrEnum):
     APPROVER = "approver"  # decides access requests (never their own)
     AUDITOR = "auditor"  # reads everything, changes nothing
     ADMIN = "admin"  # manages users and tokens
+    APPRAISER = "appraiser"  # sits on the appraisal group (鉴定小组) that decides keep/destroy
+    PRINCIPAL = "principal"  # the principal (主要负责人): approves destruction batches
+    EXECUTOR = "executor"  # carries out an approved destruction (执行人)
+    SUPERVISOR = "supervisor"  # witnesses and countersigns a destruction (监销人)
 
 
 class User(UUIDPrimaryKey, Base):

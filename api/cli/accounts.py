@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +11,9 @@ from rich.table import Table
 from api.cli.shared import console, context
 from vault import accounts
 from vault.db import unit_of_work
+from vault.errors import InputRejected
 from vault.models import Role
+from vault.pki import import_user_key, issue_user_key
 
 ROLES_HELP = "Role(s): " + ", ".join(r.value for r in Role) + ". Repeat --role for several."
 
@@ -81,3 +84,53 @@ def token_revoke(
     with unit_of_work(app.factory) as session:
         token = accounts.revoke_token(session, prefix[: len(accounts.TOKEN_PREFIX) + 6])
         console.print(f"revoked {token.prefix}… ({token.label or 'no label'})")
+
+
+@user_app.command("keys")
+def user_keys(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    pkcs12_file: Annotated[
+        Path | None, typer.Option("--pkcs12", help="Import this PKCS#12 (.p12/.pfx) file.")
+    ] = None,
+    key_file: Annotated[Path | None, typer.Option("--key", help="Import this PEM key.")] = None,
+    cert_file: Annotated[
+        Path | None, typer.Option("--cert", help="…with this PEM certificate.")
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option(help="File holding the import's passphrase (not echoed).")
+    ] = None,
+) -> None:
+    """Provision a person's document-signing key (executors and supervisors sign registers).
+
+    Without options the vault's own CA issues a new key and certificate. With signing_ca set
+    (an external CA), import the person's PKCS#12 or PEM key and certificate from that CA."""
+    app = context()
+    settings = app.settings
+    with unit_of_work(app.factory, read_only=True) as session:
+        user = accounts.find_user(session, username)
+        display = user.display_name or user.username
+    passphrase = passphrase_file.read_bytes().rstrip(b"\r\n") if passphrase_file else None
+    importing = pkcs12_file is not None or key_file is not None
+    try:
+        if importing:
+            files = import_user_key(
+                settings.keys_path, username,
+                ca_certificate=settings.signing_ca or settings.keys_path / "ca" / "ca.pem",
+                pkcs12_data=pkcs12_file.read_bytes() if pkcs12_file else None,
+                key_pem=key_file.read_bytes() if key_file else None,
+                cert_pem=cert_file.read_bytes() if cert_file else None,
+                passphrase=passphrase,
+            )  # fmt: skip
+        elif settings.signing_ca is not None:
+            raise InputRejected(
+                "signing_ca names an external CA: import this person's certificate from it"
+                " with --pkcs12 FILE (or --key and --cert)"
+            )
+        else:
+            files = issue_user_key(settings.keys_path, username, display_name=display,
+                                   organisation=settings.organisation)  # fmt: skip
+    except ValueError as exc:
+        raise InputRejected(f"cannot use that key: {exc}") from exc
+    console.print(
+        f"{username}: signing certificate {files.certificate} (issued by {files.ca_certificate})"
+    )

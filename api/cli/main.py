@@ -17,6 +17,7 @@ from api.cli.demo import build_demo_station, demo_config
 from api.cli.fixity import fixity_app
 from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
 from api.cli.requests import approve, fetch, refuse, request, requests
+from api.cli.retention import case_app, hold_app, retention_app
 from api.cli.serve import run, serve
 from api.cli.shared import console, err
 from api.cli.shared import context as _context
@@ -53,6 +54,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(checkpoint_app, name="checkpoint")
 app.add_typer(key_app, name="key")
 app.add_typer(fixity_app, name="fixity")
+app.add_typer(retention_app, name="retention")
+app.add_typer(hold_app, name="hold")
+app.add_typer(case_app, name="case")
 app.command()(serve)
 app.command()(run)
 for workflow_command in (request, approve, refuse, requests, fetch):

@@ -84,7 +84,7 @@ def test_signed_log_verifies_with_and_without_the_witness(signed: Vault) -> None
     for args in (["audit", "verify"], ["audit", "verify", "--against", "witness.json"]):
         result = run_cli(args, signed.env(), signed.root)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "OK 4 item(s), 12 custody entries" in result.stdout
+        assert "OK 4 item(s), 16 custody entries" in result.stdout
 
 
 def test_rewritten_history_with_recomputed_chain_is_caught_by_the_checkpoint(

@@ -63,7 +63,7 @@ def verify_fails_naming(vault: Vault, item_id: str, *expected: str) -> str:
 def test_untampered_vault_verifies(ingested: Vault) -> None:
     result = run_cli(["verify"], ingested.env(), ingested.root)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "OK 3 item(s), 9 custody entries" in result.stdout
+    assert "OK 3 item(s), 12 custody entries" in result.stdout
 
 
 def test_flipped_byte_in_sealed_object(ingested: Vault) -> None:

@@ -58,7 +58,7 @@ def test_clip_becomes_item_with_two_verified_copies_and_a_chain(
             assert hashlib.sha256(stream.read()).hexdigest() == digest
     assert vault.app.settings.sealed_store_spec != vault.app.settings.access_store_spec
     kinds = [e.kind for e in events(vault)]
-    assert kinds == ["ingested", "sealed", "access_copy_stored"]
+    assert kinds == ["ingested", "sealed", "access_copy_stored", "retention_set"]
     ingested = events(vault)[0].data
     assert ingested["station"] == "station0" and ingested["device"] == "CAM7"
     assert ingested["docked_at"] <= ingested["ingested_at"]

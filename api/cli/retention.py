@@ -1,0 +1,306 @@
+"""`evault retention …`, `evault hold …`, `evault case …`: retention ends, legal holds,
+appraisal, the principal's approval and destruction with its signed register. Each step acts
+as the holder of an API token (--token or EVAULT_TOKEN), with the same rules as over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.requests import TokenOption, _me
+from api.cli.shared import console, context, err
+from retention import appraisal, changes, holds
+from retention.models import Decision
+from retention.policy import current_policy, current_version
+from retention.rules import RetentionPolicy, show_end
+from vault.db import unit_of_work
+from vault.errors import InputRejected
+from vault.models import CaseFlag, Role
+from vault.stores.protocol import read_chunks
+
+retention_app = typer.Typer(
+    help="Retention ends and the only way anything is ever deleted: due -> appraise ->"
+    " approve (principal) -> supervise -> destroy (executor), which makes the signed register."
+)
+hold_app = typer.Typer(help="Legal holds: while one is active the item cannot be destroyed.")
+case_app = typer.Typer(help="Cases: open, attach items, close, flag. Each can extend retention.")
+NoteOption = Annotated[str, typer.Option("--note", "-m", help="Goes on the record.")]
+
+
+@retention_app.command("policy")
+def policy_show() -> None:
+    """The retention policy in force (version, periods, permanent flags and categories)."""
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        row, policy = current_version(session), current_policy(session)
+    version = f"version {row.version} by {row.created_by}: {row.reason}" if row else "defaults"
+    console.print(f"[bold]{version}[/bold]")
+    for key, value in policy.model_dump(mode="json").items():
+        console.print(f"  {key:>22}  {value}")
+
+
+@retention_app.command("policy-set")
+def policy_set(
+    reason: Annotated[str, typer.Option("--reason", "-m", help="Why; goes on the record.")],
+    token: TokenOption = "",
+    case_years: Annotated[int | None, typer.Option(help="Years after a case closes.")] = None,
+    unattached_years: Annotated[
+        int | None, typer.Option(help="Years for recordings in no case.")
+    ] = None,
+    floor_months: Annotated[int | None, typer.Option(help="The floor (at least 6).")] = None,
+    permanent_flag: Annotated[
+        list[str], typer.Option(help="Add a case flag that makes recordings permanent.")
+    ] = [],  # noqa: B006
+    permanent_category: Annotated[
+        list[str], typer.Option(help="Add a category kept permanently.")
+    ] = [],  # noqa: B006
+) -> None:
+    """Change the policy (admin). Refused, with the count, if any existing item would get an
+    earlier end; otherwise the items it extends are extended (stores included)."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.ADMIN)
+        old = current_policy(session)
+        changed = {
+            key: value
+            for key, value in {"case_years": case_years, "unattached_years": unattached_years,
+                               "floor_months": floor_months}.items()
+            if value is not None
+        }  # fmt: skip
+        new = RetentionPolicy.model_validate(
+            {**old.model_dump(), **changed,
+             "permanent_case_flags": old.permanent_case_flags | set(permanent_flag),
+             "permanent_categories": old.permanent_categories | set(permanent_category)}
+        )  # fmt: skip
+        edit = changes.edit_policy(session, app.stores, new, user=user, reason=reason)
+    console.print(f"policy version {edit.version} in force; {edit.extended} item(s) extended")
+
+
+@retention_app.command("due")
+def due() -> None:
+    """Items past their retention end, grouped for the appraisal group (exit 0 either way)."""
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        items = appraisal.due_items(session)
+        table = Table("group", "item", "sha256", "station", "end", "rule")
+        for item in sorted(items, key=appraisal.group_key):
+            table.add_row(
+                appraisal.group_key(item), str(item.id), item.digest[:16], item.station.name,
+                show_end(item.retain_until), item.retention_rule,
+            )  # fmt: skip
+    if not items:
+        console.print("nothing is due for appraisal")
+        return
+    console.print(table)
+
+
+@retention_app.command("appraise")
+def appraise(
+    reason: Annotated[str, typer.Option("--reason", "-m", help="The group's reasons.")],
+    token: TokenOption = "",
+    member: Annotated[list[str], typer.Option(help="Another appraisal group member.")] = [],  # noqa: B006
+    destroy: Annotated[list[str], typer.Option(help="An item to destroy.")] = [],  # noqa: B006
+    keep: Annotated[list[str], typer.Option(help="An item to keep (needs --keep-until).")] = [],  # noqa: B006
+    keep_until: Annotated[
+        datetime | None, typer.Option(help="New end for kept items (ISO 8601, UTC).")
+    ] = None,
+) -> None:
+    """Record the appraisal group's decisions (appraiser). Prints the batch number."""
+    decisions = [appraisal.DecisionIn(ref, Decision.DESTROY, reason) for ref in destroy]
+    until = _utc(keep_until)
+    decisions += [appraisal.DecisionIn(ref, Decision.KEEP, reason, until) for ref in keep]
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.APPRAISER)
+        batch = appraisal.appraise(session, app.stores, user=user, members=member,
+                                   decisions=decisions)  # fmt: skip
+        number, status = batch.number, batch.status
+    console.print(f"{number}: {len(destroy)} to destroy, {len(keep)} kept ({status})")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise InputRejected("give --keep-until with a time zone, e.g. 2060-01-01T00:00:00Z")
+    return value
+
+
+def _decide(number: str, token: str, note: str, *, approve: bool) -> None:
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.PRINCIPAL)
+        batch = appraisal.decide_batch(session, number, user=user, approve=approve, note=note)
+        console.print(f"{batch.number}: {batch.status}")
+
+
+@retention_app.command("approve")
+def approve(
+    number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
+    note: NoteOption,
+    token: TokenOption = "",
+) -> None:
+    """Approve a batch's destructions (principal)."""
+    _decide(number, token, note, approve=True)
+
+
+@retention_app.command("refuse")
+def refuse(
+    number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
+    note: NoteOption,
+    token: TokenOption = "",
+) -> None:
+    """Refuse a batch's destructions (principal): its items stay and can be appraised again."""
+    _decide(number, token, note, approve=False)
+
+
+@retention_app.command("supervise")
+def supervise(
+    number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
+    token: TokenOption = "",
+) -> None:
+    """Take an approved batch as its supervisor (监销人); you will countersign the register."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.SUPERVISOR)
+        batch = appraisal.supervise(session, number, user=user)
+        console.print(f"{batch.number}: supervised by {batch.supervisor}")
+
+
+@retention_app.command("destroy")
+def destroy(
+    number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
+    token: TokenOption = "",
+) -> None:
+    """Execute an approved, supervised batch (executor): re-check every precondition, delete
+    every copy, make the register signed by you and the supervisor, keep tombstones."""
+    # pyHanko and reportlab load only for the commands that sign (a lighter CLI start-up).
+    from retention.destruction import execute  # noqa: PLC0415
+
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        executor = _me(session, token, Role.EXECUTOR).username
+    with err.status(f"destroying batch {number}…"):
+        result = execute(app.factory, app.stores, app.settings, number, executor=executor)
+    console.print(
+        f"{result.batch}: {result.items} item(s) destroyed, {result.objects_deleted} object(s)"
+        f" deleted; register sha256 {result.register_digest} ({result.register_size} bytes),"
+        " kept permanently in the sealed store"
+    )
+
+
+@retention_app.command("batches")
+def batches() -> None:
+    """Appraisal batches, newest first."""
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        table = Table("batch", "status", "items", "principal", "executor", "supervisor")
+        for b in appraisal.list_batches(session):
+            table.add_row(b.number, b.status, str(len(b.decisions)), b.decided_by or "-",
+                          b.executor or "-", b.supervisor or "-")  # fmt: skip
+    console.print(table)
+
+
+@retention_app.command("register")
+def register(
+    number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the PDF.")],
+) -> None:
+    """Write a destroyed batch's signed register (check: pyhanko sign validate --trust CA)."""
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        digest = appraisal.find_batch(session, number).register_digest
+    if digest is None:
+        raise InputRejected(f"batch {number} has no register: it was not destroyed")
+    with app.stores.sealed.open(digest) as source, open(out, "xb") as target:
+        for chunk in read_chunks(source, app.settings.chunk_size):
+            target.write(chunk)
+    console.print(f"wrote {out} (sha256 {digest})")
+
+
+@retention_app.command("categorize")
+def categorize(
+    item: Annotated[str, typer.Argument(help="Item id or digest prefix.")],
+    category: Annotated[list[str], typer.Argument(help="e.g. obstruction, mass_incident")],
+    token: TokenOption = "",
+) -> None:
+    """Add categories to an item (custodian); some make it permanent."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.CUSTODIAN)
+        found = changes.categorize(session, app.stores, item, category, user=user)
+        console.print(f"{found.id}: {', '.join(found.categories)}; ends"
+                      f" {show_end(found.retain_until)} ({found.retention_rule})")  # fmt: skip
+
+
+@hold_app.command("place")
+def hold_place(
+    item: Annotated[str, typer.Argument(help="Item id or digest prefix.")],
+    reason: Annotated[str, typer.Option("--reason", "-m", help="Why.")],
+    reference: Annotated[str, typer.Option(help="Court order, case number, letter.")],
+    token: TokenOption = "",
+) -> None:
+    """Place a legal hold (approver)."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.APPROVER)
+        hold = holds.place_hold(session, app.stores, item, user=user, reason=reason,
+                                reference=reference)  # fmt: skip
+        console.print(f"hold {hold.id} placed on {hold.item_id}")
+
+
+@hold_app.command("release")
+def hold_release(
+    hold_id: Annotated[uuid.UUID, typer.Argument(help="Hold id (from `evault hold list`).")],
+    reason: Annotated[str, typer.Option("--reason", "-m", help="Why.")],
+    token: TokenOption = "",
+) -> None:
+    """Release a legal hold (approver)."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.APPROVER)
+        hold = holds.release_hold(session, app.stores, hold_id, user=user, reason=reason)
+        console.print(f"hold {hold.id} released")
+
+
+@hold_app.command("list")
+def hold_list() -> None:
+    """Active legal holds."""
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        table = Table("hold", "item", "reference", "placed by", "placed at")
+        for hold in holds.list_holds(session):
+            table.add_row(str(hold.id), str(hold.item_id), hold.reference, hold.placed_by,
+                          f"{hold.placed_at:%Y-%m-%d %H:%M}Z")  # fmt: skip
+    console.print(table)
+
+
+@case_app.command("close")
+def case_close(
+    number: Annotated[str, typer.Argument(help="Case number.")], token: TokenOption = ""
+) -> None:
+    """Close a case now (the vault's time); its items' ends are counted from today."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.CUSTODIAN)
+        case = changes.close_case(session, app.stores, number, user=user)
+        console.print(f"case {case.number} closed")
+
+
+@case_app.command("flag")
+def case_flag(
+    number: Annotated[str, typer.Argument(help="Case number.")],
+    flag: Annotated[list[CaseFlag], typer.Argument(help="major, hearing, litigation, …")],
+    token: TokenOption = "",
+) -> None:
+    """Add flags to a case (custodian); major, hearing, litigation make its items permanent."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token, Role.CUSTODIAN)
+        case = changes.flag_case(session, app.stores, number, flag, user=user)
+        console.print(f"case {case.number}: {', '.join(case.flags)}")
