@@ -58,13 +58,16 @@ def _stream_entries(session: Session) -> Iterator[EntryRow]:
 
 # The entries the per-item checks read: the first ingested and sealed, the last rendition.
 NOTABLE_FIRST = frozenset({EventKind.INGESTED.value, EventKind.SEALED.value})
+# Only the last of these matters: the rendition in use, the retention end now, the destruction.
+RETENTION_KINDS = frozenset({EventKind.RETENTION_SET.value, EventKind.RETENTION_EXTENDED.value})
+LATEST_ONLY = RETENTION_KINDS | {EventKind.RENDITION_MADE.value, EventKind.DESTROYED.value}
 
 
 def _keep_notable(notable: dict[uuid.UUID, list[EntryRow]], row: EntryRow) -> None:
     kept = notable.setdefault(row.item_id, [])
     if row.kind in NOTABLE_FIRST and not any(e.kind == row.kind for e in kept):
         kept.append(row)
-    elif row.kind == EventKind.RENDITION_MADE.value:
+    elif row.kind in LATEST_ONLY:
         kept[:] = [e for e in kept if e.kind != row.kind] + [row]
 
 
@@ -84,6 +87,26 @@ def _check_item_against_chain(item: EvidenceItem, entries: Sequence[EntryRow]) -
             )
         )
     return findings
+
+
+def _check_destruction(
+    sealed: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow]
+) -> list[Finding]:
+    """A tombstone needs its destroyed entry and the register that entry names; an item whose
+    chain says destroyed must not pass for preserved."""
+    destroyed = [e for e in entries if e.kind == EventKind.DESTROYED.value]
+    if item.status != ItemStatus.DESTROYED:
+        if destroyed:
+            return [Finding(item.id, destroyed[0].seq, "chain records a destruction, row does not")]
+        return []
+    if not destroyed:
+        return [
+            Finding(item.id, None, "item row says destroyed but its chain has no destroyed entry")
+        ]
+    register = destroyed[-1].data.get("register")
+    if not isinstance(register, str) or not sealed.exists(register):
+        return [Finding(item.id, destroyed[-1].seq, f"destruction register {register} is missing")]
+    return []
 
 
 def _check_object(
@@ -135,7 +158,11 @@ def _check_sealed_lock(
 ) -> list[Finding]:
     """The sealed copy must be locked at least until the retention end the chain recorded
     (the chain, not the item row, which an insider could edit)."""
-    sealed = [e for e in entries if e.kind == EventKind.SEALED.value]
+    # The latest end the chain recorded: at sealing, then by retention_set/_extended entries.
+    sealed = sorted(
+        (e for e in entries if e.kind == EventKind.SEALED.value or e.kind in RETENTION_KINDS),
+        key=lambda e: e.seq,
+    )[-1:]
     recorded = sealed[0].data.get("retain_until") if sealed else None
     if not isinstance(recorded, str):
         return []  # ingested before retention was recorded
@@ -228,6 +255,7 @@ def audit(
         chosen = {i.id for i in secrets.SystemRandom().sample(items, sample)}
     for item in items:
         findings.extend(_check_item_against_chain(item, by_item.get(item.id, [])))
+        findings.extend(_check_destruction(stores.sealed, item, by_item.get(item.id, [])))
         if item.status == ItemStatus.PRESERVED:
             findings.extend(_check_sealed_lock(stores.sealed, item, by_item.get(item.id, [])))
         if rehash_objects and item.status == ItemStatus.PRESERVED and item.id in chosen:

@@ -1,0 +1,141 @@
+"""The full destruction path, on the filesystem store and on a real S3 server with Object
+Lock: due listing, appraisal, the principal's approval, supervision, execution, the register
+signed twice and time-stamped, tombstones, custody events, and the audit still passing."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from custody.service import events_for
+from ingest.renditions import render_pending
+from retention import appraisal
+from retention.destruction import execute
+from retention.models import BatchStatus, Decision
+from tests.conftest import Vault, make_vault, run_cli
+from tests.custody.test_audit_report import pyhanko_validate
+from tests.retention.conftest import People, VaultClock, add_people, ingest_expiring, wait_until
+from tests.tsa import local_tsa
+from vault.accounts import find_user
+from vault.db import unit_of_work
+from vault.errors import NotFound
+from vault.models import EvidenceItem, ItemStatus, Rendition
+
+
+def _stores_for(backend: str, request: pytest.FixtureRequest) -> dict[str, object]:
+    if backend == "filesystem":
+        return {}
+    buckets = request.getfixturevalue("buckets")
+    return {"sealed_store": buckets.sealed, "access_store": buckets.access}
+
+
+def _appraise_approve_supervise(v: Vault, people: People, items: list[EvidenceItem]) -> str:
+    destroy, keep = items[:-1], items[-1]
+    keep_until = datetime.now(UTC) + timedelta(days=3650)
+    with unit_of_work(v.app.factory) as session:
+        due = appraisal.due_items(session)
+        assert {i.id for i in due} == {i.id for i in items}
+        assert {appraisal.group_key(i) for i in due} == {"no case"}
+        decisions = [
+            appraisal.DecisionIn(str(i.id), Decision.DESTROY, "no evidential value") for i in destroy
+        ] + [appraisal.DecisionIn(str(keep.id), Decision.KEEP, "training material", keep_until)]
+        batch = appraisal.appraise(session, v.app.stores, user=find_user(session, "appraiser1"),
+                                   members=["appraiser2"], decisions=decisions)  # fmt: skip
+        number = batch.number
+    with unit_of_work(v.app.factory) as session:
+        appraisal.decide_batch(session, number, user=find_user(session, "principal"), approve=True,
+                               note="approved at the meeting of 30 November")  # fmt: skip
+    with unit_of_work(v.app.factory) as session:
+        appraisal.supervise(session, number, user=find_user(session, "supervisor"))
+    return number
+
+
+@pytest.mark.parametrize("backend", ["filesystem", "s3"])
+def test_full_destruction_path(
+    backend: str,
+    isolated_env: Path,
+    clip_dir: Path,
+    clock: VaultClock,
+    request: pytest.FixtureRequest,
+) -> None:
+    (isolated_env / "tsa").mkdir()
+    with local_tsa(isolated_env / "tsa") as tsa:
+        v = make_vault(
+            isolated_env, tsa_url=tsa.url, tsa_trust_roots=[tsa.root_pem],
+            **_stores_for(backend, request),
+        )  # fmt: skip
+        people = add_people(v)
+        items = ingest_expiring(v, clip_dir, clock, clips=3, seconds=10)
+        render_pending(v.ingest_context())
+        with unit_of_work(v.app.factory) as session:
+            assert appraisal.due_items(session) == []  # not yet: the end is still ahead
+            renditions = dict(session.execute(select(Rendition.item_id, Rendition.digest)).all())
+        for item in items:
+            assert item.retention_rule == "long_term"
+            sealed = v.app.stores.sealed.retention(item.digest)
+            assert sealed is not None and sealed.until is not None
+            assert abs((sealed.until - item.retain_until).total_seconds()) < 1  # type: ignore[operator]
+        wait_until(max(i.retain_until for i in items) + timedelta(seconds=1))  # type: ignore[type-var]
+
+        number = _appraise_approve_supervise(v, people, items)
+        result = execute(v.app.factory, v.app.stores, v.app.settings, number, executor="executor")
+    destroyed, kept = items[:-1], items[-1]
+    assert result.items == 2
+    assert result.objects_deleted == 2 * 2 + sum(1 for i in destroyed if i.id in renditions)
+
+    # Tombstones: metadata, digests and the whole chain stay; the bytes are gone.
+    with unit_of_work(v.app.factory) as session:
+        for item in destroyed:
+            row = session.get(EvidenceItem, item.id)
+            assert row is not None and row.status == ItemStatus.DESTROYED
+            assert row.digest == item.digest
+            kinds = [e.kind for e in events_for(session, item.id)]
+            assert kinds[:4] == ["ingested", "sealed", "access_copy_stored", "retention_set"]
+            assert kinds[-3:] == ["appraised", "destruction_approved", "destroyed"]
+            last = events_for(session, item.id)[-1]
+            assert last.data["register"] == result.register_digest
+            assert (last.data["executor"], last.data["supervisor"]) == ("executor", "supervisor")
+            for store in (v.app.stores.sealed, v.app.stores.access):
+                with pytest.raises(NotFound):
+                    store.stat(item.digest)
+            if item.id in renditions:
+                assert not v.app.stores.access.exists(renditions[item.id])
+        kept_row = session.get(EvidenceItem, kept.id)
+        assert kept_row is not None and kept_row.status == ItemStatus.PRESERVED
+        assert kept_row.retention_rule == "appraisal_keep"
+        kept_kinds = [e.kind for e in events_for(session, kept.id)]
+        assert kept_kinds[-2:] == ["retention_extended", "appraised"]
+        batch = appraisal.find_batch(session, number)
+        assert batch.status == BatchStatus.DESTROYED
+    # The kept item's new end is enforced by the store itself.
+    kept_lock = v.app.stores.sealed.retention(kept.digest)
+    assert kept_lock is not None and kept_lock.until is not None
+    assert kept_lock.until > datetime.now(UTC) + timedelta(days=3000)
+
+    # The register: kept permanently in the sealed store, under legal hold.
+    register = v.app.stores.sealed.retention(result.register_digest)
+    assert register is not None and register.needs_hold
+    pdf = isolated_env / "register.pdf"
+    with v.app.stores.sealed.open(result.register_digest) as source:
+        pdf.write_bytes(source.read())
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest() == result.register_digest
+    ca = v.settings.keys_path / "ca" / "ca.pem"
+    checked = pyhanko_validate(pdf, ca, tsa.root_pem)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("The signature is judged VALID") == 2, checked.stdout
+    assert "Executor" in checked.stdout and "Supervisor" in checked.stdout, checked.stdout
+    assert checked.stdout.lower().count("timestamp") >= 2, checked.stdout
+    assert b"/FontFile2" in pdf.read_bytes()  # the CJK font is embedded, not referenced
+
+    # The register downloads through the CLI, and the audit still passes.
+    out = isolated_env / "downloaded.pdf"
+    got = run_cli(["retention", "register", number, "--out", str(out)], v.env(), v.root)
+    assert got.returncode == 0, got.stderr
+    assert out.read_bytes() == pdf.read_bytes()
+    audit = run_cli(["audit", "verify"], v.env(), v.root)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    v.app.engine.dispose()
