@@ -30,11 +30,11 @@ class PolicyEdit:
 
 def preview_policy(session: Session, policy: RetentionPolicy) -> PolicyPreview:
     """Compare, item by item, the end the new policy gives with the one the current gives."""
-    old, now = current_policy(session), utcnow()
+    old = current_policy(session)
     shortened = extended = 0
     for item in preserved_items(session):
         facts = facts_of(item)
-        before, after = decide(facts, old, now=now), decide(facts, policy, now=now)
+        before, after = decide(facts, old), decide(facts, policy)
         if extends(after.until, before.until):
             shortened += 1
         elif extends(item.retain_until, after.until):

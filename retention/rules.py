@@ -41,6 +41,7 @@ class RetentionPolicy(BaseModel):
 class CaseFacts:
     number: str
     flags: frozenset[str]
+    opened_at: datetime
     closed_at: datetime | None
 
 
@@ -82,9 +83,7 @@ def add_years(start: datetime, years: int) -> datetime:
         return start.replace(year=start.year + years, month=3, day=1)
 
 
-def candidates(
-    facts: ItemFacts, policy: RetentionPolicy, *, now: datetime
-) -> list[RetentionDecision]:
+def candidates(facts: ItemFacts, policy: RetentionPolicy) -> list[RetentionDecision]:
     """Every rule that applies to the item, with the end it gives."""
     found = [
         RetentionDecision(
@@ -104,10 +103,16 @@ def candidates(
         )
     else:
         if case.closed_at is None:
-            # The end is counted from a closing that has not happened: count from today, so
-            # it grows again when the case closes. An open case also blocks destruction.
-            basis = f"evidence in open case {case.number}: {policy.case_years} years from today"
-            found.append(RetentionDecision(add_years(now, policy.case_years), "case_open", basis))
+            # The closing has not happened: count from the opening (a fixed date, so the end
+            # does not creep on every recomputation); it grows when the case closes, and an
+            # open case blocks destruction meanwhile.
+            basis = (
+                f"evidence in open case {case.number}: {policy.case_years} years from its"
+                f" opening on {case.opened_at:%Y-%m-%d}, extended when it closes"
+            )
+            found.append(
+                RetentionDecision(add_years(case.opened_at, policy.case_years), "case_open", basis)
+            )
         else:
             basis = (
                 f"evidence in case {case.number}: {policy.case_years} years from its closing"
@@ -138,8 +143,8 @@ def longest(decisions: Iterable[RetentionDecision]) -> RetentionDecision:
     return best
 
 
-def decide(facts: ItemFacts, policy: RetentionPolicy, *, now: datetime) -> RetentionDecision:
-    return longest(candidates(facts, policy, now=now))
+def decide(facts: ItemFacts, policy: RetentionPolicy) -> RetentionDecision:
+    return longest(candidates(facts, policy))
 
 
 def extends(current: datetime | None, wanted: datetime | None) -> bool:

@@ -23,7 +23,6 @@ from retention.rules import (
     extends,
     show_end,
 )
-from vault.db import utcnow
 from vault.models import EvidenceItem, ItemStatus, Rendition
 from vault.stores.factory import Stores
 
@@ -35,16 +34,19 @@ def facts_of(item: EvidenceItem) -> ItemFacts:
         categories=frozenset(item.categories or ()),
         case=None
         if case is None
-        else CaseFacts(number=case.number, flags=frozenset(case.flags), closed_at=case.closed_at),
+        else CaseFacts(
+            number=case.number,
+            flags=frozenset(case.flags),
+            opened_at=case.opened_at,
+            closed_at=case.closed_at,
+        ),  # fmt: skip,
     )
 
 
-def initial_decision(
-    session: Session, *, received_at: datetime, now: datetime | None = None
-) -> RetentionDecision:
+def initial_decision(session: Session, *, received_at: datetime) -> RetentionDecision:
     """The end a new recording gets at ingest (no case, no category yet)."""
     facts = ItemFacts(received_at=received_at, categories=frozenset(), case=None)
-    return decide(facts, current_policy(session), now=now or utcnow())
+    return decide(facts, current_policy(session))
 
 
 def record_initial(
@@ -114,7 +116,7 @@ def apply_rules(
     """Recompute the item's end; extend it (never shorten) and record why. True if extended."""
     if item.status != ItemStatus.PRESERVED:
         return False
-    decision = decide(facts_of(item), policy or current_policy(session), now=utcnow())
+    decision = decide(facts_of(item), policy or current_policy(session))
     if not extends(item.retain_until, decision.until):
         return False
     extend(

@@ -25,7 +25,12 @@ def test_item_proof_bundle_verifies_offline(api: Api) -> None:
     _, size, root = rfc.checkpoint_fields(text)
     assert size == body["checkpoint"]["tree_size"] == 3  # the three ingest entries
     proven = [e for e in body["entries"] if e["proof"] is not None]
-    assert [e["event"]["kind"] for e in proven] == ["ingested", "sealed", "access_copy_stored", "retention_set"]
+    assert [e["event"]["kind"] for e in proven] == [
+        "ingested",
+        "sealed",
+        "access_copy_stored",
+        "retention_set",
+    ]
     for entry in proven:
         canonical = entry["canonical"].encode()
         index = entry["event"]["seq"] - 1

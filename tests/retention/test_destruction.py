@@ -41,7 +41,8 @@ def _appraise_approve_supervise(v: Vault, people: People, items: list[EvidenceIt
         assert {i.id for i in due} == {i.id for i in items}
         assert {appraisal.group_key(i) for i in due} == {"no case"}
         decisions = [
-            appraisal.DecisionIn(str(i.id), Decision.DESTROY, "no evidential value") for i in destroy
+            appraisal.DecisionIn(str(i.id), Decision.DESTROY, "no evidential value")
+            for i in destroy
         ] + [appraisal.DecisionIn(str(keep.id), Decision.KEEP, "training material", keep_until)]
         batch = appraisal.appraise(session, v.app.stores, user=find_user(session, "appraiser1"),
                                    members=["appraiser2"], decisions=decisions)  # fmt: skip
