@@ -20,7 +20,9 @@ from vault.db import unit_of_work, utcnow
 from vault.models import ApiToken
 
 READERS = {"custodian", "investigator", "approver", "auditor"}
-EVERYONE = READERS | {"admin"}
+WORKFLOW = {"appraiser", "principal", "executor", "supervisor"}
+EVERYONE = READERS | {"admin"} | WORKFLOW
+OVERSEERS = {"custodian", "auditor", "approver", "admin"} | WORKFLOW
 ADMIN = {"admin"}
 AUDITORS = {"auditor", "custodian"}
 
@@ -56,6 +58,24 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/proofs/consistency"): AUDITORS,
     ("GET", "/items/{ref}/proofs"): AUDITORS,
     ("GET", "/fixity"): AUDITORS,
+    ("GET", "/retention/policy"): OVERSEERS,
+    ("PUT", "/retention/policy"): ADMIN,
+    ("GET", "/retention/due"): OVERSEERS,
+    ("GET", "/items/{ref}/retention"): OVERSEERS | {"investigator"},
+    ("POST", "/items/{ref}/categories"): {"custodian"},
+    ("POST", "/items/{ref}/holds"): {"approver"},
+    ("GET", "/holds"): OVERSEERS,
+    ("POST", "/holds/{hold}/release"): {"approver"},
+    ("POST", "/cases/{number}/close"): {"custodian"},
+    ("POST", "/cases/{number}/flags"): {"custodian"},
+    ("POST", "/appraisals"): {"appraiser"},
+    ("GET", "/appraisals"): OVERSEERS,
+    ("GET", "/appraisals/{number}"): OVERSEERS,
+    ("POST", "/appraisals/{number}/approve"): {"principal"},
+    ("POST", "/appraisals/{number}/refuse"): {"principal"},
+    ("POST", "/appraisals/{number}/supervise"): {"supervisor"},
+    ("POST", "/appraisals/{number}/execute"): {"executor"},
+    ("GET", "/appraisals/{number}/register"): OVERSEERS,
 }
 QUERIES = {"/proofs/inclusion": "?seq=1", "/proofs/consistency": "?old=1&new=2"}
 
@@ -69,6 +89,7 @@ def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, obj
         .replace("{username}", "target")
         .replace("{number}", "2026-117")
         .replace("{prefix}", "evt_nothing")
+        .replace("{hold}", "00000000-0000-4000-8000-000000000000")
     )
     bodies: dict[str, dict[str, object]] = {
         "/users": {"username": "new-user", "roles": ["auditor"]},
@@ -78,8 +99,18 @@ def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, obj
         "/cases/{number}/items": {"items": [item.digest[:12]]},
         "/requests/{ref}/approve": {"reason": "matrix"},
         "/requests/{ref}/refuse": {"reason": "matrix"},
-    }
-    return filled + QUERIES.get(path, ""), bodies.get(path) if method == "POST" else None
+        "/retention/policy": {"reason": "matrix", "unattached_years": 30},
+        "/items/{ref}/categories": {"categories": ["traffic"]},
+        "/items/{ref}/holds": {"reason": "matrix", "reference": "order 1"},
+        "/holds/{hold}/release": {"reason": "matrix"},
+        "/cases/{number}/flags": {"flags": ["complaint"]},
+        "/appraisals": {"decisions": [{"item": item.digest[:12], "decision": "destroy",
+                                       "reason": "matrix"}]},
+        "/appraisals/{number}/approve": {"note": "matrix"},
+        "/appraisals/{number}/refuse": {"note": "matrix"},
+    }  # fmt: skip
+    body = bodies.get(path) if method in ("POST", "PUT") else None
+    return filled + QUERIES.get(path, ""), body
 
 
 def declared_routes(routes: list[Any]) -> set[tuple[str, str]]:
@@ -129,6 +160,7 @@ def test_items_and_custody_timeline(api: Api) -> None:
         "ingested",
         "sealed",
         "access_copy_stored",
+        "retention_set",
         "access_requested",  # the fixture's request, and its approval
         "access_approved",
     ]

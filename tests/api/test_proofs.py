@@ -23,7 +23,7 @@ def test_item_proof_bundle_verifies_offline(api: Api) -> None:
     public = base64.b64decode(rest.split("+", 1)[1])[1:]
     text = rfc.verify_note(body["checkpoint"]["note"], name, public)
     _, size, root = rfc.checkpoint_fields(text)
-    assert size == body["checkpoint"]["tree_size"] == 3  # the three ingest entries
+    assert size == body["checkpoint"]["tree_size"] == 4  # the four ingest entries
     proven = [e for e in body["entries"] if e["proof"] is not None]
     assert [e["event"]["kind"] for e in proven] == [
         "ingested",

@@ -16,13 +16,13 @@ from ingest.renditions import render_pending
 from retention import appraisal
 from retention.destruction import execute
 from retention.models import BatchStatus, Decision
-from tests.conftest import Vault, make_vault, run_cli
+from tests.conftest import Vault, make_vault, put_clip, run_cli
 from tests.custody.test_audit_report import pyhanko_validate
-from tests.retention.conftest import People, VaultClock, add_people, ingest_expiring, wait_until
+from tests.retention.conftest import VaultClock, add_people, ingest_expiring, wait_until
 from tests.tsa import local_tsa
 from vault.accounts import find_user
 from vault.db import unit_of_work
-from vault.errors import NotFound
+from vault.errors import NotFound, RetentionViolation
 from vault.models import EvidenceItem, ItemStatus, Rendition
 
 
@@ -33,8 +33,12 @@ def _stores_for(backend: str, request: pytest.FixtureRequest) -> dict[str, objec
     return {"sealed_store": buckets.sealed, "access_store": buckets.access}
 
 
-def _appraise_approve_supervise(v: Vault, people: People, items: list[EvidenceItem]) -> str:
-    destroy, keep = items[:-1], items[-1]
+def _appraise_approve_supervise(
+    v: Vault, items: list[EvidenceItem], *, keep_last: bool = True
+) -> str:
+    """Appraisal (destroy all, or all but the last, which is kept ten more years), the
+    principal's approval, and the supervisor taking the batch."""
+    destroy = items[:-1] if keep_last else items
     keep_until = datetime.now(UTC) + timedelta(days=3650)
     with unit_of_work(v.app.factory) as session:
         due = appraisal.due_items(session)
@@ -43,7 +47,10 @@ def _appraise_approve_supervise(v: Vault, people: People, items: list[EvidenceIt
         decisions = [
             appraisal.DecisionIn(str(i.id), Decision.DESTROY, "no evidential value")
             for i in destroy
-        ] + [appraisal.DecisionIn(str(keep.id), Decision.KEEP, "training material", keep_until)]
+        ]
+        if keep_last:
+            decisions.append(appraisal.DecisionIn(str(items[-1].id), Decision.KEEP,
+                                                  "training material", keep_until))  # fmt: skip
         batch = appraisal.appraise(session, v.app.stores, user=find_user(session, "appraiser1"),
                                    members=["appraiser2"], decisions=decisions)  # fmt: skip
         number = batch.number
@@ -69,7 +76,7 @@ def test_full_destruction_path(
             isolated_env, tsa_url=tsa.url, tsa_trust_roots=[tsa.root_pem],
             **_stores_for(backend, request),
         )  # fmt: skip
-        people = add_people(v)
+        add_people(v)
         items = ingest_expiring(v, clip_dir, clock, clips=3, seconds=10)
         render_pending(v.ingest_context())
         with unit_of_work(v.app.factory) as session:
@@ -82,7 +89,7 @@ def test_full_destruction_path(
             assert abs((sealed.until - item.retain_until).total_seconds()) < 1  # type: ignore[operator]
         wait_until(max(i.retain_until for i in items) + timedelta(seconds=1))  # type: ignore[type-var]
 
-        number = _appraise_approve_supervise(v, people, items)
+        number = _appraise_approve_supervise(v, items)
         result = execute(v.app.factory, v.app.stores, v.app.settings, number, executor="executor")
     destroyed, kept = items[:-1], items[-1]
     assert result.items == 2
@@ -139,4 +146,31 @@ def test_full_destruction_path(
     assert out.read_bytes() == pdf.read_bytes()
     audit = run_cli(["audit", "verify"], v.env(), v.root)
     assert audit.returncode == 0, audit.stdout + audit.stderr
+    v.app.engine.dispose()
+
+
+def test_s3_refuses_early_deletion_by_itself_and_the_refusal_is_reported(
+    isolated_env: Path, clip_dir: Path, clock: VaultClock, buckets: object
+) -> None:
+    """A vault whose clock runs 31 years ahead (a wrong clock, or an insider) believes the
+    recordings are due; the sealed bucket's COMPLIANCE lock still refuses, and the vault says
+    so instead of recording anything as destroyed."""
+    v = make_vault(isolated_env, sealed_store=buckets.sealed, access_store=buckets.access)  # type: ignore[attr-defined]
+    add_people(v)
+    put_clip(clip_dir, 0, v.station_dir / "CAM1" / "CAM1_OFC7_20260101T000000.mp4")
+    v.ingest()
+    (item,) = v.items()
+    clock.years_ahead(31)
+    number = _appraise_approve_supervise(v, [item], keep_last=False)
+    with pytest.raises(RetentionViolation, match=r"the sealed store refused to delete") as refused:
+        execute(v.app.factory, v.app.stores, v.app.settings, number, executor="executor")
+    assert "no item is recorded as destroyed" in str(refused.value)
+    clock.real()
+    with unit_of_work(v.app.factory) as session:
+        row = session.get(EvidenceItem, item.id)
+        assert row is not None and row.status == ItemStatus.PRESERVED
+        assert "destroyed" not in [e.kind for e in events_for(session, item.id)]
+        assert appraisal.find_batch(session, number).status == BatchStatus.EXECUTING
+    with v.app.stores.sealed.open(item.digest) as stream:
+        assert hashlib.sha256(stream.read()).hexdigest() == item.digest
     v.app.engine.dispose()
