@@ -68,7 +68,7 @@ def _signers(settings: Settings, batch: AppraisalBatch, executor: User) -> list[
 
 
 def _item_problems(session: Session, batch: AppraisalBatch, d: AppraisalDecision) -> list[str]:
-    item = session.get(EvidenceItem, d.item_id, with_for_update=True)
+    item = session.get(EvidenceItem, d.item_id, with_for_update={"of": EvidenceItem})
     assert item is not None
     now, label = utcnow(), f"item {item.id}"
     if item.status != ItemStatus.PRESERVED:

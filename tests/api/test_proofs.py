@@ -42,15 +42,15 @@ def test_item_proof_bundle_verifies_offline(api: Api) -> None:
 def test_inclusion_and_consistency_routes(api: Api) -> None:
     headers = api.as_role("custodian")
     latest = api.client.get("/checkpoints/latest", headers=headers).json()
-    assert latest["tree_size"] == 3 and latest["timestamped"] is False
+    assert latest["tree_size"] == 4 and latest["timestamped"] is False
     assert [c["id"] for c in api.client.get("/checkpoints", headers=headers).json()] == [1]
     proof = api.client.get("/proofs/inclusion", params={"seq": 2}, headers=headers).json()
-    assert proof["tree_size"] == 3 and len(proof["proof"]) == 2
+    assert proof["tree_size"] == 4 and len(proof["proof"]) == 2
     whole = api.client.get("/proofs/consistency", params={"old": 2, "new": 5}, headers=headers)
     assert whole.status_code == 200 and whole.json()["proof"]
     for params, phrase in (
-        ({"seq": 4}, "entry seq must be 1 to 3"),
-        ({"seq": 1, "size": 99}, "tree size must be 1 to 5"),
+        ({"seq": 5}, "entry seq must be 1 to 4"),
+        ({"seq": 1, "size": 99}, "tree size must be 1 to 6"),
     ):
         refused = api.client.get("/proofs/inclusion", params=params, headers=headers)
         assert refused.status_code == 422 and phrase in refused.json()["detail"], refused.text

@@ -33,7 +33,7 @@ def test_0007_builds_the_tree_of_an_existing_log(vault: Vault, clip_dir: Path) -
     with unit_of_work(vault.app.factory) as session:
         size = session.get(LogHead, 1).last_seq  # type: ignore[union-attr]
         before = stored_root(session, size)
-    assert size == 9
+    assert size == 12  # four entries per item
     command.downgrade(alembic_config(vault.app.engine), "0006")  # as a vault of last version
     upgrade(vault.app.engine)
     with unit_of_work(vault.app.factory) as session:
@@ -42,7 +42,7 @@ def test_0007_builds_the_tree_of_an_existing_log(vault: Vault, clip_dir: Path) -
         leaves = session.scalars(
             select(MerkleNode.hash).where(MerkleNode.level == 0).order_by(MerkleNode.position)
         ).all()
-    assert nodes == 9 + 4 + 2 + 1  # leaves, pairs, fours, the eight
-    assert root_from_leaves(bytes(h) for h in leaves) == (9, before)
+    assert nodes == 12 + 6 + 3 + 1  # leaves, pairs, fours, the eight
+    assert root_from_leaves(bytes(h) for h in leaves) == (12, before)
     result = run_cli(["audit", "verify"], vault.env(), vault.root)
     assert result.returncode == 0, result.stdout + result.stderr
