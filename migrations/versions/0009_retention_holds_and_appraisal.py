@@ -121,7 +121,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("evidence_item", schema=None) as batch_op:
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): recreating evidence_item, as batch mode
+    # would, trips the foreign keys of every table that points at it.
+    with op.batch_alter_table("evidence_item", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("categories")
         batch_op.drop_column("retention_basis")
         batch_op.drop_column("retention_rule")
