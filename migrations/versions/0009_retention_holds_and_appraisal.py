@@ -105,7 +105,9 @@ def upgrade() -> None:
             batch_op.f("ix_legal_hold_released_at"), ["released_at"], unique=False
         )
 
-    with op.batch_alter_table("evidence_item", schema=None) as batch_op:
+    # In place (ALTER TABLE ADD COLUMN): recreating evidence_item on SQLite, as batch mode may,
+    # trips the foreign keys of every table that points at it.
+    with op.batch_alter_table("evidence_item", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("retention_rule", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("retention_basis", sa.Text(), nullable=True))
         # Existing items have no category yet.
@@ -121,8 +123,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): recreating evidence_item, as batch mode
-    # would, trips the foreign keys of every table that points at it.
+    # In place too (ALTER TABLE DROP COLUMN needs SQLite 3.35+).
     with op.batch_alter_table("evidence_item", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("categories")
         batch_op.drop_column("retention_basis")
