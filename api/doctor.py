@@ -25,7 +25,8 @@ import migrations
 from config.settings import Settings, same_location
 from custody.models import CustodyEvent, LogHead
 from vault.db import make_engine
-from vault.errors import VaultError
+from vault.errors import ConfigurationError, VaultError
+from vault.fonts import find_cjk_font
 from vault.media import ffmpeg_binary
 from vault.stores.factory import build_store, shares_device
 from vault.stores.filesystem import FilesystemStore
@@ -102,6 +103,7 @@ def run_checks(settings: Settings) -> list[Check]:
             check(f"{role} clock vs S3", lambda s=store: _s3_clock(s))  # type: ignore[misc]
     check("sealed retention lock", lambda: _sealed_lock(stores["sealed"]))
     check("ffmpeg", _ffmpeg)
+    check("document font", lambda: _document_font(settings))
     for station in settings.stations:
         check(f"station {station.name}", lambda st=station: _station(st.path))  # type: ignore[misc]
     return results
@@ -114,6 +116,14 @@ def _engine(settings: Settings) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _document_font(settings: Settings) -> str | tuple[Status, str, str]:
+    """Destruction registers need a CJK font; without one, a destruction is refused."""
+    try:
+        return str(find_cjk_font(settings.document_font))
+    except ConfigurationError as exc:
+        return (Status.WARN, str(exc), "apt-get install fonts-wqy-microhei, or set document_font")
 
 
 def _one_line(exc: BaseException) -> str:

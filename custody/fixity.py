@@ -55,7 +55,10 @@ def track_new_objects(session: Session) -> int:
             session.add(FixityState(item_id=item_id, copy=copy.value, digest=digest, size=size))
             added += 1
     new_renditions = session.execute(
-        select(Rendition.item_id, Rendition.digest, Rendition.size).where(
+        select(Rendition.item_id, Rendition.digest, Rendition.size)
+        .join(EvidenceItem, EvidenceItem.id == Rendition.item_id)
+        .where(
+            EvidenceItem.status == ItemStatus.PRESERVED,  # a destroyed item's are deleted
             Rendition.status == RenditionStatus.MADE,
             Rendition.digest.is_not(None),
             _untracked(Rendition.item_id, CopyKind.RENDITION),

@@ -11,14 +11,17 @@ executing; running the destruction again re-checks and resumes (deleting what is
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from custody.checkpoints import run_checkpoint_job
 from custody.fixity_models import FixityState
 from custody.kinds import EventKind
 from custody.models import CustodyEvent
@@ -30,11 +33,13 @@ from retention.service import item_objects
 from vault.accounts import find_user
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.documents import register_cjk_font, sign_pdf
-from vault.errors import AccessDenied, NotFound, RetentionViolation
+from vault.errors import NotFound, RetentionViolation, VaultError
 from vault.models import EvidenceItem, ItemStatus, Role, User
 from vault.pki import SignerFiles, user_signer
 from vault.stores.factory import Stores
 from vault.stores.protocol import DestructionOrder, Retention, read_chunks
+
+log = logging.getLogger(__name__)
 
 # Events that may follow an appraisal without the item counting as changed: reading it,
 # checking it, and the destruction workflow's own steps.
@@ -55,6 +60,7 @@ class DestructionResult:
     objects_absent: int
     register_digest: str
     register_size: int
+    checkpoint_size: int | None  # the signed checkpoint that covers the destroyed events
 
 
 def _signers(settings: Settings, batch: AppraisalBatch, executor: User) -> list[str]:
@@ -165,7 +171,19 @@ def execute(
                         f" {exc}. Batch {number} stays 'executing' and no item is recorded as"
                         " destroyed; find out why the store still holds it before retrying"
                     ) from exc
-    return _finish(factory, stores, settings, number, deleted=deleted, absent=absent)
+    finished = _finish(factory, stores, settings, number, deleted=deleted, absent=absent)
+    return replace(finished, checkpoint_size=_checkpoint(factory, stores, settings))
+
+
+def _checkpoint(factory: SessionFactory, stores: Stores, settings: Settings) -> int | None:
+    """Sign a checkpoint at once, so that the register's digest, in the destroyed events, is
+    under a signed tree head without waiting for the next scheduled one."""
+    try:
+        run = run_checkpoint_job(factory, settings, stores.sealed)
+    except VaultError as exc:  # the destruction is done and recorded; the daemon signs later
+        log.warning("checkpoint after destruction failed", extra={"error": str(exc)})
+        return None
+    return run.made.tree_size if run.made is not None else None
 
 
 def _item(session: Session, decision: AppraisalDecision) -> EvidenceItem:
@@ -199,7 +217,9 @@ def _finish(
             _tombstone(session, batch, decision, register_digest=digest)
         batch.status, batch.executed_at = BatchStatus.DESTROYED.value, executed_at
         batch.register_digest, batch.register_size = digest, stored
-        return DestructionResult(number, len(to_destroy(batch)), deleted, absent, digest, stored)
+        return DestructionResult(
+            number, len(to_destroy(batch)), deleted, absent, digest, stored, checkpoint_size=None
+        )
 
 
 def _make_register(
@@ -245,7 +265,7 @@ def _tombstone(
 
 
 def _register_facts(
-    session: Session, settings: Settings, batch: AppraisalBatch, executed_at: object
+    session: Session, settings: Settings, batch: AppraisalBatch, executed_at: datetime
 ) -> RegisterFacts:
     rows = []
     for decision in to_destroy(batch):
@@ -265,7 +285,6 @@ def _register_facts(
             )
         )  # fmt: skip
     assert batch.decided_by and batch.decided_at and batch.executor and batch.supervisor
-    assert isinstance(executed_at, type(batch.created_at))
     return RegisterFacts(
         organisation=settings.organisation, batch=batch.number, members=list(batch.members),
         appraised_at=batch.created_at, principal=batch.decided_by, approved_at=batch.decided_at,
@@ -274,8 +293,3 @@ def _register_facts(
         timezone_note=f"shown in {settings.display_timezone} by the vault's interfaces",
         rows=rows,
     )  # fmt: skip
-
-
-def ensure_access(user: User) -> None:
-    if not user.has_any(frozenset({Role.EXECUTOR})):
-        raise AccessDenied("executing a destruction needs the executor role")

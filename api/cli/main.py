@@ -248,6 +248,15 @@ def show(
             "access copy": item.access_locator,
             "station metadata": str(item.station_metadata or "-"),
             "status": item.status.value,
+            "retention": (
+                (
+                    "permanent"
+                    if item.retain_until is None
+                    else render.local(item.retain_until, zone)
+                )
+                + f" ({item.retention_rule}: {item.retention_basis})"
+            ),
+            "categories": ", ".join(item.categories or ()) or "-",
         }
     for key, value in fields.items():
         console.print(f"[bold]{key:>16}[/bold]  {value}", highlight=False)

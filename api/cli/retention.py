@@ -5,23 +5,25 @@ as the holder of an API token (--token or EVAULT_TOKEN), with the same rules as 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from api.cli.requests import TokenOption, _me
 from api.cli.shared import console, context, err
 from retention import appraisal, changes, holds
 from retention.models import Decision
 from retention.policy import current_policy, current_version
+from retention.register_store import register_chunks, register_digest
 from retention.rules import RetentionPolicy, show_end
+from vault.cases import open_case
 from vault.db import unit_of_work
-from vault.errors import InputRejected
-from vault.models import CaseFlag, Role
-from vault.stores.protocol import read_chunks
+from vault.errors import AccessDenied, InputRejected
+from vault.models import CaseFlag, Role, User
 
 retention_app = typer.Typer(
     help="Retention ends and the only way anything is ever deleted: due -> appraise ->"
@@ -107,7 +109,8 @@ def appraise(
     destroy: Annotated[list[str], typer.Option(help="An item to destroy.")] = [],  # noqa: B006
     keep: Annotated[list[str], typer.Option(help="An item to keep (needs --keep-until).")] = [],  # noqa: B006
     keep_until: Annotated[
-        datetime | None, typer.Option(help="New end for kept items (ISO 8601, UTC).")
+        str | None,
+        typer.Option(help="New end for kept items, ISO 8601 (UTC unless an offset is given)."),
     ] = None,
 ) -> None:
     """Record the appraisal group's decisions (appraiser). Prints the batch number."""
@@ -123,12 +126,14 @@ def appraise(
     console.print(f"{number}: {len(destroy)} to destroy, {len(keep)} kept ({status})")
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: str | None) -> datetime | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise InputRejected("give --keep-until with a time zone, e.g. 2060-01-01T00:00:00Z")
-    return value
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InputRejected(f"--keep-until {value!r} is not an ISO 8601 time") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _decide(number: str, token: str, note: str, *, approve: bool) -> None:
@@ -192,6 +197,8 @@ def destroy(
         f" deleted; register sha256 {result.register_digest} ({result.register_size} bytes),"
         " kept permanently in the sealed store"
     )
+    if result.checkpoint_size is not None:
+        console.print(f"signed checkpoint of {result.checkpoint_size} entries covers it")
 
 
 @retention_app.command("batches")
@@ -214,11 +221,9 @@ def register(
     """Write a destroyed batch's signed register (check: pyhanko sign validate --trust CA)."""
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
-        digest = appraisal.find_batch(session, number).register_digest
-    if digest is None:
-        raise InputRejected(f"batch {number} has no register: it was not destroyed")
-    with app.stores.sealed.open(digest) as source, open(out, "xb") as target:
-        for chunk in read_chunks(source, app.settings.chunk_size):
+        digest = register_digest(session, number)
+    with open(out, "xb") as target:
+        for chunk in register_chunks(app.stores, digest, chunk_size=app.settings.chunk_size):
             target.write(chunk)
     console.print(f"wrote {out} (sha256 {digest})")
 
@@ -278,6 +283,42 @@ def hold_list() -> None:
             table.add_row(str(hold.id), str(hold.item_id), hold.reference, hold.placed_by,
                           f"{hold.placed_at:%Y-%m-%d %H:%M}Z")  # fmt: skip
     console.print(table)
+
+
+@case_app.command("open")
+def case_open(
+    number: Annotated[str, typer.Argument(help="Case number, e.g. 2026-117.")],
+    title: Annotated[str, typer.Option(help="A short title.")] = "",
+    flag: Annotated[list[CaseFlag], typer.Option(help="major, hearing, litigation, …")] = [],  # noqa: B006
+    token: TokenOption = "",
+) -> None:
+    """Open a case (custodian or investigator)."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        _me_any(session, token, Role.CUSTODIAN, Role.INVESTIGATOR)
+        case = open_case(session, number=number, title=title, flags=flag)
+        console.print(f"case {case.number} opened")
+
+
+@case_app.command("attach")
+def case_attach(
+    number: Annotated[str, typer.Argument(help="Case number.")],
+    items: Annotated[list[str], typer.Argument(help="Item ids or digest prefixes.")],
+    token: TokenOption = "",
+) -> None:
+    """Attach items to a case (custodian or investigator); their retention follows the case."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me_any(session, token, Role.CUSTODIAN, Role.INVESTIGATOR)
+        case = changes.attach(session, app.stores, number, items, user=user)
+        console.print(f"case {case.number}: {len(case.items)} item(s)")
+
+
+def _me_any(session: Session, token: str, *roles: Role) -> User:
+    user = _me(session, token)
+    if not user.has_any(frozenset(roles)):
+        raise AccessDenied(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
+    return user
 
 
 @case_app.command("close")

@@ -180,3 +180,4 @@ class DestructionOut(BaseModel):
     objects_absent: int
     register_digest: str
     register_size: int
+    checkpoint_size: int | None  # the signed checkpoint covering the destroyed events

@@ -20,7 +20,7 @@ from vault.db import unit_of_work
 
 @pytest.fixture
 def signed(vault: Vault, clip_dir: Path) -> Vault:
-    """Three items, a checkpoint over their 9 entries, a witness file, then a fourth item."""
+    """Three items, a checkpoint over their 12 entries, a witness file, then a fourth item."""
     for n in range(3):
         put_clip(clip_dir, n, vault.station_dir / "CAM1" / f"clip{n}.mp4")
     vault.ingest()
@@ -97,7 +97,7 @@ def test_rewritten_history_with_recomputed_chain_is_caught_by_the_checkpoint(
         ).one()
         data = dict(session.get(CustodyEvent, seq).data)  # type: ignore[union-attr]
     rewrite_chain_from(signed, seq, {**data, "station": "a station it never came from"})
-    out = audit_fails(signed, "checkpoint 1 signed the first 9 entries", "history was rewritten")
+    out = audit_fails(signed, "checkpoint 1 signed the first 12 entries", "history was rewritten")
     assert "chain broken" not in out and "entry seq" not in out  # the chains themselves pass
 
 
@@ -119,7 +119,7 @@ def test_rewritten_history_and_re_signed_checkpoints_are_caught_by_the_witness(
     cli(signed, "checkpoint")
     assert run_cli(["audit", "verify"], signed.env(), signed.root).returncode == 0
     audit_fails(
-        signed, "the witnessed checkpoint signed the first 9 entries", "history was rewritten",
+        signed, "the witnessed checkpoint signed the first 12 entries", "history was rewritten",
         against=True,
     )  # fmt: skip
 
@@ -145,7 +145,7 @@ def test_truncated_log_after_a_checkpoint(signed: Vault) -> None:
         log_head = session.get(LogHead, 1)
         assert last is not None and log_head is not None
         log_head.last_seq, log_head.last_hash = last.seq, last.entry_hash
-    audit_fails(signed, "checkpoint 1 signed a log of 9 entries", "truncated")
+    audit_fails(signed, "checkpoint 1 signed a log of 12 entries", "truncated")
 
 
 def test_forged_checkpoint_signature(signed: Vault) -> None:
@@ -180,7 +180,7 @@ def test_altered_stored_merkle_node(signed: Vault) -> None:
 def test_witness_file_that_was_edited_is_refused(signed: Vault) -> None:
     path = signed.root / "witness.json"
     document = json.loads(path.read_text())
-    document["checkpoint"] = document["checkpoint"].replace("\n9\n", "\n8\n")
+    document["checkpoint"] = document["checkpoint"].replace("\n12\n", "\n11\n")
     path.write_text(json.dumps(document))
     audit_fails(signed, "the witness file's checkpoint does not verify", against=True)
 

@@ -63,7 +63,7 @@ def test_eight_processes_appending_keep_every_chain_whole(vault: Vault, clip_dir
     seqs = [row[0] for row in rows]
     assert seqs == list(range(1, len(rows) + 1)) and last_seq == len(rows)  # gapless
     appended = Counter(row[1] for row in rows)
-    assert sum(appended.values()) == 4 * 3 + committed  # 3 ingest events per item, none lost
+    assert sum(appended.values()) == 4 * 4 + committed  # 4 ingest events per item, none lost
     previous: dict[object, bytes] = {}
     for _, item, prev_hash, entry_hash in rows:
         assert bytes(prev_hash) == previous.get(item, bytes(32)), "a chain forked"

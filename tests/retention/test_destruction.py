@@ -5,15 +5,17 @@ signed twice and time-stamped, tombstones, custody events, and the audit still p
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from custody.models import LogHead
 from custody.service import events_for
 from ingest.renditions import render_pending
-from retention import appraisal
+from retention import appraisal, destruction
 from retention.destruction import execute
 from retention.models import BatchStatus, Decision
 from tests.conftest import Vault, make_vault, put_clip, run_cli
@@ -119,6 +121,9 @@ def test_full_destruction_path(
         assert kept_kinds[-2:] == ["retention_extended", "appraised"]
         batch = appraisal.find_batch(session, number)
         assert batch.status == BatchStatus.DESTROYED
+        # A checkpoint signed at once covers every destroyed event, and so the register.
+        head = session.get(LogHead, 1)
+        assert head is not None and result.checkpoint_size == head.last_seq
     # The kept item's new end is enforced by the store itself.
     kept_lock = v.app.stores.sealed.retention(kept.digest)
     assert kept_lock is not None and kept_lock.until is not None
@@ -144,7 +149,8 @@ def test_full_destruction_path(
     got = run_cli(["retention", "register", number, "--out", str(out)], v.env(), v.root)
     assert got.returncode == 0, got.stderr
     assert out.read_bytes() == pdf.read_bytes()
-    audit = run_cli(["audit", "verify"], v.env(), v.root)
+    tsa_env = {"EVAULT_TSA_URL": tsa.url, "EVAULT_TSA_TRUST_ROOTS": json.dumps([str(tsa.root_pem)])}
+    audit = run_cli(["audit", "verify"], {**v.env(), **tsa_env}, v.root)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     v.app.engine.dispose()
 
@@ -173,4 +179,40 @@ def test_s3_refuses_early_deletion_by_itself_and_the_refusal_is_reported(
         assert appraisal.find_batch(session, number).status == BatchStatus.EXECUTING
     with v.app.stores.sealed.open(item.digest) as stream:
         assert hashlib.sha256(stream.read()).hexdigest() == item.digest
+    v.app.engine.dispose()
+
+
+def test_a_destruction_interrupted_after_deleting_resumes(
+    isolated_env: Path, clip_dir: Path, clock: VaultClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between deleting the objects and recording the register leaves the batch
+    'executing'; running the destruction again re-checks, finds the objects gone, and
+    finishes: one register, one destroyed event per item."""
+    v = make_vault(isolated_env)
+    add_people(v)
+    items = ingest_expiring(v, clip_dir, clock, clips=2, seconds=5)
+    wait_until(max(i.retain_until for i in items) + timedelta(seconds=1))  # type: ignore[type-var]
+    number = _appraise_approve_supervise(v, items, keep_last=False)
+    real_finish = destruction._finish
+
+    def crash(*args: object, **kwargs: object) -> object:
+        raise SystemExit("killed after deleting")
+
+    monkeypatch.setattr(destruction, "_finish", crash)
+    with pytest.raises(SystemExit):
+        execute(v.app.factory, v.app.stores, v.app.settings, number, executor="executor")
+    with unit_of_work(v.app.factory) as session:
+        assert appraisal.find_batch(session, number).status == BatchStatus.EXECUTING
+        assert {i.status for i in session.scalars(select(EvidenceItem))} == {ItemStatus.PRESERVED}
+    assert not any(v.app.stores.sealed.exists(i.digest) for i in items)
+
+    monkeypatch.setattr(destruction, "_finish", real_finish)
+    result = execute(v.app.factory, v.app.stores, v.app.settings, number, executor="executor")
+    assert (result.items, result.objects_deleted, result.objects_absent) == (2, 0, 4)
+    with unit_of_work(v.app.factory) as session:
+        for item in items:
+            kinds = [e.kind for e in events_for(session, item.id)]
+            assert kinds.count("destroyed") == 1
+    audit = run_cli(["audit", "verify"], v.env(), v.root)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
     v.app.engine.dispose()

@@ -54,6 +54,12 @@ def test_retention_workflow_over_http(
         )  # fmt: skip
         assert skewed.status_code == 422, skewed.text
         assert "after today (the vault's clock" in skewed.json()["detail"]
+        # Nor can a client date a case's closing: the server closes it at its own time.
+        dated = client.post(
+            "/cases", headers=tokens["custodian"],
+            json={"number": "Z-1", "closed_at": "1990-01-01T00:00:00Z"},
+        )  # fmt: skip
+        assert dated.status_code == 422, dated.text
 
         made = client.post(
             "/appraisals", headers=tokens["appraiser1"],

@@ -5,7 +5,6 @@ matters is the server's; no route takes a time except a kept item's new end."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
@@ -36,12 +35,11 @@ from api.http.schemas import CaseOut
 from retention import appraisal, changes, holds
 from retention.models import AppraisalBatch, LegalHold
 from retention.policy import current_policy, current_version
+from retention.register_store import register_chunks, register_digest
 from retention.rules import RetentionPolicy
 from retention.service import active_holds
-from vault.errors import NotFound
 from vault.models import Role, User
 from vault.service import find_item
-from vault.stores.protocol import read_chunks
 
 router = APIRouter(
     tags=["retention"],
@@ -237,7 +235,7 @@ def post_execute(user: Executor, context: Context, number: str) -> DestructionOu
     return DestructionOut(
         batch=done.batch, items=done.items, objects_deleted=done.objects_deleted,
         objects_absent=done.objects_absent, register_digest=done.register_digest,
-        register_size=done.register_size,
+        register_size=done.register_size, checkpoint_size=done.checkpoint_size,
     )  # fmt: skip
 
 
@@ -251,17 +249,10 @@ def get_register(
 ) -> StreamingResponse:
     """The signed destruction register (PDF). Check it with
     `pyhanko sign validate --trust <the vault's ca.pem> register.pdf`."""
-    digest = appraisal.find_batch(session, number).register_digest
-    if digest is None:
-        raise NotFound(f"batch {number} has no register: it was not destroyed")
-    store, chunk = context.stores.sealed, context.settings.chunk_size
-
-    def body() -> Iterator[bytes]:
-        with store.open(digest) as source:
-            yield from read_chunks(source, chunk)
-
+    digest = register_digest(session, number)
+    body = register_chunks(context.stores, digest, chunk_size=context.settings.chunk_size)
     return StreamingResponse(
-        body(), media_type="application/pdf",
+        body, media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{number}-register.pdf"',
                  "X-Content-SHA256": digest},
     )  # fmt: skip
