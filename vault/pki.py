@@ -81,14 +81,10 @@ def _ensure_ca(directory: Path, organisation: str) -> tuple[Path, Path]:
     return key_path, cert_path
 
 
-def ensure_signer(keys_dir: Path, purpose: str, *, organisation: str) -> SignerFiles:
-    """A signing key and certificate for ``purpose`` (e.g. "audit-report"), made once."""
-    ca_key_path, ca_cert_path = _ensure_ca(keys_dir / "ca", organisation)
-    directory = keys_dir / "signers"
-    key_path, cert_path = directory / f"{purpose}.key", directory / f"{purpose}.pem"
-    if cert_path.exists():
-        return SignerFiles(key_path, cert_path, ca_cert_path)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _issue_signer(
+    ca_key_path: Path, ca_cert_path: Path, subject: x509.Name
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A new EC key and a document-signing certificate for it from the vault's CA."""
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
@@ -96,7 +92,7 @@ def ensure_signer(keys_dir: Path, purpose: str, *, organisation: str) -> SignerF
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(f"{organisation} evidence-vault {purpose}", organisation))
+        .subject_name(subject)
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -112,6 +108,20 @@ def ensure_signer(keys_dir: Path, purpose: str, *, organisation: str) -> SignerF
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def ensure_signer(keys_dir: Path, purpose: str, *, organisation: str) -> SignerFiles:
+    """A signing key and certificate for ``purpose`` (e.g. "audit-report"), made once."""
+    ca_key_path, ca_cert_path = _ensure_ca(keys_dir / "ca", organisation)
+    directory = keys_dir / "signers"
+    key_path, cert_path = directory / f"{purpose}.key", directory / f"{purpose}.pem"
+    if cert_path.exists():
+        return SignerFiles(key_path, cert_path, ca_cert_path)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key, cert = _issue_signer(
+        ca_key_path, ca_cert_path, _name(f"{organisation} evidence-vault {purpose}", organisation)
     )
     _write_private(key_path, key)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -140,29 +150,8 @@ def issue_user_key(
 ) -> SignerFiles:
     """A new EC key and a certificate from the vault's CA naming the person."""
     ca_key_path, ca_cert_path = _ensure_ca(keys_dir / "ca", organisation)
-    ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(display_name or username, organisation))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365 * SIGNER_YEARS))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
-            critical=True,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
+    key, cert = _issue_signer(
+        ca_key_path, ca_cert_path, _name(display_name or username, organisation)
     )
     return _install_user_key(keys_dir, username, key, cert, ca_cert_path)
 

@@ -68,16 +68,20 @@ def current_user(
     return authenticate(session, credentials.credentials)
 
 
+def _holding(user: User, wanted: frozenset[Role]) -> User:
+    if not user.has_any(wanted):
+        names = ", ".join(sorted(r.value for r in wanted))
+        raise AccessDenied(f"this needs one of the roles: {names}")
+    return user
+
+
 def require(*roles: Role) -> Callable[..., Awaitable[User]]:
     """A dependency admitting users who hold at least one of ``roles``."""
     wanted = frozenset(roles)
 
     # async: a pure check, run on the event loop rather than costing a trip to a thread.
     async def dependency(user: Annotated[User, Depends(current_user)]) -> User:
-        if not user.has_any(wanted):
-            names = ", ".join(sorted(r.value for r in wanted))
-            raise AccessDenied(f"this needs one of the roles: {names}")
-        return user
+        return _holding(user, wanted)
 
     dependency.allowed_roles = wanted  # type: ignore[attr-defined]
     return dependency
@@ -100,13 +104,7 @@ def require_without_write_lock(*roles: Role) -> Callable[..., User]:
         session: Annotated[Session, Depends(read_only_session, scope="function")],
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> User:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise NotAuthenticated("an `Authorization: Bearer <token>` header is required")
-        user = authenticate(session, credentials.credentials)
-        if not user.has_any(wanted):
-            names = ", ".join(sorted(r.value for r in wanted))
-            raise AccessDenied(f"this needs one of the roles: {names}")
-        return user
+        return _holding(current_user(session, credentials), wanted)
 
     dependency.allowed_roles = wanted  # type: ignore[attr-defined]
     return dependency

@@ -140,6 +140,8 @@ def test_full_destruction_path(
     checked = pyhanko_validate(pdf, ca, tsa.root_pem)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.count("The signature is judged VALID") == 2, checked.stdout
+    assert checked.stdout.count("The signature is cryptographically sound") == 2  # intact
+    assert checked.stdout.count("The signer's certificate is trusted") == 2  # the vault's CA
     assert "Executor" in checked.stdout and "Supervisor" in checked.stdout, checked.stdout
     assert checked.stdout.lower().count("timestamp") >= 2, checked.stdout
     assert b"/FontFile2" in pdf.read_bytes()  # the CJK font is embedded, not referenced
