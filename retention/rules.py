@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 MIN_FLOOR_MONTHS = 6  # the regulations' minimum for any body-worn camera recording
 
@@ -35,6 +35,10 @@ class RetentionPolicy(BaseModel):
     permanent_categories: frozenset[str] = frozenset(
         {"obstruction", "mass_incident", "major_emergency"}
     )
+
+    @field_serializer("permanent_case_flags", "permanent_categories")
+    def _sorted(self, values: frozenset[str]) -> list[str]:
+        return sorted(values)  # stored and shown in one stable order
 
 
 @dataclass(frozen=True)
