@@ -1,4 +1,5 @@
-"""`evault audit verify --report FILE.pdf`: the audit's result as a PDF signed by the vault
+"""`evault audit verify --report FILE.pdf`: the audit's result as a bilingual PDF (Chinese and
+English, with an embedded CJK font) signed by the vault
 (PAdES, with an RFC 3161 time stamp when a TSA is configured), for whoever must rely on it
 without running the vault: `pyhanko sign validate --trust ca.pem FILE.pdf` checks it."""
 
@@ -35,50 +36,62 @@ class ReportFacts:
     names: dict[uuid.UUID, str]
 
 
-def render_pdf(report: AuditReport, facts: ReportFacts, target: Path) -> None:
+def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: str) -> None:
+    """The report in Chinese and English, in ``font`` (embedded: see vault.documents)."""
     styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        style.fontName = font  # every style, CJK-capable
     body, mono = styles["BodyText"], styles["Code"]
     verdict = (
-        "PASSED: nothing was found altered, removed or reordered"
+        "通过 PASSED: nothing was found altered, removed or reordered"
         if report.ok
-        else (f"FAILED: {len(report.findings)} failure(s), listed below")
+        else (f"未通过 FAILED: {len(report.findings)} failure(s), listed below")
     )
     latest = facts.latest
     rows = [
-        ["Custody log", facts.origin],
-        ["Report made", f"{facts.generated_at:%Y-%m-%d %H:%M:%S} UTC"],
-        ["Items checked", str(report.items_checked)],
-        ["Custody entries recomputed", str(report.entries_checked)],
-        ["Bytes re-hashed", f"{report.bytes_rehashed:,} ({facts.scope})"],
-        ["Witness checkpoint", facts.witness or "none given"],
+        ["监管日志 Custody log", facts.origin],
+        ["报告时间 Report made", f"{facts.generated_at:%Y-%m-%d %H:%M:%S} UTC"],
+        ["检查件数 Items checked", str(report.items_checked)],
+        ["重算记录 Custody entries recomputed", str(report.entries_checked)],
+        ["重算字节 Bytes re-hashed", f"{report.bytes_rehashed:,} ({facts.scope})"],
+        ["见证检查点 Witness checkpoint", facts.witness or "none given"],
     ]
     if latest is not None:
         root = base64.b64encode(bytes(latest.root_hash)).decode()
         signed = f"{latest.created_at:%Y-%m-%d %H:%M} UTC"
         rows += [
-            ["Latest checkpoint", f"no. {latest.id}: {latest.tree_size} entries, {signed}"],
-            ["Root hash", root],
-            ["Signing key", latest.key_id],
-            ["RFC 3161 time stamp", "yes" if latest.timestamp_token else "no TSA configured"],
+            [
+                "最新检查点 Latest checkpoint",
+                f"no. {latest.id}: {latest.tree_size} entries, {signed}",
+            ],
+            ["根哈希 Root hash", root],
+            ["签名密钥 Signing key", latest.key_id],
+            [
+                "可信时间戳 RFC 3161 time stamp",
+                "yes" if latest.timestamp_token else "no TSA configured",
+            ],
         ]
-    table = Table(rows, colWidths=[50 * mm, 120 * mm])
+    table = Table(rows, colWidths=[60 * mm, 110 * mm])
     table.setStyle(
         TableStyle(
             [
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("FONTNAME", (0, 0), (-1, -1), font),
             ]
         )
     )
     story = [
-        Paragraph("evidence-vault audit report", styles["Title"]),
+        Paragraph("监管链审计报告 / evidence-vault audit report", styles["Title"]),
         Paragraph(f"<b>{escape(verdict)}</b>", body),
         Spacer(1, 4 * mm),
         table,
         Spacer(1, 4 * mm),
         Paragraph(
-            "What was checked: every custody entry was re-canonicalised and re-hashed from the"
+            "检查内容：从数据库原始记录重新计算每条监管记录的哈希、每件证据的哈希链和全部日志的"  # noqa: RUF001
+            "默克尔树；核验每个检查点的签名、根哈希、时间戳和封存副本；重新读取并计算所列对象的哈希。"  # noqa: RUF001
+            " What was checked: every custody entry was re-canonicalised and re-hashed from the"
             " raw database rows; every per-item chain and the RFC 9162 Merkle tree over the"
             " whole log were recomputed; every checkpoint's Ed25519 signature, root, time"
             " stamp and sealed copy, the consistency between checkpoints and every stored tree"
@@ -87,7 +100,7 @@ def render_pdf(report: AuditReport, facts: ReportFacts, target: Path) -> None:
         ),
     ]
     if report.findings:
-        story += [Spacer(1, 4 * mm), Paragraph("Failures", styles["Heading2"])]
+        story += [Spacer(1, 4 * mm), Paragraph("发现的问题 Failures", styles["Heading2"])]
         for finding in report.findings[:MAX_FINDINGS_LISTED]:
             who = (
                 f"item {finding.item_id} ({facts.names.get(finding.item_id, 'unknown')})"

@@ -10,6 +10,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.timestamps import HTTPTimeStamper
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import registerFontFamily
 from reportlab.pdfbase.ttfonts import TTFont
 
 from vault.errors import ConfigurationError
@@ -26,6 +27,9 @@ def register_cjk_font(configured: Path | None) -> str:
         path = find_cjk_font(configured)
         try:
             pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
+            # One face for every weight: <b> in a paragraph must still map to this font.
+            registerFontFamily(FONT_NAME, normal=FONT_NAME, bold=FONT_NAME, italic=FONT_NAME,
+                               boldItalic=FONT_NAME)  # fmt: skip
         except Exception as exc:  # reportlab raises its own TTFError and plain errors
             raise ConfigurationError(f"cannot use {path} as the document font: {exc}") from exc
     return FONT_NAME

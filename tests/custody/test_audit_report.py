@@ -51,6 +51,7 @@ def test_signed_time_stamped_report_validates_and_an_edit_breaks_it(
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "The signature is judged VALID" in checked.stdout, checked.stdout
         assert "timestamp" in checked.stdout.lower(), checked.stdout
+        assert b"/FontFile2" in pdf.read_bytes()  # bilingual: the CJK font travels with it
 
     untrusted = pyhanko_validate(good, tsa.root_pem)  # the vault's CA not trusted
     assert "VALID" not in untrusted.stdout.replace("INVALID", "")
