@@ -192,7 +192,7 @@ def test_a_destruction_interrupted_after_deleting_resumes(
     finishes: one register, one destroyed event per item."""
     v = make_vault(isolated_env)
     add_people(v)
-    items = ingest_expiring(v, clip_dir, clock, clips=2, seconds=5)
+    items = ingest_expiring(v, clip_dir, clock, clips=2, seconds=2)
     wait_until(max(i.retain_until for i in items) + timedelta(seconds=1))  # type: ignore[type-var]
     number = _appraise_approve_supervise(v, items, keep_last=False)
     real_finish = destruction._finish

@@ -53,7 +53,7 @@ def expired(
 ) -> tuple[Vault, list[EvidenceItem]]:
     v = make_vault(isolated_env)
     add_people(v)
-    items = ingest_expiring(v, clip_dir, clock, clips=2, seconds=6)
+    items = ingest_expiring(v, clip_dir, clock, clips=2, seconds=2)
     wait_until(max(i.retain_until for i in items) + timedelta(seconds=1))  # type: ignore[type-var]
     return v, items
 
