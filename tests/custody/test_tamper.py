@@ -183,3 +183,13 @@ def test_altered_and_deleted_renditions(ingested: Vault) -> None:
     assert "access rendition is missing" in out
     assert any(str(second.id) in line for line in out.splitlines() if line.startswith("FAIL"))
     assert "access copy" not in out  # the items' own copies are intact
+
+
+def test_item_marked_destroyed_without_a_destruction(ingested: Vault) -> None:
+    """An insider hides a deletion by marking the row destroyed: the chain has no destroyed
+    entry and no register, and the audit says so."""
+    item = ingested.items()[0]
+    sql(ingested, "UPDATE evidence_item SET status = 'destroyed' WHERE digest = :d", d=item.digest)
+    verify_fails_naming(
+        ingested, str(item.id), "item row says destroyed but its chain has no destroyed entry"
+    )
