@@ -82,6 +82,11 @@ def start_server(directory: Path) -> S3Server:
         "-ip=127.0.0.1",
         "-ip.bind=127.0.0.1",
         "-webdav=false",
+        # Every bucket is a collection that takes volumes of its own; the suite makes hundreds
+        # of buckets, and the automatic limit (free disk / volume size) ran out mid-suite
+        # ("no free volumes left" -> InternalError). Volumes are sparse, so a high cap costs
+        # nothing.
+        "-volume.max=5000",
         *(f"-{name}={port}" for name, port in ports.items()),
     ]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
