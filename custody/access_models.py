@@ -21,6 +21,7 @@ class Purpose(enum.StrEnum):
     VIEW = "view"  # stream for viewing (查阅)
     COPY_ORIGINAL = "copy_original"  # a copy of the original access copy (复制原件)
     COPY_RENDITION = "copy_rendition"  # a watermarked copy of the rendition
+    EXPORT = "export"  # a court submission package (evault export)
 
 
 class RequesterKind(enum.StrEnum):

@@ -24,6 +24,7 @@ class WatermarkedCopy:
     stored: StoredObject
     rendition_digest: str
     text: str
+    arguments: list[str]  # ffmpeg's, for the provenance of an exported copy
 
 
 def made_rendition(session: Session, item: EvidenceItem) -> Rendition:
@@ -53,14 +54,18 @@ def make_watermarked_copy(
     user: User,
     workdir: Path,
     chunk_size: int,
+    text: str | None = None,
 ) -> WatermarkedCopy:
+    """``text`` is burned in; by default the requester, request number and time."""
     assert rendition.digest is not None
-    text = f"{user.username} | {request.number} | {utcnow():%Y-%m-%d %H:%M:%S} UTC"
+    text = text or f"{user.username} | {request.number} | {utcnow():%Y-%m-%d %H:%M:%S} UTC"
     workdir.mkdir(parents=True, exist_ok=True)
     target = workdir / f"watermarked-{uuid.uuid4()}.mp4"
     try:
         try:
-            watermark(store.media_source(rendition.digest), target, text, has_audio=has_audio(item))
+            arguments = watermark(
+                store.media_source(rendition.digest), target, text, has_audio=has_audio(item)
+            )
         except RenditionFailed as exc:
             raise Conflict(f"the watermarked copy could not be made: {exc}") from None
         with open(target, "rb") as made:
@@ -69,4 +74,4 @@ def make_watermarked_copy(
             )
     finally:
         target.unlink(missing_ok=True)
-    return WatermarkedCopy(stored, rendition.digest, text)
+    return WatermarkedCopy(stored, rendition.digest, text, arguments)

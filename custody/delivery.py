@@ -101,6 +101,7 @@ def deliver(
                 "request": request,
                 **(details or {}),
             },
+            commit_chain=kind == EventKind.EXPORTED,
         )
     return _verified_stream(store, digest, span, delivered, chunk_size)
 

@@ -14,6 +14,7 @@ from custody.copies import made_rendition, make_watermarked_copy
 from custody.delivery import ByteRange, deliver
 from custody.kinds import EventKind
 from vault.db import SessionFactory
+from vault.errors import AccessDenied
 from vault.models import EvidenceItem, User
 from vault.stores.protocol import ObjectStore
 
@@ -52,6 +53,10 @@ def hand_over(
     A copy_rendition request gets a freshly watermarked copy, whole; the others get the
     access copy itself, whole or the asked byte range. The sealed set is never read.
     """
+    if request.purpose not in DELIVERY_KIND:
+        raise AccessDenied(
+            f"request {request.number} is for an {request.purpose.value}: run `evault export`"
+        )
     derived, details, span = None, None, byte_range
     if request.purpose == Purpose.COPY_RENDITION:
         copy = make_watermarked_copy(

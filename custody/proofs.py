@@ -70,8 +70,11 @@ class ProofBundle:
     entries: list[EntryProof]
 
 
-def item_bundle(session: Session, item_id: uuid.UUID) -> ProofBundle:
-    checkpoint = latest_checkpoint(session)
+def item_bundle(
+    session: Session, item_id: uuid.UUID, checkpoint: Checkpoint | None = None
+) -> ProofBundle:
+    """Proofs into ``checkpoint``, by default the latest."""
+    checkpoint = checkpoint or latest_checkpoint(session)
     if checkpoint is None:
         raise NotFound("no checkpoint has been signed yet: run `evault checkpoint`")
     entries = []

@@ -38,10 +38,18 @@ def append_event(
     data: dict[str, Any],
     reason: str | None = None,
     at: datetime | None = None,
+    commit_chain: bool = False,
 ) -> CustodyEvent:
+    """Append one event to the item's chain and the log. With ``commit_chain`` the event's
+    data also records the chain before it (entries and head hash): an export's exported
+    events carry it, so a package that drops one of the item's entries no longer matches a
+    signed, Merkle-proven entry."""
     head = lock_log_head(session)
     chain = session.get(ChainHead, item_id, with_for_update=True)
     prev_hash = chain.head_hash if chain is not None else GENESIS_HASH
+    if commit_chain:
+        entries = chain.length if chain is not None else 0
+        data = {**data, "chain_before": {"entries": entries, "head": prev_hash.hex()}}
     seq = head.last_seq + 1
     when = at or utcnow()
     document = event_document(

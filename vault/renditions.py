@@ -88,3 +88,56 @@ def watermark(
         "-nostdin", "-y"
     )
     return _run(stream, timeout)
+
+
+# A clip must carry the original's decoded frames unchanged, so a reviewer can match each of
+# its frames to the original's: FFV1 is lossless and keeps the source's pixel format, and
+# passthrough timing neither drops nor duplicates a frame.
+CLIP_OPTIONS: dict[str, str | int] = {"vcodec": "ffv1", "level": 3, "acodec": "flac"}
+FRAME_TIMING = ("-fps_mode", "passthrough")
+
+
+def _span(start: float | None, end: float | None) -> dict[str, float]:
+    span: dict[str, float] = {}
+    if start is not None:
+        span["ss"] = start
+    if end is not None:
+        span["to"] = end
+    return span
+
+
+def cut_clip(
+    source: str,
+    target: Path,
+    *,
+    start: float,
+    end: float,
+    has_audio: bool,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[str]:
+    """A lossless Matroska clip of ``source`` from ``start`` to ``end`` seconds (input-side
+    seeking, which decodes to the exact frame); returns the ffmpeg arguments."""
+    original = ffmpeg.input(source, **_span(start, end))
+    streams = [original.video, original.audio] if has_audio else [original.video]
+    options = CLIP_OPTIONS if has_audio else {"vcodec": "ffv1", "level": 3}
+    stream = ffmpeg.output(*streams, str(target), f="matroska", **options).global_args(
+        "-nostdin", "-y", *FRAME_TIMING
+    )
+    return _run(stream, timeout)
+
+
+def frame_hashes(
+    source: str,
+    target: Path,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[str]:
+    """ffmpeg's framehash (SHA-256 of every decoded video frame) of ``source``, or of the
+    frames between ``start`` and ``end`` seconds chosen exactly as cut_clip chooses them."""
+    video = ffmpeg.input(source, **_span(start, end)).video
+    stream = ffmpeg.output(video, str(target), f="framehash", hash="sha256").global_args(
+        "-nostdin", "-y", *FRAME_TIMING
+    )
+    return _run(stream, timeout)

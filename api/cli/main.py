@@ -14,6 +14,7 @@ import typer
 from api.cli import render
 from api.cli.accounts import token_app, user_app
 from api.cli.demo import build_demo_station, demo_config
+from api.cli.export import export_command
 from api.cli.fixity import fixity_app
 from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
 from api.cli.requests import approve, fetch, refuse, request, requests
@@ -58,6 +59,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(hold_app, name="hold")
 app.add_typer(case_app, name="case")
 app.command()(serve)
+app.command("export")(export_command)
 app.command()(run)
 for workflow_command in (request, approve, refuse, requests, fetch):
     app.command()(workflow_command)

@@ -47,9 +47,9 @@ def request(
     items: Annotated[list[str], typer.Argument(help="Item ids or digest prefixes.")] = [],  # noqa: B006
     token: TokenOption = "",
     reason: ReasonOption = "",
-    purpose: Annotated[Purpose, typer.Option(help="view, copy_original or copy_rendition")] = (
-        Purpose.VIEW
-    ),
+    purpose: Annotated[
+        Purpose, typer.Option(help="view, copy_original, copy_rendition or export")
+    ] = (Purpose.VIEW),
     case: Annotated[str | None, typer.Option(help="Every item of this case number.")] = None,
     days: Annotated[int, typer.Option(help="How long the loan runs (1-7 days).")] = 3,
     on_behalf: Annotated[
