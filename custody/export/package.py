@@ -108,13 +108,13 @@ def _report(
         unsigned.unlink(missing_ok=True)
 
 
-def _zip(bag: Path, target: Path, progress: ProgressSink) -> None:
+def _zip(bag: Path, target: Path, progress: ProgressSink, *, folder: str) -> None:
     """ZIP64, stored (recordings are compressed already), streamed file by file."""
     files = sorted(p for p in bag.rglob("*") if p.is_file())
     progress.stage("zipping", sum(p.stat().st_size for p in files))
     with zipfile.ZipFile(target, "x", compression=zipfile.ZIP_STORED, allowZip64=True) as out:
         for path in files:
-            name = f"{target.stem}/{path.relative_to(bag).as_posix()}"
+            name = f"{folder}/{path.relative_to(bag).as_posix()}"
             with open(path, "rb") as source, out.open(name, "w", force_zip64=True) as sink:
                 while chunk := source.read(ZIP_CHUNK):
                     sink.write(chunk)
@@ -173,7 +173,7 @@ def export(
         if as_zip:
             partial = target.with_name(f".{target.name}.{number}.partial.zip")
             try:
-                _zip(staging, partial, sink)
+                _zip(staging, partial, sink, folder=target.stem)
                 partial.rename(target)
             finally:
                 partial.unlink(missing_ok=True)

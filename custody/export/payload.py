@@ -69,6 +69,20 @@ def original_path(item: EvidenceItem) -> str:
     return f"originals/{item.id}{suffix if SAFE_SUFFIX.fullmatch(suffix) else '.bin'}"
 
 
+def portable(arguments: list[str], *, source: str, output: str) -> list[str]:
+    """ffmpeg's arguments with this server's paths (and any presigned URL) replaced by what a
+    reader of the package can follow: the input and output as the package names them."""
+    named = []
+    for before, argument in zip(["", *arguments], arguments, strict=False):
+        if before == "-i":
+            named.append(source)
+        elif argument.startswith("/") or "://" in argument:
+            named.append(output)
+        else:
+            named.append(argument)
+    return named
+
+
 def _write(chunks: Iterator[bytes], target: Path, progress: Callable[[int], None]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "xb") as out:
@@ -175,7 +189,11 @@ def add_rendition(run: PayloadRun, item: EvidenceItem, *, watermarked: bool) -> 
         rendition = made_rendition(session, item)  # not made yet: Conflict, try later
         made = {
             "ffmpeg_version": rendition.ffmpeg_version,
-            "arguments": rendition.arguments,
+            "arguments": portable(
+                rendition.arguments or [],
+                source=f"access copy sha256:{item.digest}",
+                output=f"rendition sha256:{rendition.digest}",
+            ),
             "sha256": rendition.digest,
             "size": rendition.size,
         }
@@ -203,7 +221,11 @@ def add_rendition(run: PayloadRun, item: EvidenceItem, *, watermarked: bool) -> 
         facts["watermarked"] = {
             "text": copy.text,
             "ffmpeg_version": ffmpeg_version(),
-            "arguments": copy.arguments,
+            "arguments": portable(
+                copy.arguments,
+                source=f"rendition sha256:{rendition.digest}",
+                output=f"data/{base}.mp4",
+            ),
             "sha256": copy.stored.digest,
         }
         _deliver_to(
@@ -257,7 +279,9 @@ def add_clip(run: PayloadRun, item: EvidenceItem, clip: ClipSpec) -> list[Packag
         "range_seconds": {"start": clip.start, "end": clip.end},
         "made": {
             "ffmpeg_version": ffmpeg_version(),
-            "arguments": arguments,
+            "arguments": portable(
+                arguments, source=f"data/{original_path(item)}", output=f"data/{base}.mkv"
+            ),
             "note": "lossless FFV1 video: decoding the clip gives the original's frames",
         },
         "original_frames": {
