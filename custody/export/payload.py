@@ -20,7 +20,7 @@ from sqlalchemy import select
 from custody.copies import has_audio, made_rendition, make_watermarked_copy
 from custody.delivery import deliver
 from custody.export.spec import Authorized, ClipSpec
-from custody.fixity import check
+from custody.fixity import check, track_new_objects
 from custody.fixity_models import CopyKind
 from custody.kinds import EventKind
 from vault.db import SessionFactory, unit_of_work
@@ -138,6 +138,8 @@ def add_original(run: PayloadRun, item: EvidenceItem) -> PackageFile:
     try:
         _deliver_to(run, item, path)
     except IntegrityViolation as exc:
+        with unit_of_work(run.factory) as session:
+            track_new_objects(session)  # a recording newer than the last fixity run
         outcome = check(
             run.factory, run.stores, item.id, CopyKind.SEALED, chunk_size=run.chunk_size
         )

@@ -88,7 +88,9 @@ def make_scene(vault: Vault) -> Scene:
     return Scene(vault, items["patrol.mp4"], items["stop.mp4"], li, token, number)
 
 
-def run_verifier(package: Path, *extra: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_verifier(
+    package: Path, *extra: str, python: str = sys.executable
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [python, str(package / "data" / "verify.py"), *extra],
         capture_output=True, text=True, timeout=300, check=False, cwd=package,
