@@ -136,14 +136,16 @@ def export(
     target: Path,
     as_zip: bool,
     progress: ProgressSink | None = None,
+    number: str | None = None,
 ) -> ExportResult:
-    """Write the package at ``target`` (a new directory, or a new .zip file)."""
+    """Write the package at ``target`` (a new directory, or a new .zip file whose one folder
+    is named like the file). ``number`` is the export's, made here when not given."""
     sink = progress or _Silent()
     if target.exists():
         raise InputRejected(f"{target} exists; an export never overwrites anything")
     if not target.parent.is_dir():
         raise InputRejected(f"{target.parent} is not a directory")
-    number = new_number()
+    number = number or new_number()
     with unit_of_work(job.factory, read_only=True) as session:
         user = session.get(User, user_id)
         if user is None:

@@ -46,6 +46,7 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/requests/{ref}/approve"): {"approver"},
     ("POST", "/requests/{ref}/refuse"): {"approver"},
     ("GET", "/requests/{ref}/items/{item}/content"): {"investigator"},
+    ("POST", "/requests/{ref}/export"): {"investigator"},
     ("GET", "/users"): ADMIN,
     ("POST", "/users"): ADMIN,
     ("POST", "/users/{username}/disable"): ADMIN,
@@ -80,9 +81,24 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
 QUERIES = {"/proofs/inclusion": "?seq=1", "/proofs/consistency": "?old=1&new=2"}
 
 
+def approved_request(api: Api, *, purpose: str) -> str:
+    """A request of the investigator's, approved by the approver."""
+    body = {"items": [api.vault.items()[0].digest[:12]], "purpose": purpose,
+            "reason": "matrix", "organisation": "court"}  # fmt: skip
+    asked = api.client.post("/requests", json=body, headers=api.as_role("investigator"))
+    number = str(asked.json()["number"])
+    decided = api.client.post(
+        f"/requests/{number}/approve", json={"reason": "ok"}, headers=api.as_role("approver")
+    )
+    assert decided.status_code == 200, decided.text
+    return number
+
+
 def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, object] | None]:
     item = api.vault.items()[0]
     ref = api.request_number if path.startswith("/requests/") else item.digest[:12]
+    if path == "/requests/{ref}/export":  # needs an approved request of purpose export
+        ref = approved_request(api, purpose="export")
     filled = (
         path.replace("{ref}", ref)
         .replace("{item}", item.digest[:12])
