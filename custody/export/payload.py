@@ -25,7 +25,7 @@ from custody.fixity_models import CopyKind
 from custody.kinds import EventKind
 from vault.db import SessionFactory, unit_of_work
 from vault.errors import Conflict, IntegrityViolation
-from vault.models import EvidenceItem, Rendition, RenditionStatus, User
+from vault.models import EvidenceItem, MediaStatus, Rendition, RenditionStatus, User
 from vault.renditions import RenditionFailed, cut_clip, ffmpeg_version, frame_hashes
 from vault.stores.factory import Stores
 from vault.stores.protocol import Retention, StoredObject, read_chunks
@@ -186,8 +186,8 @@ def add_rendition(run: PayloadRun, item: EvidenceItem, *, watermarked: bool) -> 
         status = session.execute(
             select(Rendition.status).where(Rendition.item_id == item.id)
         ).scalar_one_or_none()
-        if status == RenditionStatus.FAILED:  # unreadable: the original goes on its own
-            return []
+        if status == RenditionStatus.FAILED or item.media_status == MediaStatus.UNREADABLE:
+            return []  # ffmpeg cannot read it: the original goes on its own
         rendition = made_rendition(session, item)  # not made yet: Conflict, try later
         made = {
             "ffmpeg_version": rendition.ffmpeg_version,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from custody.models import CustodyEvent
-from tests.conftest import Vault, run_cli
+from tests.conftest import Buckets, Vault, make_vault, run_cli
 from tests.custody.exporting import FPS, Scene, make_scene, run_verifier
 from tests.custody.test_audit_report import pyhanko_validate
 from tests.tsa import local_tsa
@@ -131,3 +131,25 @@ def test_clip_frames_are_the_originals_frames(scene: Scene, tmp_path: Path) -> N
         "-i", f"access copy sha256:{scene.long.digest}",
     ]  # fmt: skip
     assert run_verifier(package).returncode == 0
+
+
+def test_export_from_the_s3_stores(isolated_env: Path, buckets: Buckets, tmp_path: Path) -> None:
+    """The same package when the sealed copy lives under S3 Object Lock (SeaweedFS)."""
+    vault = make_vault(isolated_env, sealed_store=buckets.sealed, access_store=buckets.access)
+    try:
+        scene = make_scene(vault)
+        package = tmp_path / "from-s3"
+        scene.export(package, clips=[scene.clip(0.5, 1.5)], watermark=True)
+        verified = run_verifier(package)
+        assert verified.returncode == 0, verified.stdout
+        with unit_of_work(vault.app.factory) as session:
+            stores = {
+                e.data["store"]
+                for e in session.execute(
+                    select(CustodyEvent).where(CustodyEvent.kind == "exported")
+                ).scalars()
+                if e.data["file"].startswith("data/originals/")
+            }
+        assert stores == {"sealed"}  # originals come from the sealed set
+    finally:
+        vault.app.engine.dispose()
