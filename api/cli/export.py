@@ -80,7 +80,7 @@ def export_command(
     chain-of-custody report with its certification (data/report.pdf), and data/verify.py,
     which checks all of it with nothing but Python:
 
-        evault request ITEM --purpose export --for procuratorate --document-ref LETTER -m WHY
+        evault request ITEM --purpose export --for procuratorate --document LETTER -m WHY
         (an approver approves it)
         evault export AR-20261130-1A2B3C -o case-117.zip --zip --clip 3f2a9c@12-40
         unzip case-117.zip && python case-117/data/verify.py

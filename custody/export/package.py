@@ -12,10 +12,11 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import bagit
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from custody.access_models import AccessRequest
@@ -34,6 +35,9 @@ from vault.errors import InputRejected, NotFound
 from vault.models import EvidenceItem, Rendition, User
 from vault.pki import ensure_signer
 from vault.stores.factory import Stores
+
+if TYPE_CHECKING:
+    from custody.export.report import ReportInput
 
 VERIFIER = Path(__file__).with_name("verify.py")
 ZIP_CHUNK = 1024 * 1024
@@ -79,22 +83,18 @@ def _payload(run: PayloadRun, spec: ExportSpec) -> list[PackageFile]:
     return files
 
 
-def _reloaded(session: object, auth: Authorized) -> Authorized:
+def _reloaded(session: Session, auth: Authorized) -> Authorized:
     """The same authorisation with rows of ``session`` (the report reads relationships)."""
-    assert hasattr(session, "get")
-    request = session.get(AccessRequest, auth.request.id)
-    items = [session.get(EvidenceItem, item.id) for item in auth.items]
+    request = session.get_one(AccessRequest, auth.request.id)
+    items = [session.get_one(EvidenceItem, item.id) for item in auth.items]
     return Authorized(request, items, auth.clips, auth.recipient)
 
 
-def _report(
-    settings: Settings, staging: Path, workdir: Path, source: object
-) -> None:  # source: ReportInput
+def _report(settings: Settings, staging: Path, workdir: Path, source: ReportInput) -> None:
     # reportlab and pyHanko load only when a document is made (CLI start-up time).
-    from custody.export.report import ReportInput, render_report  # noqa: PLC0415
+    from custody.export.report import render_report  # noqa: PLC0415
     from vault.documents import register_cjk_font, sign_pdf  # noqa: PLC0415
 
-    assert isinstance(source, ReportInput)
     signer = ensure_signer(settings.keys_path, "export", organisation=settings.organisation)
     unsigned = workdir / f"report-{uuid.uuid4()}.pdf"
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -47,8 +47,7 @@ class ExportSpec:
     clips: Sequence[ClipSpec] = ()
     watermark: bool = False  # renditions with the recipient burned in
     recipient: str = ""  # defaults to the request's organisation
-    reason: str = ""
-    extra_info: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # default: the request's reason
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,8 @@ def test_clip_frames_are_the_originals_frames(scene: Scene, tmp_path: Path) -> N
         "-i", f"access copy sha256:{scene.long.digest}",
     ]  # fmt: skip
     assert run_verifier(package).returncode == 0
+    audited = run_cli(["audit", "verify"], scene.vault.env(), scene.vault.root)
+    assert audited.returncode == 0, audited.stdout + audited.stderr  # the vault stays whole
 
 
 def test_export_from_the_s3_stores(isolated_env: Path, buckets: Buckets, tmp_path: Path) -> None:
