@@ -6,6 +6,7 @@ complete, so a failed export leaves nothing that looks like a package."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import uuid
@@ -176,7 +177,7 @@ def export(
             partial = target.with_name(f".{target.name}.{number}.partial.zip")
             try:
                 _zip(staging, partial, sink, folder=target.stem)
-                partial.rename(target)
+                os.link(partial, target)  # fails, rather than replaces, if target appeared
             finally:
                 partial.unlink(missing_ok=True)
         else:

@@ -150,22 +150,33 @@ def test_sealed_copy_that_changed_aborts_and_records_fixity_failed(
     assert run_verifier(out / "again").returncode == 0
 
 
-def test_export_streams_a_large_recording(vault: Vault, tmp_path: Path) -> None:
-    """48 MiB through copy, bag and ZIP with well under 48 MiB of Python memory."""
-    big = vault.station_dir / "CAM9" / "long.mp4"
-    big.parent.mkdir(parents=True)
-    with open(big, "wb") as out:
-        for _ in range(48):
-            out.write(os.urandom(MiB))  # not video: sealed all the same, no rendition
-    scene = make_scene(vault)
-    item = next(i for i in vault.items() if i.original_name == "long.mp4")
-    number = ask(vault, "li", Purpose.EXPORT, [item])
-    decide(vault, number)
+def _traced_peak(scene: Scene, target: Path, number: str) -> tuple[int, int]:
     tracemalloc.start()
     try:
-        result = scene.export(tmp_path / "big.zip", request=number)
-        _, peak = tracemalloc.get_traced_memory()
+        result = scene.export(target, request=number)
+        return result.payload_bytes, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert result.payload_bytes > 48 * MiB
-    assert peak < 12 * MiB, f"peak {peak / MiB:.1f} MiB for a 48 MiB export"
+
+
+def test_export_streams_a_large_recording(vault: Vault, tmp_path: Path) -> None:
+    """Python memory while exporting 2 MiB and 64 MiB recordings (copy, bag and ZIP): the
+    larger must not cost more (the code is imported by a first export, outside the count)."""
+    sizes = {"small.mp4": 2, "large.mp4": 64}
+    for name, mib in sizes.items():
+        path = vault.station_dir / "CAM9" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as out:
+            for _ in range(mib):
+                out.write(os.urandom(MiB))  # not video: sealed all the same, no rendition
+    scene = make_scene(vault)
+    scene.export(tmp_path / "warm-up")
+    peaks = {}
+    for name, mib in sizes.items():
+        item = next(i for i in vault.items() if i.original_name == name)
+        number = ask(vault, "li", Purpose.EXPORT, [item])
+        decide(vault, number)
+        payload, peaks[name] = _traced_peak(scene, tmp_path / f"{name}.zip", number)
+        assert payload > mib * MiB
+    assert peaks["large.mp4"] < peaks["small.mp4"] + 4 * MiB, peaks
+    assert peaks["large.mp4"] < 16 * MiB, peaks
