@@ -22,8 +22,10 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 import migrations
-from config.settings import Settings, same_location
+from config.settings import Settings, StationConfig, same_location
 from custody.models import CustodyEvent, LogHead
+from ingest.runner import make_adapter_for
+from ingest.stations.base import StationUnavailable
 from vault.db import make_engine
 from vault.errors import ConfigurationError, VaultError
 from vault.fonts import find_cjk_font
@@ -105,7 +107,7 @@ def run_checks(settings: Settings) -> list[Check]:
     check("ffmpeg", _ffmpeg)
     check("document font", lambda: _document_font(settings))
     for station in settings.stations:
-        check(f"station {station.name}", lambda st=station: _station(st.path))  # type: ignore[misc]
+        check(f"station {station.name}", lambda st=station: _station(st))  # type: ignore[misc]
     return results
 
 
@@ -284,7 +286,17 @@ def _ffmpeg() -> str:
     return out.stdout.splitlines()[0] if out.stdout else binary
 
 
-def _station(path: os.PathLike[str]) -> str:
+def _station(station: StationConfig) -> str:
+    if station.kind != "local":
+        try:
+            listed = make_adapter_for(station).list_files()
+        except StationUnavailable as exc:
+            raise CheckFailed(
+                str(exc), "check the station's host, credentials and network"
+            ) from None
+        return f"{station.kind} {station.host}: reachable, {len(listed)} file(s) listed"
+    path = station.path
+    assert path is not None
     if not os.path.isdir(path):
         raise CheckFailed(f"{path} is not a directory (not mounted?)", "mount the station share")
     if not os.access(path, os.R_OK | os.W_OK | os.X_OK):

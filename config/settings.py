@@ -96,15 +96,54 @@ StoreSpec = Path | S3StoreConfig
 
 
 class StationConfig(BaseModel):
-    """A docking station's export directory (or mounted share), one sub-directory per device."""
+    """A docking station: its export directory or mounted share (``local``), or its storage
+    over FTP, FTPS or SFTP; one sub-directory per device either way."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["local"] = "local"
-    path: Path
+    kind: Literal["local", "ftp", "ftps"] = "local"
+    # local: the directory. ftp/ftps: the directory on the server (default: the login's home).
+    path: Path | None = None
     location: str = ""
     # What to do with a station file once both copies are verified and the item is committed.
     acknowledge: Literal["move", "delete", "none"] = "move"
     filename: FilenameConvention | None = None
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str | None = None
+    # The password, or a file holding it (read at each connection; never logged).
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # Reconnections allowed while one file is transferred; each resumes where it stopped.
+    transfer_retries: int = Field(default=5, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _complete(self) -> StationConfig:
+        if self.kind == "local":
+            if self.path is None:
+                raise ValueError(f"station {self.name}: a local station needs its path")
+            return self
+        missing = [f for f in ("host", "username") if getattr(self, f) is None]
+        if self.password is None and self.password_file is None:
+            missing.append("password or password_file")
+        if missing:
+            raise ValueError(f"station {self.name} ({self.kind}) needs {', '.join(missing)}")
+        return self
+
+    def secret(self) -> str:
+        """The station's password, from the settings or its secrets file."""
+        if self.password is not None:
+            return self.password.get_secret_value()
+        assert self.password_file is not None
+        try:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"station {self.name}: cannot read its password file {self.password_file}:"
+                f" {exc.strerror}"
+            ) from None
 
 
 class Settings(BaseSettings):

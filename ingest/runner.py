@@ -11,12 +11,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from config.settings import Settings
+from config.settings import Settings, StationConfig
 from ingest.claims import worker_identity
 from ingest.models import FileState, StationFile
 from ingest.pipeline import IngestContext, acknowledge, ingest_next
 from ingest.scan import ScanSummary, record_scan, sync_stations
 from ingest.stations.base import StationAdapter, StationUnavailable
+from ingest.stations.ftp import FtpStation
 from ingest.stations.local_dir import LocalDirectoryStation
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.models import Station
@@ -26,7 +27,13 @@ log = logging.getLogger(__name__)
 
 
 def make_adapter(settings: Settings, name: str) -> StationAdapter:
-    config = settings.station(name)
+    return make_adapter_for(settings.station(name))
+
+
+def make_adapter_for(config: StationConfig) -> StationAdapter:
+    if config.kind in ("ftp", "ftps"):
+        return FtpStation(config)
+    assert config.path is not None  # validated: a local station has its path
     return LocalDirectoryStation(config.name, config.path, config.acknowledge)
 
 
