@@ -102,8 +102,9 @@ class StationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["local", "ftp", "ftps"] = "local"
-    # local: the directory. ftp/ftps: the directory on the server (default: the login's home).
+    kind: Literal["local", "ftp", "ftps", "sftp"] = "local"
+    # local: the directory. Network kinds: the directory on the server (default: the login's
+    # home).
     path: Path | None = None
     location: str = ""
     # What to do with a station file once both copies are verified and the item is committed.
@@ -115,6 +116,9 @@ class StationConfig(BaseModel):
     # The password, or a file holding it (read at each connection; never logged).
     password: SecretStr | None = None
     password_file: Path | None = None
+    # sftp: the server's public host key as in known_hosts ("ssh-ed25519 AAAA…"); the vault
+    # never trusts an unknown key on first use.
+    host_key: str | None = None
     timeout_seconds: float = Field(default=30, gt=0, le=600)
     # Reconnections allowed while one file is transferred; each resumes where it stopped.
     transfer_retries: int = Field(default=5, ge=0, le=100)
@@ -128,6 +132,8 @@ class StationConfig(BaseModel):
         missing = [f for f in ("host", "username") if getattr(self, f) is None]
         if self.password is None and self.password_file is None:
             missing.append("password or password_file")
+        if self.kind == "sftp" and self.host_key is None:
+            missing.append("host_key (its public key, as `ssh-keyscan HOST` prints it)")
         if missing:
             raise ValueError(f"station {self.name} ({self.kind}) needs {', '.join(missing)}")
         return self

@@ -19,6 +19,7 @@ from ingest.scan import ScanSummary, record_scan, sync_stations
 from ingest.stations.base import StationAdapter, StationUnavailable
 from ingest.stations.ftp import FtpStation
 from ingest.stations.local_dir import LocalDirectoryStation
+from ingest.stations.sftp import SftpStation
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.models import Station
 from vault.stores.factory import Stores
@@ -33,6 +34,8 @@ def make_adapter(settings: Settings, name: str) -> StationAdapter:
 def make_adapter_for(config: StationConfig) -> StationAdapter:
     if config.kind in ("ftp", "ftps"):
         return FtpStation(config)
+    if config.kind == "sftp":
+        return SftpStation(config)
     assert config.path is not None  # validated: a local station has its path
     return LocalDirectoryStation(config.name, config.path, config.acknowledge)
 

@@ -3,6 +3,7 @@ be stopped and started again on the same port, as a docking station that reboots
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -42,10 +43,14 @@ class FtpServer:
              **({"dtp_handler": dtp} if self.bytes_per_second else {})},
         )  # fmt: skip
         self._server = ThreadedFTPServer(("127.0.0.1", self.port), handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"timeout": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, args=(self._server,), daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _serve(server: ThreadedFTPServer) -> None:
+        # close_all() from another thread pulls the sockets from under the poll loop.
+        with contextlib.suppress(OSError):
+            server.serve_forever(timeout=0.05)
 
     def stop(self) -> None:
         """Drop every connection at once, as a station that loses power."""

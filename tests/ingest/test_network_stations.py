@@ -1,6 +1,6 @@
-"""The FTP station adapter against a real FTP server (pyftpdlib) on 127.0.0.1: ingest and
-acknowledgement, a station that reboots mid-transfer, a file still growing, and wrong
-credentials."""
+"""The FTP and SFTP station adapters against real servers on 127.0.0.1 (pyftpdlib, asyncssh):
+ingest and acknowledgement, a station that reboots mid-transfer, a file still growing, wrong
+credentials, a wrong host key, and `evault doctor`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,33 +21,50 @@ from api.doctor import Status, run_checks
 from config.settings import Settings, StationConfig
 from custody.models import CustodyEvent
 from ingest.pipeline import ingest_next
-from ingest.runner import scan_all
+from ingest.runner import make_adapter_for, scan_all
 from ingest.stations.base import StationUnavailable
-from ingest.stations.ftp import FtpStation
 from tests.conftest import Vault, put_clip
-from tests.ftpserver import PASSWORD, USER, FtpServer, ftp_server
+from tests.ftpserver import PASSWORD, USER, ftp_server
+from tests.sftpserver import sftp_server
 from vault.db import unit_of_work
 
 MiB = 1024 * 1024
 
 
-def station_config(server: FtpServer, **extra: object) -> StationConfig:
+KINDS = ["ftp", "sftp"]
+Server = Any  # tests.ftpserver.FtpServer or tests.sftpserver.SftpServer
+
+
+def serve(kind: str, root: Path, *, bytes_per_second: int = 0) -> AbstractContextManager[Server]:
+    start = ftp_server if kind == "ftp" else sftp_server
+    return start(root, bytes_per_second=bytes_per_second)
+
+
+def station_config(server: Server, **extra: object) -> StationConfig:
+    kind = "sftp" if hasattr(server, "host_key") else "ftp"
     options: dict[str, object] = {
-        "name": "ftp0", "kind": "ftp", "host": "127.0.0.1", "port": server.port,
-        "username": USER, "password": PASSWORD, "timeout_seconds": 5, **extra,
+        "name": "st0", "kind": kind, "host": "127.0.0.1", "port": server.port,
+        "username": USER, "password": PASSWORD, "timeout_seconds": 5,
+        **({"host_key": server.host_key} if kind == "sftp" else {}), **extra,
     }  # fmt: skip
     return StationConfig.model_validate(options)
 
 
-def ftp_vault(root: Path, server: FtpServer, **extra: object) -> Vault:
+def adapter(server: Server, **extra: object) -> Any:
+    made = make_adapter_for(station_config(server, **extra))
+    made.retry_delay = 0.1
+    return made
+
+
+def station_vault(root: Path, server: Server, **extra: object) -> Vault:
     settings = Settings(data_dir=root / "data", settle_seconds=0,
                         stations=[station_config(server, **extra)])  # fmt: skip
     return Vault(root, server.root, settings, open_context(settings, migrate=True))
 
 
-@pytest.fixture
-def server(isolated_env: Path) -> Iterator[FtpServer]:
-    with ftp_server(isolated_env / "ftp-root") as running:
+@pytest.fixture(params=KINDS)
+def server(isolated_env: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    with serve(request.param, isolated_env / "station-root") as running:
         yield running
 
 
@@ -56,12 +75,12 @@ def past(path: Path) -> None:
 
 
 def test_ingests_over_ftp_and_moves_to_ingested(
-    isolated_env: Path, server: FtpServer, clip_dir: Path
+    isolated_env: Path, server: Server, clip_dir: Path
 ) -> None:
     names = ["CAM1/CAM1_P1001_20261124T093000.mp4", "CAM2/巡逻 记录.mp4"]
     for n, name in enumerate(names):
         past(put_clip(clip_dir, n, server.root / name))
-    vault = ftp_vault(isolated_env, server)
+    vault = station_vault(isolated_env, server)
     try:
         vault.ingest()
         items = vault.items()
@@ -82,33 +101,43 @@ def test_ingests_over_ftp_and_moves_to_ingested(
         vault.app.engine.dispose()
 
 
-def test_wrong_credentials_name_the_station_and_never_the_password(server: FtpServer) -> None:
-    adapter = FtpStation(station_config(server, password="not-the-password"))  # noqa: S106
+def test_wrong_credentials_name_the_station_and_never_the_password(server: Server) -> None:
+    wrong = adapter(server, password="not-the-password")  # noqa: S106
     with pytest.raises(StationUnavailable) as refused:
-        adapter.list_files()
+        wrong.list_files()
     message = str(refused.value)
-    assert "station ftp0" in message and "refused the login of 'station'" in message
+    assert "station st0" in message and "refused the login of 'station'" in message
     assert "not-the-password" not in message and PASSWORD not in message
 
 
-def test_unreachable_station_is_a_clear_error(isolated_env: Path) -> None:
-    server = FtpServer(isolated_env)  # never started: nothing listens on its port
-    with pytest.raises(StationUnavailable, match="station ftp0: cannot reach the FTP server"):
-        FtpStation(station_config(server)).list_files()
+def test_unreachable_station_is_a_clear_error(server: Server) -> None:
+    server.stop()  # nothing listens on its port any more
+    with pytest.raises(
+        StationUnavailable, match=r"station st0: cannot reach the (FTP|SFTP) server"
+    ):
+        adapter(server).list_files()
 
 
+def test_an_sftp_station_with_another_host_key_is_refused(isolated_env: Path) -> None:
+    with sftp_server(isolated_env / "root") as genuine, sftp_server(isolated_env / "r2") as other:
+        impostor = adapter(genuine, port=other.port)  # genuine's key pinned, other answers
+        with pytest.raises(StationUnavailable, match=r"presented host key .* refusing to connect"):
+            impostor.list_files()
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_transfer_resumes_after_the_station_reboots(
-    isolated_env: Path, caplog: pytest.LogCaptureFixture
+    isolated_env: Path, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
     data = os.urandom(3 * MiB)
     root = isolated_env / "slow-root"
     (root / "CAM1").mkdir(parents=True)
     (root / "CAM1" / "long.mp4").write_bytes(data)
-    with ftp_server(root, bytes_per_second=MiB) as slow:
-        adapter = FtpStation(station_config(slow), retry_delay=0.1)
-        (listing,) = adapter.list_files()
+    with serve(kind, root, bytes_per_second=MiB) as slow:
+        station = adapter(slow)
+        (listing,) = station.list_files()
         received, restarted = bytearray(), False
-        for chunk in adapter.read(listing, chunk_size=64 * 1024):
+        for chunk in station.read(listing, chunk_size=64 * 1024):
             received += chunk
             if not restarted and len(received) >= MiB // 2:
                 slow.restart()  # every connection dropped mid-file
@@ -118,16 +147,17 @@ def test_transfer_resumes_after_the_station_reboots(
     assert hashlib.sha256(received).digest() == hashlib.sha256(data).digest()
 
 
+@pytest.mark.parametrize("kind", KINDS)
 def test_reboot_during_ingest_ends_with_exactly_one_correct_item(
-    isolated_env: Path, caplog: pytest.LogCaptureFixture
+    isolated_env: Path, caplog: pytest.LogCaptureFixture, kind: str
 ) -> None:
     data = os.urandom(3 * MiB)
     root = isolated_env / "slow-root"
     (root / "CAM1").mkdir(parents=True)
     (root / "CAM1" / "long.mp4").write_bytes(data)
     past(root / "CAM1" / "long.mp4")
-    with ftp_server(root, bytes_per_second=MiB) as slow:
-        vault = ftp_vault(isolated_env, slow)
+    with serve(kind, root, bytes_per_second=MiB) as slow:
+        vault = station_vault(isolated_env, slow)
         try:
             worker = threading.Thread(target=vault.ingest)
             worker.start()
@@ -144,11 +174,11 @@ def test_reboot_during_ingest_ends_with_exactly_one_correct_item(
 
 
 def test_a_file_still_growing_is_not_taken(
-    isolated_env: Path, server: FtpServer, clip_dir: Path
+    isolated_env: Path, server: Server, clip_dir: Path
 ) -> None:
     target = server.root / "CAM1" / "live.mp4"
     put_clip(clip_dir, 0, target)
-    vault = ftp_vault(isolated_env, server)
+    vault = station_vault(isolated_env, server)
     try:
         ctx = vault.ingest_context()
         scan_all(ctx)
@@ -166,19 +196,23 @@ def test_a_file_still_growing_is_not_taken(
         vault.app.engine.dispose()
 
 
-def test_doctor_reaches_the_station_or_says_why(isolated_env: Path, server: FtpServer) -> None:
+def test_doctor_reaches_the_station_or_says_why(isolated_env: Path, server: Server) -> None:
     good = station_config(server)
-    bad = station_config(server, name="ftp1", password_file=isolated_env / "secret", password=None)
+    bad = station_config(server, name="st1", password_file=isolated_env / "secret", password=None)
     (isolated_env / "secret").write_text("wrong\n")
     settings = Settings(data_dir=isolated_env / "data", stations=[good, bad])
     checks = {c.name: c for c in run_checks(settings)}
-    assert checks["station ftp0"].status == Status.PASS
-    assert "reachable" in checks["station ftp0"].detail
-    assert checks["station ftp1"].status == Status.FAIL
-    assert "refused the login" in checks["station ftp1"].detail
-    assert "wrong" not in checks["station ftp1"].detail
+    assert checks["station st0"].status == Status.PASS
+    assert "reachable" in checks["station st0"].detail
+    assert checks["station st1"].status == Status.FAIL
+    assert "refused the login" in checks["station st1"].detail
+    assert "wrong" not in checks["station st1"].detail
 
 
 def test_a_network_station_needs_its_host_and_credentials() -> None:
     with pytest.raises(ValueError, match=r"station s1 \(ftp\) needs host, password or"):
         StationConfig.model_validate({"name": "s1", "kind": "ftp", "username": "u"})
+    with pytest.raises(ValueError, match=r"station s2 \(sftp\) needs host_key"):
+        StationConfig.model_validate(
+            {"name": "s2", "kind": "sftp", "host": "h", "username": "u", "password": "p"}
+        )

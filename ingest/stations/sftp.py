@@ -1,0 +1,241 @@
+"""A docking station that exposes its storage over SFTP (paramiko).
+
+The server's host key is pinned in the station's settings: a station that presents another
+key is refused, never trusted on first use. A transfer that breaks reconnects and continues
+from the first byte not yet handed on (SFTP reads at an offset), so every byte reaches the
+digest exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import posixpath
+import socket
+import stat
+import time
+from collections.abc import Iterator
+
+import paramiko
+
+from config.settings import StationConfig
+from ingest.naming import UnsafeName, check_relative_path, display_name, is_temporary
+from ingest.sidecar import sidecar_names
+from ingest.stations.base import Listing, SourceChanged, StationUnavailable
+
+log = logging.getLogger(__name__)
+
+ACK_DIR = "ingested"
+BROKEN = (OSError, EOFError, paramiko.SSHException)
+
+
+class SftpStation:
+    def __init__(self, config: StationConfig, *, retry_delay: float = 1.0) -> None:
+        assert config.host is not None and config.host_key is not None
+        self.name = config.name
+        self.config = config
+        self.root = str(config.path) if config.path is not None else "."
+        self.retry_delay = retry_delay
+        key_type, _, key_data = config.host_key.strip().partition(" ")
+        self.pinned = (key_type, key_data.split(" ")[0])
+
+    def _where(self) -> str:
+        return f"SFTP server {self.config.host}:{self.config.port or 22}"
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[paramiko.SFTPClient]:
+        config = self.config
+        try:
+            sock = socket.create_connection(
+                (config.host or "", config.port or 22), timeout=config.timeout_seconds
+            )
+        except OSError as exc:
+            raise StationUnavailable(
+                f"station {self.name}: cannot reach the {self._where()}: {exc}"
+            ) from None
+        transport = paramiko.Transport(sock)
+        try:
+            self._open(transport)
+            client = paramiko.SFTPClient.from_transport(transport)
+            if client is None:
+                raise paramiko.SSHException("the server offers no SFTP subsystem")
+            client.get_channel().settimeout(config.timeout_seconds)  # type: ignore[union-attr]
+        except BROKEN as exc:
+            transport.close()
+            raise StationUnavailable(
+                f"station {self.name}: the {self._where()} failed: {exc}"
+            ) from None
+        except StationUnavailable:
+            transport.close()
+            raise
+        try:
+            yield client
+        finally:
+            client.close()
+            transport.close()
+
+    def _open(self, transport: paramiko.Transport) -> None:
+        config = self.config
+        transport.start_client(timeout=config.timeout_seconds)
+        key = transport.get_remote_server_key()
+        if (key.get_name(), key.get_base64()) != self.pinned:
+            raise StationUnavailable(
+                f"station {self.name}: the {self._where()} presented host key"
+                f" {key.get_name()} {key.get_fingerprint().hex()}, not the one configured:"
+                " refusing to connect (if the station was replaced, update host_key)"
+            )
+        try:
+            transport.auth_password(config.username or "", config.secret())
+        except paramiko.AuthenticationException:
+            raise StationUnavailable(
+                f"station {self.name}: the {self._where()} refused the login of"
+                f" {config.username!r}; check its username and password"
+            ) from None
+        except ValueError as exc:  # the password file could not be read
+            raise StationUnavailable(str(exc)) from None
+
+    def _remote(self, rel: bytes) -> str:
+        check_relative_path(rel)
+        return posixpath.join(self.root, rel.decode("utf-8"))
+
+    # --- listing ----------------------------------------------------------------------
+
+    def list_files(self) -> list[Listing]:
+        try:
+            with self._session() as sftp:
+                found = list(self._walk(sftp, ""))
+        except BROKEN as exc:
+            raise StationUnavailable(f"station {self.name}: listing failed: {exc}") from None
+        names = {listing.rel_path for listing in found}
+        sidecars = {s for n in names for s in sidecar_names(n) if s in names and s != n}
+        return [entry for entry in found if entry.rel_path not in sidecars]
+
+    def _walk(self, sftp: paramiko.SFTPClient, rel_dir: str) -> Iterator[Listing]:
+        for entry in sftp.listdir_attr(posixpath.join(self.root, rel_dir)):
+            name, mode = entry.filename, entry.st_mode or 0
+            rel = posixpath.join(rel_dir, name) if rel_dir else name
+            if "\ufffd" in name:  # paramiko could not decode it: the custodian fetches it
+                log.warning("station file with an undecodable name skipped",
+                            extra={"station": self.name, "file": rel})  # fmt: skip
+                continue
+            if stat.S_ISDIR(mode):
+                if rel_dir or name != ACK_DIR:
+                    yield from self._walk(sftp, rel)
+            elif stat.S_ISREG(mode):
+                raw = rel.encode("utf-8")
+                try:
+                    check_relative_path(raw)
+                except UnsafeName:
+                    continue
+                device = raw.split(b"/", 1)[0] if b"/" in raw else None
+                yield Listing(
+                    raw, entry.st_size or 0, int(entry.st_mtime or 0) * 1_000_000_000, device,
+                    temporary=is_temporary(name.encode("utf-8")),
+                )  # fmt: skip
+
+    def _check_unchanged(self, sftp: paramiko.SFTPClient, path: str, listing: Listing) -> None:
+        try:
+            now = sftp.stat(path)
+        except FileNotFoundError:
+            raise StationUnavailable(
+                f"station {self.name}: {display_name(listing.rel_path)} is gone"
+            ) from None
+        if (now.st_size, int(now.st_mtime or 0) * 1_000_000_000) != (
+            listing.size,
+            listing.mtime_ns,
+        ):
+            raise SourceChanged(f"{display_name(listing.rel_path)} changed since it was listed")
+
+    # --- reading ----------------------------------------------------------------------
+
+    def read(self, listing: Listing, *, chunk_size: int) -> Iterator[bytes]:
+        path, offset, failures = self._remote(listing.rel_path), 0, 0
+        while True:
+            try:
+                with self._session() as sftp:
+                    self._check_unchanged(sftp, path, listing)
+                    with sftp.open(path, "rb") as remote:
+                        remote.seek(offset)
+                        while offset < listing.size:
+                            chunk = remote.read(min(chunk_size, listing.size - offset))
+                            if not chunk:
+                                raise SourceChanged(
+                                    f"{display_name(listing.rel_path)} shrank while it was"
+                                    " being copied"
+                                )
+                            offset += len(chunk)
+                            yield chunk
+                        if remote.read(1):
+                            raise SourceChanged(
+                                f"{display_name(listing.rel_path)} grew while it was being copied"
+                            )
+                    self._check_unchanged(sftp, path, listing)
+                return
+            except SourceChanged:
+                raise
+            except (StationUnavailable, *BROKEN) as exc:
+                if failures >= self.config.transfer_retries:
+                    raise StationUnavailable(
+                        f"station {self.name}: {display_name(listing.rel_path)} broke off at"
+                        f" byte {offset} of {listing.size} {failures + 1} times: {exc}"
+                    ) from None
+                failures += 1
+                log.warning(
+                    "station transfer interrupted; resuming",
+                    extra={"station": self.name, "file": display_name(listing.rel_path),
+                           "offset": offset, "error": str(exc)[:200]},
+                )  # fmt: skip
+                time.sleep(self.retry_delay * failures)
+
+    def read_small(self, rel_path: bytes, *, limit: int) -> bytes | None:
+        path = self._remote(rel_path)
+        try:
+            with self._session() as sftp:
+                try:
+                    with sftp.open(path, "rb") as remote:
+                        return bytes(remote.read(limit + 1))
+                except FileNotFoundError:
+                    return None
+        except BROKEN as exc:
+            raise StationUnavailable(f"station {self.name}: {exc}") from None
+
+    # --- acknowledging ----------------------------------------------------------------
+
+    def acknowledge(self, listing: Listing) -> str:
+        mode = self.config.acknowledge
+        if mode == "none":
+            return "left on station"
+        try:
+            with self._session() as sftp:
+                for rel in [listing.rel_path, *sidecar_names(listing.rel_path)]:
+                    path = self._remote(rel)
+                    if not _exists(sftp, path):
+                        continue  # no such sidecar, or already moved by an earlier attempt
+                    if mode == "delete":
+                        sftp.remove(path)
+                    else:
+                        self._move(sftp, rel, path)
+        except BROKEN as exc:
+            raise StationUnavailable(f"station {self.name}: acknowledging failed: {exc}") from None
+        return "deleted from station" if mode == "delete" else f"moved to {ACK_DIR}/"
+
+    def _move(self, sftp: paramiko.SFTPClient, rel: bytes, path: str) -> None:
+        target = posixpath.join(self.root, ACK_DIR, rel.decode("utf-8"))
+        directory = self.root
+        for part in posixpath.dirname(posixpath.join(ACK_DIR, rel.decode("utf-8"))).split("/"):
+            directory = posixpath.join(directory, part)
+            if not _exists(sftp, directory):
+                sftp.mkdir(directory)
+        candidate, n = target, 0
+        while _exists(sftp, candidate):  # the station's earlier file of that name stays
+            n += 1
+            candidate = f"{target}.{n}"
+        sftp.rename(path, candidate)  # SFTP v3 rename fails rather than replace
+
+
+def _exists(sftp: paramiko.SFTPClient, path: str) -> bool:
+    try:
+        sftp.stat(path)
+    except FileNotFoundError:
+        return False
+    return True
