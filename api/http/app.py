@@ -10,7 +10,17 @@ from fastapi.openapi.utils import get_openapi
 from api.context import AppContext, open_context
 from api.http import problems
 from api.http.deps import EVERYONE, require
-from api.http.routes import cases, exports, health, items, proofs, requests, retention, users
+from api.http.routes import (
+    cases,
+    exports,
+    health,
+    items,
+    metrics,
+    proofs,
+    requests,
+    retention,
+    users,
+)
 from api.http.schemas import Problem
 from config.logging import configure_logging
 from config.settings import load_settings
@@ -38,6 +48,7 @@ def create_app(context: AppContext) -> FastAPI:
     problems.install(app)
     for router in (
         health.router,
+        metrics.router,
         items.router,
         cases.router,
         requests.router,

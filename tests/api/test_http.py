@@ -30,6 +30,7 @@ AUDITORS = {"auditor", "custodian"}
 ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
+    ("GET", "/metrics"): {"custodian", "auditor", "admin"},
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/items"): READERS,
     ("GET", "/items/{ref}"): READERS,

@@ -1,0 +1,35 @@
+"""GET /metrics: Prometheus text format, for a scraper holding a token (Prometheus sends it
+with `authorization: {credentials: …}` in its scrape config)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from api.context import AppContext
+from api.http.deps import SessionDep, app_context, require
+from api.http.problems import PROBLEM_SCHEMA
+from api.metrics import render_metrics
+from vault.db import utcnow
+from vault.models import Role, User
+
+router = APIRouter(tags=["health"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
+Watcher = Annotated[User, Depends(require(Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN))]
+Context = Annotated[AppContext, Depends(app_context)]
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
+def get_metrics(_: Watcher, session: SessionDep, context: Context) -> Response:
+    """Ingest files, bytes and latency per station, waiting files by age, open alerts,
+    fixity results and renditions, from the database (every process's work)."""
+    deadline = timedelta(hours=context.settings.ingest_deadline_hours)
+    body = render_metrics(session, now=utcnow(), deadline=deadline)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,142 @@
+"""Prometheus metrics, read from the database at each scrape.
+
+The vault runs as several processes (API workers, ingest daemons on other hosts), so
+in-process counters would each see a part; the database sees everything. Each scrape costs
+a handful of aggregate queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
+from sqlalchemy.orm import Session
+
+from custody.fixity import fixity_alerts
+from custody.fixity_models import FixityState
+from ingest.models import FileState, StationFile
+from ingest.sla import OPEN_STATES
+from vault.models import EvidenceItem, Rendition, Station
+
+# Seconds from docking to ingest; the 24-hour guarantee sits between the last two finite ones.
+LATENCY_BUCKETS = (10, 60, 300, 900, 3600, 4 * 3600, 20 * 3600, 24 * 3600)
+# Ages of files still waiting on a station, in hours: the alerts fire at 20 h and 24 h.
+WAITING_AGES = ((0, 1, "<1h"), (1, 6, "1-6h"), (6, 20, "6-20h"), (20, 24, "20-24h"))
+
+
+def _seconds(
+    start: SQLColumnExpression[datetime], end: SQLColumnExpression[datetime]
+) -> ColumnElement[float]:
+    """end - start in seconds, in SQLite's SQL."""
+    return (func.julianday(end) - func.julianday(start)) * 86400
+
+
+class VaultCollector(Collector):
+    def __init__(self, session: Session, *, now: datetime, deadline: timedelta) -> None:
+        self.session, self.now, self.deadline = session, now, deadline
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._ingest()
+        yield from self._waiting()
+        yield from self._copies()
+
+    def _ingest(self) -> Iterator[Metric]:
+        files = CounterMetricFamily(
+            "evault_ingested_files", "Recordings ingested", labels=["station"]
+        )
+        size = CounterMetricFamily("evault_ingested_bytes", "Bytes ingested", labels=["station"])
+        for station, count, total in self.session.execute(
+            select(
+                Station.name,
+                func.count(EvidenceItem.id),
+                func.coalesce(func.sum(EvidenceItem.size), 0),
+            )
+            .join(EvidenceItem, EvidenceItem.station_id == Station.id, isouter=True)
+            .group_by(Station.name)
+        ):
+            files.add_metric([station], count)
+            size.add_metric([station], int(total))
+        yield files
+        yield size
+        yield self._latency()
+
+    def _latency(self) -> Metric:
+        latency = EvidenceItem.ingested_at - EvidenceItem.docked_at
+        dialect = self.session.get_bind().dialect.name
+        seconds: ColumnElement[Any] = (
+            func.extract("epoch", latency)
+            if dialect == "postgresql"
+            else _seconds(EvidenceItem.docked_at, EvidenceItem.ingested_at)
+        )
+        columns = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
+        row = self.session.execute(
+            select(func.count(), func.coalesce(func.sum(seconds), 0), *columns)
+        ).one()
+        count, total, cumulative = int(row[0]), float(row[1]), [int(c or 0) for c in row[2:]]
+        buckets = [(str(float(b)), n) for b, n in zip(LATENCY_BUCKETS, cumulative, strict=True)]
+        histogram = HistogramMetricFamily(
+            "evault_ingest_latency_seconds", "Docked-at to ingested-at, per recording"
+        )
+        histogram.add_metric([], [*buckets, ("+Inf", count)], sum_value=total)
+        return histogram
+
+    def _waiting(self) -> Iterator[Metric]:
+        waiting = GaugeMetricFamily(
+            "evault_station_files_waiting", "Files on stations not yet ingested, by age",
+            labels=["station", "age"],
+        )  # fmt: skip
+        rows = self.session.execute(
+            select(Station.name, StationFile.first_seen_at)
+            .join(Station, Station.id == StationFile.station_id)
+            .where(StationFile.state.in_(OPEN_STATES), StationFile.state != FileState.INGESTED)
+        ).all()
+        counts: dict[tuple[str, str], int] = {}
+        for station, first_seen in rows:
+            hours = (self.now - first_seen).total_seconds() / 3600
+            label = next((name for low, high, name in WAITING_AGES if low <= hours < high), "24h+")
+            counts[(station, label)] = counts.get((station, label), 0) + 1
+        for (station, label), count in sorted(counts.items()):
+            waiting.add_metric([station, label], count)
+        yield waiting
+        overdue = sum(1 for _, first_seen in rows if self.now - first_seen > self.deadline)
+        alerts = GaugeMetricFamily(
+            "evault_alerts", "Open alerts (files past the deadline, copies failing fixity)",
+            labels=["kind"],
+        )  # fmt: skip
+        alerts.add_metric(["ingest_overdue"], overdue)
+        alerts.add_metric(["fixity"], len(fixity_alerts(self.session)))
+        yield alerts
+
+    def _copies(self) -> Iterator[Metric]:
+        fixity = GaugeMetricFamily(
+            "evault_fixity_copies", "Stored copies by their last fixity result", labels=["status"]
+        )
+        for status, count in self.session.execute(
+            select(FixityState.status, func.count()).group_by(FixityState.status)
+        ):
+            fixity.add_metric([str(status)], count)
+        yield fixity
+        renditions = GaugeMetricFamily(
+            "evault_renditions", "Renditions by state", labels=["status"]
+        )
+        for status, count in self.session.execute(
+            select(Rendition.status, func.count()).group_by(Rendition.status)
+        ):
+            renditions.add_metric([str(getattr(status, "value", status))], count)
+        yield renditions
+
+
+def render_metrics(session: Session, *, now: datetime, deadline: timedelta) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(VaultCollector(session, now=now, deadline=deadline))
+    return generate_latest(registry)

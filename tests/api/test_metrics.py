@@ -1,0 +1,54 @@
+"""GET /metrics in the Prometheus text format, from the database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
+
+from ingest.models import StationFile
+from ingest.runner import scan_all
+from tests.api.conftest import Api
+from tests.conftest import put_clip
+from vault.db import unit_of_work, utcnow
+
+
+def scrape(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    answer = api.client.get("/metrics", headers=api.as_role("custodian"))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/plain; version=")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
+
+
+def test_metrics_count_ingest_latency_waiting_files_and_alerts(api: Api, clip_dir: Path) -> None:
+    (item,) = api.vault.items()
+    station = (("station", "station0"),)
+    metrics = scrape(api)
+    assert metrics[("evault_ingested_files_total", station)] == 1
+    assert metrics[("evault_ingested_bytes_total", station)] == item.size
+    assert metrics[("evault_ingest_latency_seconds_count", ())] == 1
+    latency = (item.ingested_at - item.docked_at).total_seconds()
+    assert abs(metrics[("evault_ingest_latency_seconds_sum", ())] - latency) < 1
+    assert metrics[("evault_ingest_latency_seconds_bucket", (("le", "+Inf"),))] == 1
+    assert metrics[("evault_alerts", (("kind", "ingest_overdue"),))] == 0
+
+    put_clip(clip_dir, 1, api.vault.station_dir / "CAM2" / "fresh.mp4")
+    put_clip(clip_dir, 2, api.vault.station_dir / "CAM2" / "stuck.mp4")
+    scan_all(api.vault.ingest_context())  # seen once: waiting
+    with unit_of_work(api.vault.app.factory) as session:
+        session.execute(
+            update(StationFile)
+            .where(StationFile.rel_path == "CAM2/stuck.mp4")
+            .values(first_seen_at=utcnow() - timedelta(hours=25))
+        )
+    metrics = scrape(api)
+    assert metrics[("evault_station_files_waiting", (("age", "<1h"), *station))] == 1
+    assert metrics[("evault_station_files_waiting", (("age", "24h+"), *station))] == 1
+    assert metrics[("evault_alerts", (("kind", "ingest_overdue"),))] == 1
+    assert metrics[("evault_alerts", (("kind", "fixity"),))] == 0
