@@ -26,6 +26,7 @@ from config.settings import Settings, StationConfig, same_location
 from custody.models import CustodyEvent, LogHead
 from ingest.runner import make_adapter_for
 from ingest.stations.base import StationUnavailable
+from ingest.virus import ScannerUnavailable, make_scanner
 from vault.db import make_engine
 from vault.errors import ConfigurationError, VaultError
 from vault.fonts import find_cjk_font
@@ -106,6 +107,7 @@ def run_checks(settings: Settings) -> list[Check]:
     check("sealed retention lock", lambda: _sealed_lock(stores["sealed"]))
     check("ffmpeg", _ffmpeg)
     check("document font", lambda: _document_font(settings))
+    check("virus scanner", lambda: _virus_scanner(settings))
     for station in settings.stations:
         check(f"station {station.name}", lambda st=station: _station(st))  # type: ignore[misc]
     return results
@@ -118,6 +120,22 @@ def _engine(settings: Settings) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _virus_scanner(settings: Settings) -> str | tuple[Status, str, str]:
+    """Scan a few clean bytes: proves the scanner runs and has signatures."""
+    scanner = make_scanner(settings)
+    if settings.virus_scanner == "off":
+        return (Status.WARN, "virus scanning is off: recordings are marked unscanned",
+                "install ClamAV (apt-get install clamav) and set virus_scanner")  # fmt: skip
+    try:
+        outcome = scanner.scan([b"evidence-vault doctor: a clean test input\n"])
+    except ScannerUnavailable as exc:
+        held = settings.scanner_unavailable == "hold"
+        effect = "files are held on the stations" if held else "recordings are ingested unscanned"
+        fix = "install ClamAV and its signatures (apt-get install clamav; freshclam)"
+        return (Status.FAIL if held else Status.WARN, f"{exc} ({effect})", fix)
+    return f"{scanner.engine}: {outcome.detail}"
 
 
 def _document_font(settings: Settings) -> str | tuple[Status, str, str]:

@@ -26,7 +26,7 @@ from custody.fixity import fixity_alerts
 from custody.fixity_models import FixityState
 from ingest.models import FileState, StationFile
 from ingest.sla import OPEN_STATES
-from vault.models import EvidenceItem, Rendition, Station
+from vault.models import EvidenceItem, Rendition, ScanStatus, Station
 
 # Seconds from docking to ingest; the 24-hour guarantee sits between the last two finite ones.
 LATENCY_BUCKETS = (10, 60, 300, 900, 3600, 4 * 3600, 20 * 3600, 24 * 3600)
@@ -115,7 +115,24 @@ class VaultCollector(Collector):
         )  # fmt: skip
         alerts.add_metric(["ingest_overdue"], overdue)
         alerts.add_metric(["fixity"], len(fixity_alerts(self.session)))
+        infected = self.session.scalar(
+            select(func.count())
+            .select_from(EvidenceItem)
+            .where(
+                EvidenceItem.scan_status == ScanStatus.INFECTED,
+                EvidenceItem.scan_released_by.is_(None),
+            )
+        )
+        alerts.add_metric(["infected"], infected or 0)
         yield alerts
+        scans = GaugeMetricFamily(
+            "evault_items_by_virus_scan", "Recordings by virus-check verdict", labels=["status"]
+        )
+        for status, count in self.session.execute(
+            select(EvidenceItem.scan_status, func.count()).group_by(EvidenceItem.scan_status)
+        ):
+            scans.add_metric([str(getattr(status, "value", status))], count)
+        yield scans
 
     def _copies(self) -> Iterator[Metric]:
         fixity = GaugeMetricFamily(

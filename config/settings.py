@@ -199,6 +199,17 @@ class Settings(BaseSettings):
     filename: FilenameConvention = Field(default_factory=FilenameConvention)
 
     ingest_deadline_hours: float = Field(default=24.0, gt=0)
+    # Virus check before a recording is archived (regulations). "clamscan" streams each new
+    # recording to ClamAV's scanner (the clamav package), "clamd" to a running clamd over its
+    # socket (INSTREAM). Infected recordings are still preserved, and flagged.
+    virus_scanner: Literal["clamscan", "clamd", "off"] = "clamscan"
+    clamscan_path: str = "clamscan"
+    clamav_database: Path | None = None  # a signature file or directory; default ClamAV's
+    clamd_socket: Path = Path("/var/run/clamav/clamd.ctl")
+    # When the scanner cannot run: "hold" leaves files on the station until it can;
+    # "ingest_unscanned" preserves them marked unscanned (and alerts). Never silently.
+    scanner_unavailable: Literal["hold", "ingest_unscanned"] = "ingest_unscanned"
+    scan_timeout_seconds: float = Field(default=3600.0, gt=0)
     scan_interval_seconds: float = Field(default=10.0, gt=0)
     # A file must keep the same size and mtime across two scans and be at least this old.
     settle_seconds: float = Field(default=5.0, ge=0)

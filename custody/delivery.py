@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from custody.kinds import DELIVERY_KINDS, EventKind
 from custody.service import append_event
 from vault.db import SessionFactory, unit_of_work
-from vault.errors import IntegrityViolation, NotFound
-from vault.models import EvidenceItem, ItemStatus
+from vault.errors import AccessDenied, IntegrityViolation, NotFound
+from vault.models import EvidenceItem, ItemStatus, ScanStatus
 from vault.stores.protocol import ObjectStore, StoredObject
 
 
@@ -45,6 +45,15 @@ def _digest_of(chunks: Iterator[bytes]) -> str:
     for chunk in chunks:
         hasher.update(chunk)
     return hasher.hexdigest()
+
+
+def refuse_if_infected(item: EvidenceItem) -> None:
+    if item.scan_status == ScanStatus.INFECTED and not item.scan_released_by:
+        raise AccessDenied(
+            f"item {item.id} was flagged infected by the virus check ({item.scan_detail}); it is"
+            " preserved but not handed out unless an approver records why it must be:"
+            " `evault virus release ITEM -m WHY`"
+        )
 
 
 def deliver(
@@ -76,6 +85,7 @@ def deliver(
             raise NotFound(f"no item {item_id}")
         if item.status != ItemStatus.PRESERVED:
             raise NotFound(f"item {item_id} is {item.status.value}; nothing to deliver")
+        refuse_if_infected(item)
         digest, size = item.digest, item.size
     if derived is not None:
         digest, size = derived.digest, derived.size

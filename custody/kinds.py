@@ -32,6 +32,8 @@ class EventKind(enum.StrEnum):
     APPRAISED = "appraised"
     DESTRUCTION_APPROVED = "destruction_approved"
     DESTROYED = "destroyed"
+    # An approver's recorded decision that a recording flagged infected may be handed out.
+    VIRUS_OVERRIDE = "virus_override"
 
 
 # Kinds that put bytes in a person's hands: only custody.delivery appends them.

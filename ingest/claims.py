@@ -37,8 +37,12 @@ def claimer_is_dead(claimed_by: str | None) -> bool:
     return False
 
 
-def claim_next(session: Session, *, worker: str, now: datetime) -> StationFile | None:
-    """Claim one ready file (or one whose claimer died); flushes the claim."""
+def claim_next(
+    session: Session, *, worker: str, now: datetime, retry_pause: timedelta = timedelta(0)
+) -> StationFile | None:
+    """Claim one ready file (or one whose claimer died); flushes the claim. A file released
+    after a failed attempt waits ``retry_pause`` before the next: a station that is down or
+    a full store is not hammered in a tight loop."""
     candidates = session.execute(
         select(StationFile)
         .where(
@@ -56,6 +60,8 @@ def claim_next(session: Session, *, worker: str, now: datetime) -> StationFile |
             stale = row.claimed_at is None or now - row.claimed_at > CLAIM_LEASE
             if not (stale or claimer_is_dead(row.claimed_by)):
                 continue
+        elif row.last_error and row.claimed_at and now - row.claimed_at < retry_pause:
+            continue
         row.state, row.claimed_by, row.claimed_at = FileState.INGESTING, worker, now
         row.attempts += 1
         session.flush()

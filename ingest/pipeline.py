@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +26,7 @@ from ingest.naming import NameFields, display_name, parse_name
 from ingest.register import IngestFacts, register_ingest
 from ingest.sidecar import MAX_SIDECAR_BYTES, Sidecar, parse_sidecar, sidecar_names
 from ingest.stations.base import Listing, SourceChanged, StationAdapter, StationUnavailable
+from ingest.virus import ScannerUnavailable, ScanOutcome, make_scanner, scan_stored
 from retention.rules import RetentionDecision
 from retention.service import initial_decision
 from vault.db import SessionFactory, unit_of_work, utcnow
@@ -64,6 +66,7 @@ class Prepared:
     probe_error: str | None
     name_fields: NameFields
     sidecar: Sidecar | None
+    scan: ScanOutcome
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ def _register(
                 probe_error=prepared.probe_error,
                 name_fields=prepared.name_fields,
                 sidecar=prepared.sidecar,
+                scan=prepared.scan,
                 actor=f"{INGEST_ACTOR}@{ctx.worker.split(':', 1)[0]}",
             ),
         )
@@ -188,6 +192,11 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
     retention = Retention(until=decision.until)
     sealed, access = copy_and_verify(ctx.stores, adapter, listing, chunk, retention)
     probe, probe_error = probe_sealed(ctx.stores, sealed.digest)
+    scan = scan_stored(
+        make_scanner(ctx.settings), ctx.stores.sealed, sealed.digest, chunk_size=chunk,
+        hold=ctx.settings.scanner_unavailable == "hold",
+    )  # fmt: skip
+    _step("scanned", listing, verdict=scan.status.value, detail=scan.detail)
     prepared = Prepared(
         sealed=sealed,
         access=access,
@@ -199,6 +208,7 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
             listing.rel_path.rsplit(b"/", 1)[-1], ctx.settings.filename_for(station_config)
         ),
         sidecar=read_sidecar(adapter, listing),
+        scan=scan,
     )
     try:
         item_id, created = _register(ctx, claimed, prepared)
@@ -240,7 +250,8 @@ def acknowledge(ctx: IngestContext, file_id: uuid.UUID) -> None:
 def ingest_next(ctx: IngestContext) -> bool:
     """Claim and ingest one ready file. Returns False when none is ready."""
     with unit_of_work(ctx.factory) as session:
-        row = claim_next(session, worker=ctx.worker, now=utcnow())
+        pause = timedelta(seconds=ctx.settings.scan_interval_seconds)
+        row = claim_next(session, worker=ctx.worker, now=utcnow(), retry_pause=pause)
         if row is None:
             return False
         claimed = Claimed(row.id, row.station_id, listing_of(row))
@@ -260,7 +271,7 @@ def _attempt(ctx: IngestContext, claimed: Claimed) -> bool:
         _release(ctx, claimed, str(exc), changed=True)
         log.warning("file still changing; will wait", extra={"file": shown, "error": str(exc)})
         return False
-    except (StationUnavailable, StoreError, IntegrityViolation, OSError) as exc:
+    except (StationUnavailable, StoreError, IntegrityViolation, ScannerUnavailable, OSError) as exc:
         _release(ctx, claimed, str(exc), changed=False)
         log.error(
             "ingest failed; file left on the station for a later attempt",

@@ -6,6 +6,7 @@ state together, so a crash leaves all of them or none.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,11 +21,14 @@ from custody.kinds import EventKind
 from custody.service import append_event
 from ingest.naming import NameFields, display_name
 from ingest.sidecar import Sidecar
+from ingest.virus import ScanOutcome
 from retention.rules import RetentionDecision
 from retention.service import record_initial
 from vault.media import OCTET_STREAM, ProbeResult
-from vault.models import Device, EvidenceItem, ItemStatus, MediaStatus, Station
+from vault.models import Device, EvidenceItem, ItemStatus, MediaStatus, ScanStatus, Station
 from vault.stores.protocol import StoredObject
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class IngestFacts:
     probe_error: str | None
     name_fields: NameFields
     sidecar: Sidecar | None
+    scan: ScanOutcome
     actor: str
 
     @property
@@ -106,6 +111,7 @@ def _ingested_data(facts: IngestFacts, described: dict[str, Any]) -> dict[str, A
         "media_type": facts.probe.media_type if facts.probe else OCTET_STREAM,
         "probe": facts.probe.summary if facts.probe else None,
         "probe_error": facts.probe_error,
+        "virus_scan": facts.scan.record(),
     }
     if facts.name_fields.problem:
         data["name_problem"] = facts.name_fields.problem
@@ -165,6 +171,8 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         access_locator=facts.access.locator,
         retain_until=facts.retention.until,
         status=ItemStatus.PRESERVED,
+        scan_status=facts.scan.status,
+        scan_detail=facts.scan.detail,
     )
     session.add(item)
     session.flush()
@@ -197,4 +205,10 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
             },
         )
     record_initial(session, item, facts.retention, actor=facts.actor)
+    if facts.scan.status != ScanStatus.CLEAN:
+        log.error(
+            "recording preserved without a clean virus check",
+            extra={"item": str(item.id), "verdict": facts.scan.status.value,
+                   "detail": facts.scan.detail},
+        )  # fmt: skip
     return item, True

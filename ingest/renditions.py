@@ -18,7 +18,14 @@ from custody.service import append_event
 from ingest.claims import CLAIM_LEASE, claimer_is_dead
 from ingest.pipeline import IngestContext
 from vault.db import unit_of_work, utcnow
-from vault.models import EvidenceItem, ItemStatus, MediaStatus, Rendition, RenditionStatus
+from vault.models import (
+    EvidenceItem,
+    ItemStatus,
+    MediaStatus,
+    Rendition,
+    RenditionStatus,
+    ScanStatus,
+)
 from vault.renditions import RenditionFailed, ffmpeg_version, transcode
 from vault.stores.protocol import Retention, StoredObject, read_chunks
 
@@ -34,6 +41,13 @@ def _new_claim(session: Session, worker: str) -> uuid.UUID | None:
         select(EvidenceItem.id)
         .where(EvidenceItem.status == ItemStatus.PRESERVED)
         .where(~exists().where(Rendition.item_id == EvidenceItem.id))
+        # An infected recording gets no rendition unless someone released it (in custody).
+        .where(
+            or_(
+                EvidenceItem.scan_status != ScanStatus.INFECTED,
+                EvidenceItem.scan_released_by.is_not(None),
+            )
+        )
         .order_by(EvidenceItem.ingested_at)
         .limit(1)
     ).scalar_one_or_none()

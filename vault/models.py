@@ -26,6 +26,14 @@ class MediaStatus(enum.StrEnum):
     UNREADABLE = "unreadable"
 
 
+class ScanStatus(enum.StrEnum):
+    CLEAN = "clean"
+    # Preserved and sealed like any recording, but never handed out (no rendition, delivery
+    # or export) unless someone records, in custody, why it must be.
+    INFECTED = "infected"
+    UNSCANNED = "unscanned"  # no scanner could look at it (said so, never silently)
+
+
 class Station(UUIDPrimaryKey, Base):
     __tablename__ = "station"
 
@@ -111,6 +119,15 @@ class EvidenceItem(UUIDPrimaryKey, Base):
         default=ItemStatus.PRESERVED,
         index=True,
     )
+    scan_status: Mapped[ScanStatus] = mapped_column(
+        Enum(
+            ScanStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        ),
+        default=ScanStatus.UNSCANNED,
+    )
+    scan_detail: Mapped[str | None] = mapped_column(Text)  # the signature, or why unscanned
+    # Who recorded (custody event virus_override) that an infected item may be handed out.
+    scan_released_by: Mapped[str | None] = mapped_column(String(100))
 
     case: Mapped[Case | None] = relationship(back_populates="items")
     # Every view of an item names its station and device: load them with it.

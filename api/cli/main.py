@@ -23,6 +23,7 @@ from api.cli.serve import run, serve
 from api.cli.shared import console, err
 from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
+from api.cli.virus import virus_app
 from api.context import AppContext
 from api.doctor import Status, run_checks
 from config.logging import configure_logging
@@ -58,6 +59,7 @@ app.add_typer(fixity_app, name="fixity")
 app.add_typer(retention_app, name="retention")
 app.add_typer(hold_app, name="hold")
 app.add_typer(case_app, name="case")
+app.add_typer(virus_app, name="virus")
 app.command()(serve)
 app.command("export")(export_command)
 app.command()(run)

@@ -27,6 +27,9 @@ def item_out(item: EvidenceItem) -> ItemOut:
         status=item.status,
         retain_until=item.retain_until,
         case=item.case.number if item.case else None,
+        scan_status=item.scan_status,
+        scan_detail=item.scan_detail,
+        scan_released_by=item.scan_released_by,
     )
 
 

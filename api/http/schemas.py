@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from custody.access_models import Purpose, RequesterKind, RequestStatus
-from vault.models import CaseFlag, ItemStatus, MediaStatus, Role
+from vault.models import CaseFlag, ItemStatus, MediaStatus, Role, ScanStatus
 
 ITEM_EXAMPLE: dict[str, JsonValue] = {
     "id": "3f2a9c1e-7b4d-4f0e-9a51-2c8e6d1b0a77",
@@ -29,6 +29,9 @@ ITEM_EXAMPLE: dict[str, JsonValue] = {
     "status": "preserved",
     "retain_until": "2056-11-24T08:03:40Z",
     "case": None,
+    "scan_status": "clean",
+    "scan_detail": "no signature matched",
+    "scan_released_by": None,
 }
 
 
@@ -83,6 +86,9 @@ class ItemOut(BaseModel):
     status: ItemStatus
     retain_until: datetime | None
     case: str | None
+    scan_status: ScanStatus
+    scan_detail: str | None
+    scan_released_by: str | None
 
 
 class EventOut(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from custody.access import authorize_delivery, find_request
 from custody.access_models import AccessRequest, Purpose
+from custody.delivery import refuse_if_infected
 from vault.errors import AccessDenied, InputRejected, NotFound
 from vault.models import EvidenceItem, ItemStatus, MediaStatus, User
 from vault.service import find_item
@@ -94,6 +95,8 @@ def authorize_export(session: Session, spec: ExportSpec, user: User) -> Authoriz
             "destroyed items cannot be exported (only their tombstone remains): "
             + ", ".join(str(i.id) for i in destroyed)
         )
+    for item in named:
+        refuse_if_infected(item)
     items: dict[object, EvidenceItem] = {}
     for ref in refs:
         _, item = authorize_delivery(session, ref=request.number, item_ref=ref, user=user)

@@ -11,9 +11,11 @@ from sqlalchemy import select
 from api.http.convert import event_out, item_out
 from api.http.deps import EVIDENCE_READERS, SessionDep, require
 from api.http.problems import PROBLEM_SCHEMA
+from api.http.retention_schemas import ReasonIn
 from api.http.schemas import DeviceOut, EventOut, ItemOut, StationOut
 from custody.service import events_for
-from vault.models import Device, ItemStatus, Station, User
+from custody.virus_release import release_infected
+from vault.models import Device, ItemStatus, Role, Station, User
 from vault.service import ItemFilter, find_item, list_items
 
 router = APIRouter(responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
@@ -72,3 +74,20 @@ def get_stations(_: Reader, session: SessionDep) -> list[StationOut]:
 def get_devices(_: Reader, session: SessionDep) -> list[DeviceOut]:
     rows = session.execute(select(Device).order_by(Device.serial)).scalars()
     return [DeviceOut.model_validate(d, from_attributes=True) for d in rows]
+
+
+@router.post(
+    "/items/{ref}/virus-release",
+    response_model=ItemOut,
+    tags=["items"],
+    responses={404: PROBLEM_SCHEMA, 409: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA},
+)
+def post_virus_release(
+    user: Annotated[User, Depends(require(Role.APPROVER))],
+    session: SessionDep,
+    ref: str,
+    body: ReasonIn,
+) -> ItemOut:
+    """Let a recording that the virus check flagged infected be handed out (renditions,
+    deliveries, exports). The decision and its reason are a `virus_override` custody event."""
+    return item_out(release_infected(session, ref=ref, approver=user, reason=body.reason))
