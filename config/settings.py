@@ -199,6 +199,10 @@ class Settings(BaseSettings):
     filename: FilenameConvention = Field(default_factory=FilenameConvention)
 
     ingest_deadline_hours: float = Field(default=24.0, gt=0)
+    # Recording gaps: clips of one device no more than this apart are one incident, and a
+    # pause inside an incident longer than the threshold must be explained.
+    gap_incident_window_minutes: float = Field(default=30.0, gt=0)
+    gap_threshold_seconds: float = Field(default=10.0, ge=0)
     # Virus check before a recording is archived (regulations). "clamscan" streams each new
     # recording to ClamAV's scanner (the clamav package), "clamd" to a running clamd over its
     # socket (INSTREAM). Infected recordings are still preserved, and flagged.

@@ -46,3 +46,17 @@ class StationFile(UUIDPrimaryKey, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("evidence_item.id"))
     ingested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GapExplanation(UUIDPrimaryKey, Base):
+    """Why a device's recording of an incident stopped between two clips (gap_explained)."""
+
+    __tablename__ = "gap_explanation"
+    __table_args__ = (UniqueConstraint("before_item_id", "after_item_id"),)
+
+    before_item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_item.id"), index=True)
+    after_item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_item.id"), index=True)
+    cause: Mapped[str] = mapped_column(Text)  # a GapCause value
+    text: Mapped[str] = mapped_column(Text)
+    explained_by: Mapped[str] = mapped_column(Text)
+    explained_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,6 +16,7 @@ from api.cli.accounts import token_app, user_app
 from api.cli.demo import build_demo_station, demo_config
 from api.cli.export import export_command
 from api.cli.fixity import fixity_app
+from api.cli.gaps import gaps_app
 from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
 from api.cli.requests import approve, fetch, refuse, request, requests
 from api.cli.retention import case_app, hold_app, retention_app
@@ -60,6 +61,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(hold_app, name="hold")
 app.add_typer(case_app, name="case")
 app.add_typer(virus_app, name="virus")
+app.add_typer(gaps_app, name="gaps")
 app.command()(serve)
 app.command("export")(export_command)
 app.command()(run)

@@ -13,6 +13,7 @@ from api.http.deps import EVERYONE, require
 from api.http.routes import (
     cases,
     exports,
+    gaps,
     health,
     items,
     metrics,
@@ -53,6 +54,7 @@ def create_app(context: AppContext) -> FastAPI:
         cases.router,
         requests.router,
         exports.router,
+        gaps.router,
         users.router,
         proofs.router,
         retention.router,

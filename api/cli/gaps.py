@@ -1,0 +1,65 @@
+"""`evault gaps`: interruptions in a device's recording of an incident, and their reasons."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.requests import ReasonOption, TokenOption, _me
+from api.cli.shared import console, context
+from ingest.gap_service import explain_gap, list_gaps
+from ingest.gaps import CAUSE_NAMES, GapCause
+from vault.db import unit_of_work
+
+gaps_app = typer.Typer(
+    help="Recording gaps: a device's clips of one incident with a pause between them.",
+    invoke_without_command=True,
+)
+
+
+@gaps_app.callback()
+def show_gaps(
+    ctx: typer.Context,
+    device: Annotated[str | None, typer.Option(help="Only this device (serial).")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Explained ones too.")] = False,
+) -> None:
+    """List unexplained gaps (pauses longer than gap_threshold_seconds between clips no more
+    than gap_incident_window_minutes apart); explain one with `evault gaps explain`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        found = list_gaps(session, app.settings, device=device)
+    table = Table("device", "stopped", "resumed", "seconds", "before", "after", "explanation")
+    for entry in found:
+        if entry.explanation is not None and not everything:
+            continue
+        gap, why = entry.gap, entry.explanation
+        table.add_row(
+            gap.device, f"{gap.stopped_at:%Y-%m-%d %H:%M:%S}", f"{gap.resumed_at:%H:%M:%S}",
+            str(int(gap.length.total_seconds())), str(gap.before), str(gap.after),
+            f"{why.cause}: {why.text} ({why.explained_by})" if why else "UNEXPLAINED",
+        )  # fmt: skip
+    console.print(table)
+
+
+@gaps_app.command("explain")
+def explain(
+    before: Annotated[str, typer.Argument(help="The clip that stopped (id or digest prefix).")],
+    after: Annotated[str, typer.Argument(help="The clip that resumed.")],
+    cause: Annotated[
+        GapCause, typer.Option(help=", ".join(f"{c.value} ({n})" for c, n in CAUSE_NAMES.items()))
+    ],
+    token: TokenOption = "",
+    reason: ReasonOption = "",
+) -> None:
+    """Record why the recording stopped (custodian or investigator); it becomes a
+    gap_explained event on both clips' custody chains."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = _me(session, token)
+        explain_gap(session, app.settings, before=before, after=after, cause=cause,
+                    text=reason, user=user)  # fmt: skip
+    console.print(f"recorded: {cause.value} — on the custody chains of both clips")

@@ -1,0 +1,89 @@
+"""Recording gaps over HTTP: list them, and record why a recording stopped."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.context import AppContext
+from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
+from api.http.problems import PROBLEM_SCHEMA
+from api.http.schemas import Input
+from ingest.gap_service import FoundGap, explain_gap, list_gaps
+from ingest.gaps import GapCause
+from vault.models import Role, User
+
+router = APIRouter(tags=["recording gaps"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
+Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
+Explainer = Annotated[User, Depends(require(Role.CUSTODIAN, Role.INVESTIGATOR))]
+Context = Annotated[AppContext, Depends(app_context)]
+
+
+class GapOut(BaseModel):
+    device: str
+    before: uuid.UUID
+    after: uuid.UUID
+    stopped_at: datetime
+    resumed_at: datetime
+    seconds: int
+    cause: GapCause | None
+    explanation: str | None
+    explained_by: str | None
+
+
+class GapExplainIn(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"before": "3f2a9c81d0e4", "after": "9c01e5f4b1a0", "cause": "low_battery",
+                 "explanation": "battery ran out at 02:14; spare fitted"}
+            ]
+        },
+    )  # fmt: skip
+
+    before: str = Field(min_length=1, max_length=100)
+    after: str = Field(min_length=1, max_length=100)
+    cause: GapCause
+    explanation: str = Field(default="", max_length=2000)
+
+
+def gap_out(found: FoundGap) -> GapOut:
+    gap, why = found.gap, found.explanation
+    return GapOut(
+        device=gap.device, before=gap.before, after=gap.after, stopped_at=gap.stopped_at,
+        resumed_at=gap.resumed_at, seconds=int(gap.length.total_seconds()),
+        cause=GapCause(why.cause) if why else None, explanation=why.text if why else None,
+        explained_by=why.explained_by if why else None,
+    )  # fmt: skip
+
+
+@router.get("/gaps", response_model=list[GapOut])
+def get_gaps(
+    _: Reader, session: SessionDep, context: Context, device: str | None = None,
+    unexplained: bool = True,
+) -> list[GapOut]:  # fmt: skip
+    """Gaps inside incidents (by default only those nobody has explained yet)."""
+    found = list_gaps(session, context.settings, device=device)
+    return [gap_out(f) for f in found if not (unexplained and f.explanation)]
+
+
+@router.post(
+    "/gaps/explanations", response_model=GapOut, status_code=status.HTTP_201_CREATED,
+    responses={404: PROBLEM_SCHEMA, 409: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA},
+)  # fmt: skip
+def post_explanation(
+    user: Explainer, session: SessionDep, context: Context, body: GapExplainIn
+) -> GapOut:
+    """Record why the recording stopped: a gap_explained event on both clips' chains."""
+    row = explain_gap(session, context.settings, before=body.before, after=body.after,
+                      cause=body.cause, text=body.explanation, user=user)  # fmt: skip
+    found = next(
+        f for f in list_gaps(session, context.settings)
+        if (f.gap.before, f.gap.after) == (row.before_item_id, row.after_item_id)
+    )  # fmt: skip
+    return gap_out(found)
