@@ -52,6 +52,12 @@ class IngestFacts:
     def original_name(self) -> bytes:
         return self.rel_path.rsplit(b"/", 1)[-1]
 
+    @property
+    def station_digest(self) -> str | None:
+        """The SHA-256 the station supplied for the recording, if it did."""
+        meta = self.sidecar.metadata if self.sidecar else None
+        return meta.sha256.lower() if meta and meta.sha256 else None
+
 
 def _device(session: Session, serial: str | None) -> Device | None:
     if not serial:
@@ -115,6 +121,9 @@ def _ingested_data(facts: IngestFacts, described: dict[str, Any]) -> dict[str, A
     }
     if facts.name_fields.problem:
         data["name_problem"] = facts.name_fields.problem
+    claimed = facts.station_digest
+    if claimed is not None:
+        data["station_digest"] = {"sha256": claimed, "matches": claimed == facts.sealed.digest}
     if facts.sidecar is not None:
         data["sidecar"] = {
             "digest": facts.sidecar.digest,
@@ -122,6 +131,20 @@ def _ingested_data(facts: IngestFacts, described: dict[str, Any]) -> dict[str, A
             "problem": facts.sidecar.problem,
         }
     return data
+
+
+def _flags(facts: IngestFacts) -> list[str]:
+    claimed = facts.station_digest
+    if claimed is None or claimed == facts.sealed.digest:
+        return []
+    # What was received is what is sealed; the station's own hash says it sent something
+    # else (a corrupted transfer, or a file altered on the station): a person must look.
+    log.error(
+        "station-supplied digest does not match the bytes received; item flagged",
+        extra={"station": facts.station.name, "file": display_name(facts.rel_path),
+               "station_sha256": claimed, "received_sha256": facts.sealed.digest},
+    )  # fmt: skip
+    return ["station_digest_mismatch"]
 
 
 def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem, bool]:
@@ -173,6 +196,7 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         status=ItemStatus.PRESERVED,
         scan_status=facts.scan.status,
         scan_detail=facts.scan.detail,
+        flags=_flags(facts),
     )
     session.add(item)
     session.flush()

@@ -29,6 +29,8 @@ class StationMetadata(BaseModel):
     counterparty: str | None = Field(default=None, max_length=500)
     # Why a recording stopped early (device fault, battery, storage full …).
     interruption: str | None = Field(default=None, max_length=2000)
+    # The SHA-256 the station or camera computed: checked against the bytes received.
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
 
 
 @dataclass(frozen=True)

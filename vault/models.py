@@ -126,6 +126,8 @@ class EvidenceItem(UUIDPrimaryKey, Base):
         default=ScanStatus.UNSCANNED,
     )
     scan_detail: Mapped[str | None] = mapped_column(Text)  # the signature, or why unscanned
+    # Things a custodian must look at, e.g. "station_digest_mismatch".
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Who recorded (custody event virus_override) that an infected item may be handed out.
     scan_released_by: Mapped[str | None] = mapped_column(String(100))
 

@@ -30,6 +30,7 @@ def item_out(item: EvidenceItem) -> ItemOut:
         scan_status=item.scan_status,
         scan_detail=item.scan_detail,
         scan_released_by=item.scan_released_by,
+        flags=list(item.flags or []),
     )
 
 

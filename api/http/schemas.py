@@ -32,6 +32,7 @@ ITEM_EXAMPLE: dict[str, JsonValue] = {
     "scan_status": "clean",
     "scan_detail": "no signature matched",
     "scan_released_by": None,
+    "flags": [],
 }
 
 
@@ -89,6 +90,7 @@ class ItemOut(BaseModel):
     scan_status: ScanStatus
     scan_detail: str | None
     scan_released_by: str | None
+    flags: list[str]
 
 
 class EventOut(BaseModel):

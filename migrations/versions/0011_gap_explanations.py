@@ -1,4 +1,4 @@
-"""recording gap explanations
+"""recording gap explanations; item flags
 
 Revision ID: 0011
 Revises: 0010
@@ -51,5 +51,14 @@ def upgrade() -> None:
         )
 
 
+    # In place, as 0009: flags such as a station digest that did not match the bytes.
+    with op.batch_alter_table("evidence_item", schema=None, recreate="never") as batch_op:
+        batch_op.add_column(
+            sa.Column("flags", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("evidence_item", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("flags")
     op.drop_table("gap_explanation")
