@@ -24,6 +24,7 @@ from custody.access_models import AccessRequest
 from custody.checkpoints import run_checkpoint_job
 from custody.export.evidence import CustodyWritten, ExportFacts, write_custody
 from custody.export.payload import (
+    ExportAborted,
     PackageFile,
     PayloadRun,
     add_clip,
@@ -100,11 +101,19 @@ def _report(settings: Settings, staging: Path, workdir: Path, source: ReportInpu
     unsigned = workdir / f"report-{uuid.uuid4()}.pdf"
     try:
         render_report(source, unsigned, font=register_cjk_font(settings.document_font))
-        sign_pdf(
-            unsigned, staging / "report.pdf", signer, field="CustodyCertification",
-            reason="evidence-vault chain-of-custody report and certification",
-            tsa_url=settings.tsa_url, timeout=settings.tsa_timeout_seconds,
-        )  # fmt: skip
+        try:
+            sign_pdf(
+                unsigned, staging / "report.pdf", signer, field="CustodyCertification",
+                reason="evidence-vault chain-of-custody report and certification",
+                tsa_url=settings.tsa_url, timeout=settings.tsa_timeout_seconds,
+            )  # fmt: skip
+        except Exception as exc:  # pyHanko raises its own and aiohttp's errors alike
+            if not settings.tsa_url:
+                raise
+            raise ExportAborted(
+                f"the report could not be time-stamped by {settings.tsa_url} ({exc});"
+                " the export stopped and wrote nothing: retry when the TSA answers"
+            ) from None
     finally:
         unsigned.unlink(missing_ok=True)
 

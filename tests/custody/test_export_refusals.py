@@ -180,3 +180,25 @@ def test_export_streams_a_large_recording(vault: Vault, tmp_path: Path) -> None:
         assert payload > mib * MiB
     assert peaks["large.mp4"] < peaks["small.mp4"] + 4 * MiB, peaks
     assert peaks["large.mp4"] < 16 * MiB, peaks
+
+
+def test_unreachable_time_stamping_authority_stops_the_export(scene: Scene, tmp_path: Path) -> None:
+    from custody.export.package import ExportJob, export  # noqa: PLC0415
+    from custody.export.spec import ExportSpec  # noqa: PLC0415
+    from tests.ftpserver import free_port  # noqa: PLC0415
+
+    vault = scene.vault
+    settings = vault.settings.model_copy(
+        update={"tsa_url": f"http://127.0.0.1:{free_port()}/tsa", "tsa_timeout_seconds": 3}
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ExportAborted, match="could not be time-stamped"):
+        export(
+            ExportJob(vault.app.factory, vault.app.stores, settings),
+            ExportSpec(request=scene.request),
+            user_id=scene.investigator,
+            target=out / "package",
+            as_zip=False,
+        )
+    assert list(out.iterdir()) == []
