@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from custody.fixity import fixity_alerts
 from custody.fixity_models import FixityState
+from ingest.health import unreachable_stations
 from ingest.models import FileState, StationFile
 from ingest.sla import OPEN_STATES
 from vault.models import EvidenceItem, Rendition, ScanStatus, Station
@@ -42,8 +43,11 @@ def _seconds(
 
 
 class VaultCollector(Collector):
-    def __init__(self, session: Session, *, now: datetime, deadline: timedelta) -> None:
+    def __init__(
+        self, session: Session, *, now: datetime, deadline: timedelta, station_after: float
+    ) -> None:
         self.session, self.now, self.deadline = session, now, deadline
+        self.station_after = station_after  # minutes
 
     def collect(self) -> Iterator[Metric]:
         yield from self._ingest()
@@ -124,6 +128,9 @@ class VaultCollector(Collector):
             )
         )
         alerts.add_metric(["infected"], infected or 0)
+        after = timedelta(minutes=self.station_after)
+        unreachable = unreachable_stations(self.session, now=self.now, after=after)
+        alerts.add_metric(["station_unreachable"], len(unreachable))
         yield alerts
         scans = GaugeMetricFamily(
             "evault_items_by_virus_scan", "Recordings by virus-check verdict", labels=["status"]
@@ -153,7 +160,11 @@ class VaultCollector(Collector):
         yield renditions
 
 
-def render_metrics(session: Session, *, now: datetime, deadline: timedelta) -> bytes:
+def render_metrics(
+    session: Session, *, now: datetime, deadline: timedelta, station_after: float
+) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(VaultCollector(session, now=now, deadline=deadline))
+    registry.register(
+        VaultCollector(session, now=now, deadline=deadline, station_after=station_after)
+    )
     return generate_latest(registry)

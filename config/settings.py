@@ -199,6 +199,8 @@ class Settings(BaseSettings):
     filename: FilenameConvention = Field(default_factory=FilenameConvention)
 
     ingest_deadline_hours: float = Field(default=24.0, gt=0)
+    # A station not listed successfully for this long is an alert (/health, /metrics, log).
+    station_unreachable_minutes: float = Field(default=30.0, gt=0)
     # Recording gaps: clips of one device no more than this apart are one incident, and a
     # pause inside an incident longer than the threshold must be explained.
     gap_incident_window_minutes: float = Field(default=30.0, gt=0)

@@ -61,12 +61,19 @@ def scan_all(ctx: IngestContext) -> list[ScanSummary]:
             listings = adapter.list_files()
         except StationUnavailable as exc:
             log.error("station unavailable", extra={"station": adapter.name, "error": str(exc)})
+            with unit_of_work(ctx.factory) as session:
+                station = session.get(Station, station_id)
+                assert station is not None
+                station.last_error, station.last_error_at = str(exc)[:2000], utcnow()
             continue
+        free = adapter.free_bytes()
         with unit_of_work(ctx.factory) as session:
             station = session.get(Station, station_id)
             assert station is not None
+            now = utcnow()
+            station.last_contact_at, station.free_bytes = now, free
             summary = record_scan(
-                session, station=station, listings=listings, now=utcnow(), settle=settle
+                session, station=station, listings=listings, now=now, settle=settle
             )
         summaries.append(summary)
         log.info("station scanned", extra=vars(summary))

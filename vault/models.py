@@ -41,6 +41,12 @@ class Station(UUIDPrimaryKey, Base):
     kind: Mapped[str] = mapped_column(String(20))
     location: Mapped[str] = mapped_column(String(200), default="")
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Station health, from the scans: the last listing that worked, the last failure, and
+    # free space where the protocol tells it (a mounted share does; FTP and SFTP do not).
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    free_bytes: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Device(UUIDPrimaryKey, Base):

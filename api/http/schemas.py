@@ -132,6 +132,10 @@ class StationOut(BaseModel):
     kind: str
     location: str
     registered_at: datetime
+    last_contact_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    free_bytes: int | None = None
 
 
 class DeviceOut(BaseModel):

@@ -45,3 +45,7 @@ class StationAdapter(Protocol):
         """Move or delete the file (and its sidecar) once it is safely in the vault; returns
         what was done."""
         ...
+
+    def free_bytes(self) -> int | None:
+        """Free space on the station, where the protocol tells it; None where it does not."""
+        ...

@@ -225,6 +225,9 @@ class FtpStation:
         except BROKEN as exc:
             raise StationUnavailable(f"station {self.name}: {exc}") from None
 
+    def free_bytes(self) -> int | None:
+        return None  # the protocol has no standard way to say
+
     # --- acknowledging ----------------------------------------------------------------
 
     def acknowledge(self, listing: Listing) -> str:

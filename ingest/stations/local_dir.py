@@ -119,6 +119,13 @@ class LocalDirectoryStation:
         with os.fdopen(fd, "rb") as handle:
             return handle.read(limit + 1)
 
+    def free_bytes(self) -> int | None:
+        try:
+            fs = os.statvfs(self.root)
+        except OSError:
+            return None
+        return fs.f_bavail * fs.f_frsize
+
     def acknowledge(self, listing: Listing) -> str:
         if self.ack_mode == "none":
             return "left on station"

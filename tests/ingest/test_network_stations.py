@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,15 @@ from api.context import open_context
 from api.doctor import Status, run_checks
 from config.settings import Settings, StationConfig
 from custody.models import CustodyEvent
+from ingest.health import unreachable_stations
 from ingest.pipeline import ingest_next
 from ingest.runner import make_adapter_for, scan_all
 from ingest.stations.base import StationUnavailable
 from tests.conftest import Vault, put_clip
 from tests.ftpserver import PASSWORD, USER, ftp_server
 from tests.sftpserver import sftp_server
-from vault.db import unit_of_work
+from vault.db import unit_of_work, utcnow
+from vault.models import Station
 
 MiB = 1024 * 1024
 
@@ -216,3 +219,40 @@ def test_a_network_station_needs_its_host_and_credentials() -> None:
         StationConfig.model_validate(
             {"name": "s2", "kind": "sftp", "host": "h", "username": "u", "password": "p"}
         )
+
+
+def test_station_health_records_contact_errors_and_alerts(
+    isolated_env: Path, server: Server
+) -> None:
+    vault = station_vault(isolated_env, server)
+    try:
+        ctx = vault.ingest_context()
+        scan_all(ctx)
+        with unit_of_work(vault.app.factory) as session:
+            (station,) = session.execute(select(Station)).scalars()
+            contact = station.last_contact_at
+            assert contact is not None and station.last_error is None
+        server.stop()  # the station goes away
+        scan_all(ctx)
+        later = utcnow() + timedelta(hours=2)
+        with unit_of_work(vault.app.factory) as session:
+            (station,) = session.execute(select(Station)).scalars()
+            assert station.last_contact_at == contact
+            assert "cannot reach" in (station.last_error or "")
+            assert unreachable_stations(session, now=utcnow(), after=timedelta(minutes=30)) == []
+            (alert,) = unreachable_stations(session, now=later, after=timedelta(minutes=30))
+        assert alert.startswith("station st0 not reached for 2.0 h (last error: station st0")
+        server.start()
+        scan_all(ctx)
+        with unit_of_work(vault.app.factory) as session:
+            assert unreachable_stations(session, now=utcnow(), after=timedelta(minutes=30)) == []
+    finally:
+        vault.app.engine.dispose()
+
+
+def test_a_mounted_station_reports_its_free_space(vault: Vault) -> None:
+    scan_all(vault.ingest_context())
+    with unit_of_work(vault.app.factory) as session:
+        (station,) = session.execute(select(Station)).scalars()
+        assert station.free_bytes is not None and station.free_bytes > 0
+        assert station.last_contact_at is not None

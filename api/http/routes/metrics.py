@@ -31,5 +31,8 @@ def get_metrics(_: Watcher, session: SessionDep, context: Context) -> Response:
     """Ingest files, bytes and latency per station, waiting files by age, open alerts,
     fixity results and renditions, from the database (every process's work)."""
     deadline = timedelta(hours=context.settings.ingest_deadline_hours)
-    body = render_metrics(session, now=utcnow(), deadline=deadline)
+    body = render_metrics(
+        session, now=utcnow(), deadline=deadline,
+        station_after=context.settings.station_unreachable_minutes,
+    )  # fmt: skip
     return Response(body, media_type=CONTENT_TYPE_LATEST)
