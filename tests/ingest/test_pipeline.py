@@ -8,6 +8,7 @@ import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from ingest.runner import scan_all
 from ingest.stations.base import Listing, StationUnavailable
 from ingest.stations.local_dir import LocalDirectoryStation
 from tests.conftest import Vault, make_vault, put_clip
-from vault.db import unit_of_work
+from vault.db import unit_of_work, utcnow
 from vault.models import MediaStatus
 from vault.stores.filesystem import FilesystemStore
 
@@ -259,3 +260,24 @@ def test_station_that_disappears_mid_copy_loses_nothing(vault: Vault, clip_dir: 
     assert ingest_next(ctx)
     [item] = vault.items()
     assert item.digest == sha256(vault.station_dir / "ingested" / "D1" / "big.bin")
+
+
+def test_a_failed_file_waits_a_scan_interval_before_its_retry(
+    isolated_env: Path, clip_dir: Path
+) -> None:
+    """No tight loop on a file that keeps failing (a station down, a full store): after a
+    failed attempt the file is not claimed again until scan_interval_seconds have passed."""
+    vault = make_vault(isolated_env, scan_interval_seconds=3600)
+    put_clip(clip_dir, 0, vault.station_dir / "D1" / "clip.mp4")
+    ctx = vault.ingest_context()
+    scan_all(ctx)
+    scan_all(ctx)
+    with unit_of_work(vault.app.factory) as session:
+        (row,) = session.execute(select(StationFile)).scalars()
+        row.last_error, row.claimed_at = "station went away", utcnow()  # a failed attempt
+    assert not ingest_next(ctx)  # within the pause: left alone
+    with unit_of_work(vault.app.factory) as session:
+        (row,) = session.execute(select(StationFile)).scalars()
+        row.claimed_at = utcnow() - timedelta(hours=2)  # the pause has passed
+    assert ingest_next(ctx)
+    assert len(vault.items()) == 1
