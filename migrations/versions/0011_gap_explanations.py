@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gap_explanation")),
         sa.UniqueConstraint(
             "before_item_id", "after_item_id",
-            name=op.f("uq_gap_explanation_before_item_id_after_item_id"),
+            name=op.f("uq_gap_explanation_before_item_id"),
         ),
     )  # fmt: skip
     with op.batch_alter_table("gap_explanation", schema=None) as batch_op:

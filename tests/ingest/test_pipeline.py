@@ -6,6 +6,7 @@ import hashlib
 import os
 import shutil
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -256,8 +257,11 @@ def test_station_that_disappears_mid_copy_loses_nothing(vault: Vault, clip_dir: 
     for store in (vault.app.stores.sealed, vault.app.stores.access):
         assert isinstance(store, FilesystemStore)
         assert store.iter_digests() == [] and list((store.root / "tmp").iterdir()) == []
-    # The station comes back: the next attempt ingests it whole.
-    assert ingest_next(ctx)
+    # The station comes back: the next attempt (after the retry pause) ingests it whole.
+    assert not ingest_next(ctx)  # within the pause: no tight loop on a failing file
+    soon = replace(ctx, settings=ctx.settings.model_copy(update={"scan_interval_seconds": 0.001}))
+    time.sleep(0.01)
+    assert ingest_next(soon)
     [item] = vault.items()
     assert item.digest == sha256(vault.station_dir / "ingested" / "D1" / "big.bin")
 
