@@ -86,7 +86,6 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
     args = parser.parse_args()
-    os.environ["EVAULT_VIRUS_SCANNER"] = "off"  # the transfer is measured, not ClamAV
     results = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         work = Path(tmp)

@@ -230,7 +230,11 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         )
     record_initial(session, item, facts.retention, actor=facts.actor)
     if facts.scan.status != ScanStatus.CLEAN:
-        log.error(
+        # Scanning switched off is the operator's choice (a warning per recording); an
+        # infected file or a scanner that failed is an error someone must act on.
+        level = logging.WARNING if facts.scan.engine == "none" else logging.ERROR
+        log.log(
+            level,
             "recording preserved without a clean virus check",
             extra={"item": str(item.id), "verdict": facts.scan.status.value,
                    "detail": facts.scan.detail},

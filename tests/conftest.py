@@ -82,6 +82,14 @@ class Vault:
                     else {}
                 ),
                 "EVAULT_LOG_FORMAT": "json",
+                "EVAULT_VIRUS_SCANNER": self.settings.virus_scanner,
+                "EVAULT_CLAMSCAN_PATH": self.settings.clamscan_path,
+                "EVAULT_SCANNER_UNAVAILABLE": self.settings.scanner_unavailable,
+                **(
+                    {"EVAULT_CLAMAV_DATABASE": str(self.settings.clamav_database)}
+                    if self.settings.clamav_database
+                    else {}
+                ),
                 "PYTHONPATH": str(REPO),
                 "COLUMNS": "200",
             }
@@ -101,7 +109,8 @@ def make_vault(
         station_dir.mkdir(parents=True)
         station_dirs.append(station_dir)
         configs.append(StationConfig(name=f"{station_prefix}station{n}", path=station_dir))
-    options: dict[str, object] = {"settle_seconds": 0, **overrides}
+    # Tests that are not about the virus check do not depend on ClamAV being installed.
+    options: dict[str, object] = {"settle_seconds": 0, "virus_scanner": "off", **overrides}
     settings = Settings(data_dir=root / "data", stations=configs, **options)  # type: ignore[arg-type]
     app = open_context(settings, migrate=True)
     return Vault(root, station_dirs[0], settings, app)

@@ -60,7 +60,7 @@ def adapter(server: Server, **extra: object) -> Any:
 
 
 def station_vault(root: Path, server: Server, **extra: object) -> Vault:
-    settings = Settings(data_dir=root / "data", settle_seconds=0,
+    settings = Settings(data_dir=root / "data", settle_seconds=0, virus_scanner="off",
                         stations=[station_config(server, **extra)])  # fmt: skip
     return Vault(root, server.root, settings, open_context(settings, migrate=True))
 
