@@ -87,6 +87,11 @@ class SftpServer:
                 conn.abort()
             self.connections.clear()
             await self._listener.wait_closed()
+            # Session handlers still running would be destroyed pending with the loop.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=30)
         loop.call_soon_threadsafe(loop.stop)

@@ -30,6 +30,7 @@ from tests.ftpserver import PASSWORD, USER, ftp_server
 from tests.sftpserver import sftp_server
 from vault.db import unit_of_work, utcnow
 from vault.models import Station
+from vault.stores.filesystem import FilesystemStore
 
 MiB = 1024 * 1024
 
@@ -69,6 +70,20 @@ def station_vault(root: Path, server: Server, **extra: object) -> Vault:
 def server(isolated_env: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
     with serve(request.param, isolated_env / "station-root") as running:
         yield running
+
+
+def wait_until_copying(vault: Vault, *, at_least: int, timeout: float = 60) -> None:
+    """Until the sealed store's temporary file of the transfer holds ``at_least`` bytes:
+    the station can then be cut mid-file however loaded the machine is."""
+    assert isinstance(vault.app.stores.sealed, FilesystemStore)
+    partial = vault.app.stores.sealed.root / "tmp"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sizes = [p.stat().st_size for p in partial.iterdir()] if partial.is_dir() else []
+        if any(size >= at_least for size in sizes):
+            return
+        time.sleep(0.02)
+    raise AssertionError("the transfer never started")
 
 
 def past(path: Path) -> None:
@@ -164,7 +179,7 @@ def test_reboot_during_ingest_ends_with_exactly_one_correct_item(
         try:
             worker = threading.Thread(target=vault.ingest)
             worker.start()
-            time.sleep(1.2)  # two scans, then about a third of the file
+            wait_until_copying(vault, at_least=MiB // 2)
             slow.restart()
             worker.join(timeout=120)
             assert "station transfer interrupted; resuming" in caplog.messages
