@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from ingest.naming import display_name
+from ingest.sidecar import sidecar_names
 from vault.errors import VaultError
+
+log = logging.getLogger(__name__)
 
 
 class StationUnavailable(VaultError):
@@ -49,3 +55,48 @@ class StationAdapter(Protocol):
     def free_bytes(self) -> int | None:
         """Free space on the station, where the protocol tells it; None where it does not."""
         ...
+
+
+def without_sidecars(found: list[Listing]) -> list[Listing]:
+    """A sidecar travels with its recording; it is never an item of its own."""
+    names = {listing.rel_path for listing in found}
+    sidecars = {s for n in names for s in sidecar_names(n) if s in names and s != n}
+    return [entry for entry in found if entry.rel_path not in sidecars]
+
+
+def resume_on_break(
+    attempt: Callable[[int], Iterator[bytes]],
+    *,
+    station: str,
+    listing: Listing,
+    retries: int,
+    delay: float,
+    broken: tuple[type[BaseException], ...],
+) -> Iterator[bytes]:
+    """Stream a network station's file: ``attempt(offset)`` opens a connection and yields
+    the bytes from ``offset``; when the connection breaks, a new attempt continues from the
+    first byte not yet handed on, so each byte reaches the digest exactly once. A file that
+    changed is not retried: it was not finished."""
+    offset, failures = 0, 0
+    retryable: tuple[type[BaseException], ...] = (StationUnavailable, *broken)
+    while True:
+        try:
+            for chunk in attempt(offset):
+                offset += len(chunk)
+                yield chunk
+            return
+        except SourceChanged:
+            raise
+        except retryable as exc:
+            if failures >= retries:
+                raise StationUnavailable(
+                    f"station {station}: {display_name(listing.rel_path)} broke off at byte"
+                    f" {offset} of {listing.size} {failures + 1} times: {exc}"
+                ) from None
+            failures += 1
+            log.warning(
+                "station transfer interrupted; resuming",
+                extra={"station": station, "file": display_name(listing.rel_path),
+                       "offset": offset, "error": str(exc)[:200]},
+            )  # fmt: skip
+            time.sleep(delay * failures)

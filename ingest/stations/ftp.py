@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import ftplib
-import logging
 import posixpath
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from config.settings import StationConfig
 from ingest.naming import UnsafeName, check_relative_path, display_name, is_temporary
 from ingest.sidecar import sidecar_names
-from ingest.stations.base import Listing, SourceChanged, StationUnavailable
-
-log = logging.getLogger(__name__)
+from ingest.stations.base import (
+    Listing,
+    SourceChanged,
+    StationUnavailable,
+    resume_on_break,
+    without_sidecars,
+)
 
 ACK_DIR = "ingested"
 CODEC = "latin-1"  # byte-transparent: see the module's docstring
@@ -107,9 +109,7 @@ class FtpStation:
             raise StationUnavailable(
                 f"station {self.name}: cannot list {self.root or 'its home'}: {exc}"
             ) from None
-        names = {listing.rel_path for listing in found}
-        sidecars = {s for n in names for s in sidecar_names(n) if s in names and s != n}
-        return [entry for entry in found if entry.rel_path not in sidecars]
+        return without_sidecars(found)
 
     def _walk(self, ftp: ftplib.FTP, rel_dir: str) -> Iterator[Listing]:
         directory = posixpath.join(self.root, rel_dir) if self.root else (rel_dir or ".")
@@ -157,34 +157,18 @@ class FtpStation:
     # --- reading ----------------------------------------------------------------------
 
     def read(self, listing: Listing, *, chunk_size: int) -> Iterator[bytes]:
-        path, offset, failures = self._remote(listing.rel_path), 0, 0
-        while True:
-            try:
-                with self._session() as ftp:
-                    self._check_unchanged(ftp, path, listing)
-                    for chunk in self._retrieve(ftp, path, listing, offset, chunk_size):
-                        offset += len(chunk)
-                        yield chunk
-                    self._check_unchanged(ftp, path, listing)
-                return
-            except StationUnavailable as exc:
-                if isinstance(exc, SourceChanged) or failures >= self.config.transfer_retries:
-                    raise
-                problem: object = exc
-            except BROKEN as exc:
-                if failures >= self.config.transfer_retries:
-                    raise StationUnavailable(
-                        f"station {self.name}: {display_name(listing.rel_path)} broke off at"
-                        f" byte {offset} of {listing.size} {failures + 1} times: {exc}"
-                    ) from None
-                problem = exc
-            failures += 1
-            log.warning(
-                "station transfer interrupted; resuming",
-                extra={"station": self.name, "file": display_name(listing.rel_path),
-                       "offset": offset, "error": str(problem)[:200]},
-            )  # fmt: skip
-            time.sleep(self.retry_delay * failures)
+        path = self._remote(listing.rel_path)
+
+        def attempt(offset: int) -> Iterator[bytes]:
+            with self._session() as ftp:
+                self._check_unchanged(ftp, path, listing)
+                yield from self._retrieve(ftp, path, listing, offset, chunk_size)
+                self._check_unchanged(ftp, path, listing)
+
+        return resume_on_break(
+            attempt, station=self.name, listing=listing, retries=self.config.transfer_retries,
+            delay=self.retry_delay, broken=BROKEN,
+        )  # fmt: skip
 
     def _retrieve(
         self, ftp: ftplib.FTP, path: str, listing: Listing, offset: int, chunk_size: int

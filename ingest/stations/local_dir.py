@@ -12,7 +12,7 @@ from typing import Literal
 
 from ingest.naming import UnsafeName, check_relative_path, display_name, is_temporary
 from ingest.sidecar import sidecar_names
-from ingest.stations.base import Listing, SourceChanged, StationUnavailable
+from ingest.stations.base import Listing, SourceChanged, StationUnavailable, without_sidecars
 
 ACK_DIR = b"ingested"
 
@@ -36,10 +36,7 @@ class LocalDirectoryStation:
             raise StationUnavailable(
                 f"station {self.name}: cannot list {display_name(self.root)}: {exc.strerror}"
             ) from exc
-        names = {listing.rel_path for listing in found}
-        # A sidecar travels with its recording; it is never an item of its own.
-        sidecars = {s for n in names for s in sidecar_names(n) if s in names and s != n}
-        return [entry for entry in found if entry.rel_path not in sidecars]
+        return without_sidecars(found)
 
     def _walk(self, rel_dir: bytes) -> Iterator[Listing]:
         directory = os.path.join(self.root, rel_dir) if rel_dir else self.root

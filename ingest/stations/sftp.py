@@ -13,7 +13,6 @@ import logging
 import posixpath
 import socket
 import stat
-import time
 from collections.abc import Iterator
 
 import paramiko
@@ -21,7 +20,13 @@ import paramiko
 from config.settings import StationConfig
 from ingest.naming import UnsafeName, check_relative_path, display_name, is_temporary
 from ingest.sidecar import sidecar_names
-from ingest.stations.base import Listing, SourceChanged, StationUnavailable
+from ingest.stations.base import (
+    Listing,
+    SourceChanged,
+    StationUnavailable,
+    resume_on_break,
+    without_sidecars,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +113,7 @@ class SftpStation:
                 found = list(self._walk(sftp, ""))
         except BROKEN as exc:
             raise StationUnavailable(f"station {self.name}: listing failed: {exc}") from None
-        names = {listing.rel_path for listing in found}
-        sidecars = {s for n in names for s in sidecar_names(n) if s in names and s != n}
-        return [entry for entry in found if entry.rel_path not in sidecars]
+        return without_sidecars(found)
 
     def _walk(self, sftp: paramiko.SFTPClient, rel_dir: str) -> Iterator[Listing]:
         for entry in sftp.listdir_attr(posixpath.join(self.root, rel_dir)):
@@ -151,41 +154,30 @@ class SftpStation:
     # --- reading ----------------------------------------------------------------------
 
     def read(self, listing: Listing, *, chunk_size: int) -> Iterator[bytes]:
-        path, offset, failures = self._remote(listing.rel_path), 0, 0
-        while True:
-            try:
-                with self._session() as sftp:
-                    self._check_unchanged(sftp, path, listing)
-                    with sftp.open(path, "rb") as remote:
-                        for chunk in _pipelined(remote, offset, listing.size, chunk_size):
-                            offset += len(chunk)
-                            yield chunk
-                        if offset < listing.size:
-                            raise SourceChanged(
-                                f"{display_name(listing.rel_path)} shrank while it was being copied"
-                            )
-                        remote.seek(offset)
-                        if remote.read(1):
-                            raise SourceChanged(
-                                f"{display_name(listing.rel_path)} grew while it was being copied"
-                            )
-                    self._check_unchanged(sftp, path, listing)
-                return
-            except SourceChanged:
-                raise
-            except (StationUnavailable, *BROKEN) as exc:
-                if failures >= self.config.transfer_retries:
-                    raise StationUnavailable(
-                        f"station {self.name}: {display_name(listing.rel_path)} broke off at"
-                        f" byte {offset} of {listing.size} {failures + 1} times: {exc}"
-                    ) from None
-                failures += 1
-                log.warning(
-                    "station transfer interrupted; resuming",
-                    extra={"station": self.name, "file": display_name(listing.rel_path),
-                           "offset": offset, "error": str(exc)[:200]},
-                )  # fmt: skip
-                time.sleep(self.retry_delay * failures)
+        path = self._remote(listing.rel_path)
+
+        def attempt(offset: int) -> Iterator[bytes]:
+            with self._session() as sftp:
+                self._check_unchanged(sftp, path, listing)
+                with sftp.open(path, "rb") as remote:
+                    for chunk in _pipelined(remote, offset, listing.size, chunk_size):
+                        offset += len(chunk)
+                        yield chunk
+                    if offset < listing.size:
+                        raise SourceChanged(
+                            f"{display_name(listing.rel_path)} shrank while it was being copied"
+                        )
+                    remote.seek(offset)
+                    if remote.read(1):
+                        raise SourceChanged(
+                            f"{display_name(listing.rel_path)} grew while it was being copied"
+                        )
+                self._check_unchanged(sftp, path, listing)
+
+        return resume_on_break(
+            attempt, station=self.name, listing=listing, retries=self.config.transfer_retries,
+            delay=self.retry_delay, broken=BROKEN,
+        )  # fmt: skip
 
     def read_small(self, rel_path: bytes, *, limit: int) -> bytes | None:
         path = self._remote(rel_path)
