@@ -199,6 +199,15 @@ class Settings(BaseSettings):
     filename: FilenameConvention = Field(default_factory=FilenameConvention)
 
     ingest_deadline_hours: float = Field(default=24.0, gt=0)
+    # A file still on its station this long is a warning: there is time left to act. Unset,
+    # it is 5/6 of the deadline (20 h of 24 h).
+    ingest_warning_hours: float | None = Field(default=None, gt=0)
+    # Alerts (deadline warnings and misses, infected recordings, station digest mismatches,
+    # unreachable stations) are logged, shown on /health and, when this is set, POSTed here
+    # as JSON; with a secret, each carries X-Evault-Signature: sha256=<HMAC of the body>.
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: SecretStr | None = None
+    alert_webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     # A station not listed successfully for this long is an alert (/health, /metrics, log).
     station_unreachable_minutes: float = Field(default=30.0, gt=0)
     # Recording gaps: clips of one device no more than this apart are one incident, and a
@@ -262,6 +271,15 @@ class Settings(BaseSettings):
         names = [s.name for s in self.stations]
         if len(names) != len(set(names)):
             raise ValueError("station names must be unique")
+        if self.ingest_warning_hours and self.ingest_warning_hours >= self.ingest_deadline_hours:
+            raise ValueError(
+                "ingest_warning_hours must be less than ingest_deadline_hours: the warning is"
+                " the time left to act before the deadline"
+            )
+        if self.alert_webhook_url and not self.alert_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError("alert_webhook_url must be an http:// or https:// address")
         if self.tsa_url and not self.tsa_trust_roots:
             raise ValueError(
                 "tsa_url needs tsa_trust_roots: the CA certificate(s) the TSA's tokens chain to,"
@@ -296,6 +314,12 @@ class Settings(BaseSettings):
     @property
     def ingest_deadline(self) -> timedelta:
         return timedelta(hours=self.ingest_deadline_hours)
+
+    @property
+    def ingest_warning(self) -> timedelta:
+        if self.ingest_warning_hours is None:
+            return self.ingest_deadline * 5 / 6
+        return timedelta(hours=self.ingest_warning_hours)
 
     def filename_for(self, station: StationConfig) -> FilenameConvention:
         return station.filename or self.filename

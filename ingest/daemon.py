@@ -7,44 +7,38 @@ import logging
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
+from datetime import UTC, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from custody.checkpoints import run_checkpoint_job
 from custody.fixity import run_slice
+from ingest.deadline import raise_deadline_alerts, raise_station_alerts
 from ingest.pipeline import IngestContext
 from ingest.renditions import render_pending
 from ingest.runner import Drainer, scan_all
-from ingest.sla import sla_report
 from vault.db import unit_of_work, utcnow
 from vault.errors import IntegrityViolation, VaultError
+from vault.webhook import deliver_alerts
 
 log = logging.getLogger(__name__)
 
 
 def check_deadline(ctx: IngestContext) -> int:
-    """Log a warning for every station file past the ingest deadline; returns how many."""
-    deadline = ctx.settings.ingest_deadline
+    """Raise the deadline and station alerts due now, then hand undelivered alerts to the
+    webhook; returns how many alerts were raised."""
+    settings = ctx.settings
+    now = utcnow()
     with unit_of_work(ctx.factory) as session:
-        report = sla_report(session, deadline=deadline, now=utcnow())
-    overdue = 0
-    for station in report:
-        for waiting in station.overdue:
-            overdue += 1
-            log.warning(
-                "file past the ingest deadline and not yet ingested",
-                extra={
-                    "station": station.station,
-                    "file": waiting.rel_path,
-                    "state": waiting.state,
-                    "age_hours": round(waiting.age.total_seconds() / 3600, 1),
-                    "deadline_hours": deadline.total_seconds() / 3600,
-                    "last_error": waiting.last_error,
-                },
-            )
-    return overdue
+        raised = raise_deadline_alerts(
+            session, now=now, warning=settings.ingest_warning, deadline=settings.ingest_deadline
+        )
+        raised += raise_station_alerts(
+            session, now=now, after=timedelta(minutes=settings.station_unreachable_minutes)
+        )
+    deliver_alerts(ctx.factory, settings)
+    return raised
 
 
 def remove_stale_temps(ctx: IngestContext) -> None:

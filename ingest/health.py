@@ -12,6 +12,10 @@ from vault.models import Station
 
 
 def unreachable_stations(session: Session, *, now: datetime, after: timedelta) -> list[str]:
+    return [message for _, message in unreachable(session, now=now, after=after)]
+
+
+def unreachable(session: Session, *, now: datetime, after: timedelta) -> list[tuple[Station, str]]:
     alerts = []
     for station in session.execute(select(Station).order_by(Station.name)).scalars():
         seen = station.last_contact_at or station.registered_at
@@ -23,5 +27,5 @@ def unreachable_stations(session: Session, *, now: datetime, after: timedelta) -
             else "never reached"
         )
         why = f" (last error: {station.last_error})" if station.last_error else ""
-        alerts.append(f"station {station.name} {since}{why}")
+        alerts.append((station, f"station {station.name} {since}{why}"))
     return alerts

@@ -24,6 +24,8 @@ from ingest.sidecar import Sidecar
 from ingest.virus import ScanOutcome
 from retention.rules import RetentionDecision
 from retention.service import record_initial
+from vault.alert_models import AlertLevel
+from vault.alerts import raise_alert
 from vault.media import OCTET_STREAM, ProbeResult
 from vault.models import Device, EvidenceItem, ItemStatus, MediaStatus, ScanStatus, Station
 from vault.stores.protocol import StoredObject
@@ -137,14 +139,38 @@ def _flags(facts: IngestFacts) -> list[str]:
     claimed = facts.station_digest
     if claimed is None or claimed == facts.sealed.digest:
         return []
-    # What was received is what is sealed; the station's own hash says it sent something
-    # else (a corrupted transfer, or a file altered on the station): a person must look.
-    log.error(
-        "station-supplied digest does not match the bytes received; item flagged",
-        extra={"station": facts.station.name, "file": display_name(facts.rel_path),
-               "station_sha256": claimed, "received_sha256": facts.sealed.digest},
-    )  # fmt: skip
     return ["station_digest_mismatch"]
+
+
+def _raise_item_alerts(session: Session, item: EvidenceItem, facts: IngestFacts) -> None:
+    """Alerts commit with the item: there is one exactly when the item exists."""
+    where = {"item": str(item.id), "station": facts.station.name,
+             "file": display_name(facts.rel_path)}  # fmt: skip
+    if "station_digest_mismatch" in item.flags:
+        # What was received is what is sealed; the station's own hash says it sent something
+        # else (a corrupted transfer, or a file altered on the station): a person must look.
+        raise_alert(
+            session, key=f"station_digest_mismatch:{item.id}", kind="station_digest_mismatch",
+            level=AlertLevel.ERROR,
+            message="station-supplied digest does not match the bytes received; item flagged",
+            details={**where, "station_sha256": facts.station_digest,
+                     "received_sha256": facts.sealed.digest},
+            at=facts.ingested_at,
+        )  # fmt: skip
+    if facts.scan.status == ScanStatus.CLEAN:
+        return
+    if facts.scan.engine == "none":
+        # Scanning switched off is the operator's choice: a warning per recording, no alert.
+        log.warning("recording preserved without a virus check (scanning is off)", extra=where)
+        return
+    # An infected file or a scanner that failed is an error someone must act on.
+    raise_alert(
+        session, key=f"virus_{facts.scan.status.value}:{item.id}",
+        kind=f"virus_{facts.scan.status.value}", level=AlertLevel.ERROR,
+        message="recording preserved without a clean virus check",
+        details={**where, "verdict": facts.scan.status.value, "detail": facts.scan.detail},
+        at=facts.ingested_at,
+    )  # fmt: skip
 
 
 def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem, bool]:
@@ -229,14 +255,5 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
             },
         )
     record_initial(session, item, facts.retention, actor=facts.actor)
-    if facts.scan.status != ScanStatus.CLEAN:
-        # Scanning switched off is the operator's choice (a warning per recording); an
-        # infected file or a scanner that failed is an error someone must act on.
-        level = logging.WARNING if facts.scan.engine == "none" else logging.ERROR
-        log.log(
-            level,
-            "recording preserved without a clean virus check",
-            extra={"item": str(item.id), "verdict": facts.scan.status.value,
-                   "detail": facts.scan.detail},
-        )  # fmt: skip
+    _raise_item_alerts(session, item, facts)
     return item, True

@@ -11,6 +11,7 @@ import custody.models
 import custody.proof_models  # noqa: F401
 import ingest.models  # noqa: F401
 import retention.models  # noqa: F401
+import vault.alert_models
 import vault.models  # noqa: F401
 from vault.db import Base
 

@@ -39,6 +39,7 @@ def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path)
         "EVAULT_SCAN_INTERVAL_SECONDS": "0.3",
         "EVAULT_SETTLE_SECONDS": "0.5",
         "EVAULT_INGEST_DEADLINE_HOURS": "0.0003",  # about one second
+        "EVAULT_INGEST_WARNING_HOURS": "0.0001",
         "EVAULT_SLA_CHECK_INTERVAL_SECONDS": "0.5",
         "EVAULT_CHECKPOINT_INTERVAL_MINUTES": "0.01",
     }
@@ -64,7 +65,7 @@ def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path)
         put_clip(clip_dir, 1, away / "D1" / "two.mp4")
         shutil.move(away, vault.station_dir)
         wait_for(lambda: len(vault.items()) == 2)
-        wait_for(lambda: "past the ingest deadline" in log_path.read_text())
+        wait_for(lambda: "missed the ingest deadline" in log_path.read_text())
         wait_for(lambda: checkpointed_everything(vault))  # the scheduled checkpoint caught up
 
         proc.send_signal(signal.SIGTERM)
@@ -75,8 +76,9 @@ def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path)
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     events = [line["event"] for line in lines]
     assert "daemon stopped cleanly" in events
-    overdue = [line for line in lines if line["event"].startswith("file past the ingest")]
-    assert overdue and overdue[0]["file"] == "D1/empty.mp4"
+    overdue = [line for line in lines if line.get("alert") == "ingest_deadline_missed"]
+    assert [line["file"] for line in overdue] == ["D1/empty.mp4"]  # once, not every check
+    assert overdue[0]["level"] == "error", overdue[0]
 
     sla = run_cli(["sla"], env, vault.root)
     assert sla.returncode == 1 and "empty.mp4" in sla.stdout and "YES" in sla.stdout

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from custody.models import CustodyEvent
 from tests.conftest import Vault, put_clip
+from vault.alerts import recent_alerts
 from vault.db import unit_of_work
 
 
@@ -40,3 +41,6 @@ def test_station_digest_is_checked(
     assert "station-supplied digest does not match the bytes received; item flagged" in (
         caplog.messages
     )
+    with unit_of_work(vault.app.factory) as session:
+        alerts = [(a.kind, a.details["item"]) for a in recent_alerts(session)]
+    assert alerts == [("station_digest_mismatch", str(items["bad.mp4"].id))]

@@ -23,6 +23,7 @@ from ingest.renditions import render_pending
 from tests.conftest import Vault, make_vault, put_clip
 from tests.custody.exporting import ask, decide
 from vault import accounts
+from vault.alerts import recent_alerts
 from vault.db import unit_of_work
 from vault.errors import AccessDenied
 from vault.models import EvidenceItem, Rendition, ScanStatus, User
@@ -71,6 +72,9 @@ def test_infected_recording_is_preserved_flagged_and_withheld_until_released(
     ingested = events(vault, infected)[0]
     assert ingested.data["virus_scan"]["status"] == "infected"
     assert ingested.data["virus_scan"]["engine"] == "ClamAV clamscan"
+    with unit_of_work(vault.app.factory) as session:  # the custodian is alerted, once
+        alerts = [(a.kind, a.level, a.details["item"]) for a in recent_alerts(session)]
+    assert alerts == [("virus_infected", "error", str(infected.id))]
 
     render_pending(vault.ingest_context())
     with unit_of_work(vault.app.factory) as session:

@@ -15,6 +15,7 @@ from api.context import AppContext
 from api.http.deps import EVERYONE, SessionDep, app_context, require
 from api.http.schemas import Health
 from custody.fixity import fixity_alerts
+from ingest.deadline import waiting_summary
 from ingest.health import unreachable_stations
 from vault.db import utcnow
 from vault.models import User
@@ -25,8 +26,14 @@ Context = Annotated[AppContext, Depends(app_context)]
 
 
 def alerts(session: Session, context: AppContext) -> list[str]:
-    after = timedelta(minutes=context.settings.station_unreachable_minutes)
-    return [*fixity_alerts(session), *unreachable_stations(session, now=utcnow(), after=after)]
+    settings, now = context.settings, utcnow()
+    after = timedelta(minutes=settings.station_unreachable_minutes)
+    return [
+        *fixity_alerts(session),
+        *unreachable_stations(session, now=now, after=after),
+        *waiting_summary(session, now=now, warning=settings.ingest_warning,
+                         deadline=settings.ingest_deadline),
+    ]  # fmt: skip
 
 
 @router.get("/health", response_model=Health, summary="The process is up")

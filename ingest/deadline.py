@@ -1,0 +1,122 @@
+"""The 24-hour guarantee, watched: a file still on its station at the warning age (20 h by
+default) raises a warning, at the deadline (24 h) an error; an unreachable station raises one
+alert per outage. Alerts are rows (vault.alerts), delivered to the webhook afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.health import unreachable
+from ingest.models import FileState, StationFile
+from vault.alert_models import AlertLevel
+from vault.alerts import raise_alert
+from vault.models import Station
+
+# A file in these states is still only on its station (INGESTED is safe, awaiting its
+# acknowledgement; VANISHED and ACKNOWLEDGED are gone from it).
+STILL_WAITING = (FileState.WAITING, FileState.INGESTING, FileState.REJECTED)
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    level: AlertLevel
+    what: str  # of one file
+    state: str  # of files waiting
+
+
+WARNING = Stage("ingest_deadline_near", AlertLevel.WARNING, "is near the ingest deadline",
+                "near the ingest deadline")  # fmt: skip
+MISSED = Stage("ingest_deadline_missed", AlertLevel.ERROR, "missed the ingest deadline",
+               "past the ingest deadline")  # fmt: skip
+
+
+def stage_for(age: timedelta, *, warning: timedelta, deadline: timedelta) -> Stage | None:
+    """The stage a waiting file of this age has reached (the later one wins)."""
+    if age >= deadline:
+        return MISSED
+    if age >= warning:
+        return WARNING
+    return None
+
+
+def raise_deadline_alerts(
+    session: Session, *, now: datetime, warning: timedelta, deadline: timedelta
+) -> int:
+    """One alert per file and stage; returns how many were raised now."""
+    rows = session.execute(
+        select(StationFile, Station.name)
+        .join(Station, Station.id == StationFile.station_id)
+        .where(StationFile.state.in_(STILL_WAITING), StationFile.first_seen_at <= now - warning)
+        .order_by(StationFile.first_seen_at)
+    ).all()
+    raised = 0
+    for row, station in rows:
+        age = now - row.first_seen_at
+        stage = stage_for(age, warning=warning, deadline=deadline)
+        if stage is None:
+            continue
+        hours = round(age.total_seconds() / 3600, 1)
+        alert = raise_alert(
+            session,
+            key=f"{stage.key}:{row.id}",
+            kind=stage.key,
+            level=stage.level,
+            message=f"station {station}: {row.rel_path} {stage.what}"
+            f" ({hours} h on the station, deadline {deadline.total_seconds() / 3600:g} h)",
+            details={
+                "station": station,
+                "file": row.rel_path,
+                "state": row.state.value,
+                "docked_at": row.first_seen_at.isoformat(),
+                "age_hours": hours,
+                "deadline_hours": deadline.total_seconds() / 3600,
+                "last_error": row.last_error,
+            },
+            at=now,
+        )
+        raised += alert is not None
+    return raised
+
+
+def raise_station_alerts(session: Session, *, now: datetime, after: timedelta) -> int:
+    """One alert per outage: keyed by the station and its last contact."""
+    raised = 0
+    for station, message in unreachable(session, now=now, after=after):
+        since = (station.last_contact_at or station.registered_at).isoformat()
+        alert = raise_alert(
+            session, key=f"station_unreachable:{station.name}:{since}",
+            kind="station_unreachable", level=AlertLevel.ERROR, message=message,
+            details={"station": station.name, "since": since, "last_error": station.last_error},
+            at=now,
+        )  # fmt: skip
+        raised += alert is not None
+    return raised
+
+
+def waiting_summary(
+    session: Session, *, now: datetime, warning: timedelta, deadline: timedelta
+) -> list[str]:
+    """For /health: per station, how many files are near or past the deadline right now."""
+    counts: dict[tuple[str, Stage], list[timedelta]] = {}
+    for first_seen, station in session.execute(
+        select(StationFile.first_seen_at, Station.name)
+        .join(Station, Station.id == StationFile.station_id)
+        .where(StationFile.state.in_(STILL_WAITING), StationFile.first_seen_at <= now - warning)
+    ).all():
+        stage = stage_for(now - first_seen, warning=warning, deadline=deadline)
+        if stage is not None:
+            counts.setdefault((station, stage), []).append(now - first_seen)
+    lines = []
+    for (station, stage), ages in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1].key)):
+        oldest = max(ages).total_seconds() / 3600
+        hours = deadline.total_seconds() / 3600
+        lines.append(
+            f"station {station}: {len(ages)} file(s) waiting, {stage.state}"
+            f" (oldest {oldest:.1f} h; deadline {hours:g} h)"
+        )
+    return lines

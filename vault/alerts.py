@@ -1,0 +1,60 @@
+"""Raise and list alerts. Raising logs the alert once and leaves it for the webhook
+dispatcher (vault.webhook); it only flushes, so the alert commits with its cause."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vault.alert_models import Alert, AlertLevel
+from vault.db import utcnow
+
+log = logging.getLogger("evault.alerts")
+# A detail named like a LogRecord attribute would make logging raise; such details still
+# reach the row and the webhook.
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def raise_alert(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    level: AlertLevel,
+    message: str,
+    details: dict[str, Any],
+    at: datetime | None = None,
+) -> Alert | None:
+    """Record the alert unless one with this key exists; returns the new alert or None."""
+    existing = session.execute(select(Alert.id).where(Alert.key == key)).scalar_one_or_none()
+    if existing is not None:
+        return None
+    alert = Alert(key=key, kind=kind, level=level.value, message=message, details=details,
+                  raised_at=at or utcnow())  # fmt: skip
+    session.add(alert)
+    session.flush()
+    log.log(
+        logging.ERROR if level == AlertLevel.ERROR else logging.WARNING,
+        message,
+        extra={"alert": kind, **{k: v for k, v in details.items() if k not in _RECORD_FIELDS}},
+    )
+    return alert
+
+
+def recent_alerts(session: Session, *, limit: int = 100) -> list[Alert]:
+    query = select(Alert).order_by(Alert.raised_at.desc(), Alert.key).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def undelivered(session: Session, *, limit: int = 50) -> list[Alert]:
+    query = (
+        select(Alert)
+        .where(Alert.webhook_sent_at.is_(None))
+        .order_by(Alert.raised_at, Alert.key)
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
