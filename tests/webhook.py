@@ -34,7 +34,7 @@ def webhook_receiver() -> Iterator[Receiver]:
     receiver = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if receiver.failing:
                 self.send_response(503)
@@ -43,7 +43,7 @@ def webhook_receiver() -> Iterator[Receiver]:
                 self.send_response(204)
             self.end_headers()
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return  # quiet: pytest shows what the assertions need
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -27,7 +27,7 @@ from vault.alert_models import Alert
 from vault.db import unit_of_work
 from vault.webhook import SIGNATURE_HEADER
 
-SECRET = "hook-secret-1234"
+SECRET = "hook-secret-1234"  # noqa: S105 - a test secret, checked never to be logged
 
 
 class Clock:
