@@ -24,6 +24,7 @@ from api.cli.serve import run, serve
 from api.cli.shared import console, err
 from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
+from api.cli.sla import alerts_command, sla_app
 from api.cli.virus import virus_app
 from api.context import AppContext
 from api.doctor import Status, run_checks
@@ -34,8 +35,7 @@ from custody.service import events_for
 from ingest.daemon import Daemon, remove_stale_temps
 from ingest.renditions import render_pending
 from ingest.runner import build_context, run_once
-from ingest.sla import sla_report
-from vault.db import unit_of_work, utcnow
+from vault.db import unit_of_work
 from vault.errors import VaultError
 from vault.models import EvidenceItem
 from vault.service import ItemFilter, find_item, list_items
@@ -62,8 +62,10 @@ app.add_typer(hold_app, name="hold")
 app.add_typer(case_app, name="case")
 app.add_typer(virus_app, name="virus")
 app.add_typer(gaps_app, name="gaps")
+app.add_typer(sla_app, name="sla")
 app.command()(serve)
 app.command("export")(export_command)
+app.command("alerts")(alerts_command)
 app.command()(run)
 for workflow_command in (request, approve, refuse, requests, fetch):
     app.command()(workflow_command)
@@ -300,19 +302,6 @@ def verify(
     `evault audit verify` adds sampling and a witness file."""
     ids = [_item(_context(), item_id).id] if item_id else None
     verify_and_print(ids, rehash_objects=rehash_objects)
-
-
-@app.command()
-def sla() -> None:
-    """The ingest guarantee per station: files waiting and their age, late items, latency."""
-    context = _context()
-    deadline = context.settings.ingest_deadline
-    with unit_of_work(context.factory) as session:
-        report = sla_report(session, deadline=deadline, now=utcnow())
-    for table in render.sla_tables(report, deadline):
-        console.print(table)
-    if any(station.overdue for station in report):
-        raise typer.Exit(1)
 
 
 @app.command()

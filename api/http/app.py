@@ -20,6 +20,7 @@ from api.http.routes import (
     proofs,
     requests,
     retention,
+    sla,
     users,
 )
 from api.http.schemas import Problem
@@ -55,6 +56,7 @@ def create_app(context: AppContext) -> FastAPI:
         requests.router,
         exports.router,
         gaps.router,
+        sla.router,
         users.router,
         proofs.router,
         retention.router,

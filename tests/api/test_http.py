@@ -31,6 +31,9 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/health"): EVERYONE,
     ("GET", "/ready"): EVERYONE,
     ("GET", "/metrics"): {"custodian", "auditor", "admin"},
+    ("GET", "/sla"): {"custodian", "auditor", "admin"},
+    ("GET", "/sla/compliance/{month}"): {"custodian", "auditor", "admin"},
+    ("GET", "/alerts"): {"custodian", "auditor", "admin"},
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/items"): READERS,
     ("GET", "/items/{ref}"): READERS,
@@ -110,6 +113,7 @@ def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, obj
         .replace("{number}", "2026-117")
         .replace("{prefix}", "evt_nothing")
         .replace("{hold}", "00000000-0000-4000-8000-000000000000")
+        .replace("{month}", "2026-11")
     )
     bodies: dict[str, dict[str, object]] = {
         "/users": {"username": "new-user", "roles": ["auditor"]},

@@ -20,7 +20,7 @@ import vault.db
 from api.http.app import create_app
 from ingest.daemon import check_deadline
 from ingest.runner import scan_all
-from tests.conftest import Vault, make_vault, put_clip
+from tests.conftest import Vault, make_vault, put_clip, run_cli
 from tests.webhook import Receiver, webhook_receiver
 from vault import accounts
 from vault.alert_models import Alert
@@ -119,6 +119,12 @@ def test_deadline_alerts_reach_the_log_health_and_the_webhook_once(
     assert [r.document["kind"] for r in hook.received[2:]] == ["ingest_deadline_missed"]
     assert hook.received[2].document["details"]["file"] == "CAM1/near.mp4"
     clock.offset = timedelta(0)
+
+    # At the terminal: every alert, and that the webhook has it.
+    shown = run_cli(["alerts"], {**v.env(), "EVAULT_ALERT_WEBHOOK_URL": hook.url}, v.root)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("ingest_deadline_missed") == 2 and "CAM1/near.mp4" in shown.stdout
+    assert shown.stdout.count("sent 20") == 3, shown.stdout
 
     # Once ingested, the files are no longer waiting: /health is clear of them.
     v.ingest()

@@ -1,0 +1,119 @@
+"""`evault sla`: the 24-hour guarantee, live (files waiting by age) and as the monthly
+compliance report (CSV and PDF, per station and per device)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from api.cli import render
+from api.cli.shared import console, context, err
+from ingest.compliance import compliance_report
+from ingest.compliance_files import write_report
+from ingest.sla import StationSla, sla_report
+from vault.alerts import recent_alerts
+from vault.db import unit_of_work, utcnow
+from vault.documents import register_cjk_font
+from vault.errors import VaultError
+
+sla_app = typer.Typer(
+    help="The 24-hour ingest guarantee: what waits on the stations, and the monthly report.",
+    invoke_without_command=True,
+)
+
+
+@sla_app.callback()
+def show_sla(
+    ctx: typer.Context,
+    watch: Annotated[
+        float | None,
+        typer.Option(min=1, help="Keep the view open, refreshed every this many seconds."),
+    ] = None,
+) -> None:
+    """Per station: files waiting and how long (past the deadline marked YES), recordings
+    ingested late, and ingest latency. Exits 1 if any file is past the deadline."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = context()
+    deadline = app.settings.ingest_deadline
+
+    def current() -> list[StationSla]:
+        with unit_of_work(app.factory, read_only=True) as session:
+            return sla_report(session, deadline=deadline, now=utcnow())
+
+    report = current()
+    if watch is None:
+        for table in render.sla_tables(report, deadline):
+            console.print(table)
+    else:
+        with Live(Group(*render.sla_tables(report, deadline)), console=console) as live:
+            try:
+                while True:
+                    time.sleep(watch)
+                    report = current()
+                    live.update(Group(*render.sla_tables(report, deadline)))
+            except KeyboardInterrupt:
+                pass
+    if any(station.overdue for station in report):
+        raise typer.Exit(1)
+
+
+@sla_app.command("report")
+def report_command(
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM, in display_timezone.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for the CSV and PDF files.")
+    ] = Path("."),
+) -> None:
+    """Write compliance-YYYY-MM.csv (per station and per device: docked, in time, late,
+    overdue, vanished, pending, compliance %, latency), compliance-YYYY-MM-exceptions.csv
+    (every recording not in time) and compliance-YYYY-MM.pdf (bilingual, for supervisors)."""
+    app = context()
+    settings = app.settings
+    try:
+        font = register_cjk_font(settings.document_font)
+        with unit_of_work(app.factory, read_only=True) as session:
+            made = compliance_report(session, month=month, zone=settings.display_timezone,
+                                     deadline=settings.ingest_deadline, now=utcnow())  # fmt: skip
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_report(made, out, font=font, organisation=settings.organisation)
+    except (VaultError, FileExistsError) as exc:
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    for row in made.stations:
+        share = "-" if row.compliance is None else f"{row.compliance:.2f} %"
+        console.print(f"station {row.name}: {row.docked} docked, {row.in_time} in time,"
+                      f" {row.late} late, {row.overdue} overdue, {row.vanished} vanished,"
+                      f" {row.pending} pending; compliance {share}")  # fmt: skip
+    for path in written:
+        console.print(f"wrote {path}")
+
+
+def alerts_command(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
+) -> None:
+    """Alerts raised (deadline near or missed, unreachable stations, infected recordings,
+    station digest mismatches) and whether the webhook (alert_webhook_url) has them."""
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        found = recent_alerts(session, limit=limit)
+    table = Table("raised", "level", "kind", "message", "webhook")
+    for alert in found:
+        if alert.webhook_sent_at is not None:
+            sent = f"sent {alert.webhook_sent_at:%Y-%m-%d %H:%M:%S}"
+        elif app.settings.alert_webhook_url:
+            sent = f"pending ({alert.webhook_attempts} tries: {alert.webhook_error or '-'})"
+        else:
+            sent = "no webhook set"
+        style = "red" if alert.level == "error" else "yellow"
+        table.add_row(render.local(alert.raised_at, app.settings.display_timezone),
+                      f"[{style}]{alert.level}[/{style}]", alert.kind,
+                      escape(alert.message), sent)  # fmt: skip
+    console.print(table)

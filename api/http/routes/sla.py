@@ -1,0 +1,136 @@
+"""The 24-hour guarantee over HTTP: files waiting on the stations by age, the monthly
+compliance report (CSV or PDF), and the alerts raised."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.context import AppContext
+from api.http.deps import SessionDep, app_context, require
+from api.http.problems import PROBLEM_SCHEMA
+from ingest.compliance import compliance_report
+from ingest.compliance_files import write_report
+from ingest.sla import sla_report
+from vault.alerts import recent_alerts
+from vault.db import utcnow
+from vault.documents import register_cjk_font
+from vault.models import Role, User
+
+router = APIRouter(tags=["ingest guarantee"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
+Watcher = Annotated[User, Depends(require(Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN))]
+Context = Annotated[AppContext, Depends(app_context)]
+MEDIA = {"csv": "text/csv; charset=utf-8", "exceptions.csv": "text/csv; charset=utf-8",
+         "pdf": "application/pdf"}  # fmt: skip
+
+
+class WaitingOut(BaseModel):
+    file: str
+    state: str
+    size: int
+    waiting_hours: float
+    overdue: bool
+    last_error: str | None
+
+
+class StationSlaOut(BaseModel):
+    station: str
+    waiting: list[WaitingOut]
+    late_items: int
+    latency_p50_hours: float | None
+    latency_p99_hours: float | None
+
+
+class AlertOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    level: str
+    message: str
+    details: dict[str, Any]
+    raised_at: datetime
+    webhook_sent_at: datetime | None
+    webhook_attempts: int
+    webhook_error: str | None
+
+
+def _hours(value: Any) -> float | None:
+    return None if value is None else round(value.total_seconds() / 3600, 3)
+
+
+@router.get("/sla", response_model=list[StationSlaOut], summary="Files waiting, by age")
+def get_sla(_: Watcher, session: SessionDep, context: Context) -> list[StationSlaOut]:
+    """Per station, every file not yet ingested (or ingested and not yet acknowledged) with
+    how long it has waited by the vault's clock; ``overdue`` is past ingest_deadline_hours."""
+    report = sla_report(session, deadline=context.settings.ingest_deadline, now=utcnow())
+    return [
+        StationSlaOut(
+            station=s.station,
+            waiting=[
+                WaitingOut(
+                    file=w.rel_path,
+                    state=w.state,
+                    size=w.size,
+                    waiting_hours=_hours(w.age) or 0.0,
+                    overdue=w.overdue,
+                    last_error=w.last_error,
+                )
+                for w in s.waiting
+            ],
+            late_items=len(s.late),
+            latency_p50_hours=_hours(s.latency.p50),
+            latency_p99_hours=_hours(s.latency.p99),
+        )
+        for s in report
+    ]
+
+
+@router.get(
+    "/sla/compliance/{month}",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}, 422: PROBLEM_SCHEMA},
+    summary="Monthly compliance report",
+)
+def get_compliance(
+    _: Watcher,
+    session: SessionDep,
+    context: Context,
+    month: str,
+    format: Annotated[
+        Literal["csv", "exceptions.csv", "pdf"],
+        Query(description="csv: per station and device; exceptions.csv; pdf: both, bilingual"),
+    ] = "csv",
+) -> Response:
+    """The 24-hour compliance of recordings docked in ``month`` (YYYY-MM, in the vault's
+    display time zone): per station and per device, docked / in time / late / overdue /
+    vanished / pending, compliance %, latency; and every exception."""
+    settings = context.settings
+    font = register_cjk_font(settings.document_font)
+    made = compliance_report(session, month=month, zone=settings.display_timezone,
+                             deadline=settings.ingest_deadline, now=utcnow())  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="evault-compliance-") as scratch:
+        written = write_report(made, Path(scratch), font=font, organisation=settings.organisation)
+        chosen = {"csv": written[0], "exceptions.csv": written[1], "pdf": written[2]}[format]
+        body = chosen.read_bytes()  # a report of counts, kilobytes: not a recording
+    return Response(
+        body, media_type=MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{chosen.name}"'},
+    )  # fmt: skip
+
+
+@router.get("/alerts", response_model=list[AlertOut], summary="Alerts raised, newest first")
+def get_alerts(
+    _: Watcher, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AlertOut]:
+    """Deadline warnings and misses, unreachable stations, infected recordings, station
+    digest mismatches; with whether the webhook has them."""
+    return [
+        AlertOut.model_validate(a, from_attributes=True)
+        for a in recent_alerts(session, limit=limit)
+    ]
