@@ -122,6 +122,12 @@ class StationConfig(BaseModel):
     timeout_seconds: float = Field(default=30, gt=0, le=600)
     # Reconnections allowed while one file is transferred; each resumes where it stopped.
     transfer_retries: int = Field(default=5, ge=0, le=100)
+    # Limits that keep ingest from saturating a station (its disk, its uplink, the cameras
+    # docking at it): at most this many files copied from it at once (by all workers, all
+    # processes), and at most this many bytes per second (shared by this process's transfers
+    # from it). Unset: no limit.
+    max_concurrent_transfers: int | None = Field(default=None, ge=1, le=64)
+    max_bytes_per_second: int | None = Field(default=None, ge=64 * 1024)
 
     @model_validator(mode="after")
     def _complete(self) -> StationConfig:

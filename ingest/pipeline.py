@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from ingest.naming import NameFields, display_name, parse_name
 from ingest.register import IngestFacts, register_ingest
 from ingest.sidecar import MAX_SIDECAR_BYTES, Sidecar, parse_sidecar, sidecar_names
 from ingest.stations.base import Listing, SourceChanged, StationAdapter, StationUnavailable
+from ingest.throttle import Throttle, throttled
 from ingest.virus import ScannerUnavailable, ScanOutcome, make_scanner, scan_stored
 from retention.rules import RetentionDecision
 from retention.service import initial_decision
@@ -52,6 +53,9 @@ class IngestContext:
     stores: Stores
     adapters: Mapping[uuid.UUID, StationAdapter]  # by station id
     worker: str
+    # Per-station limits (StationConfig.max_concurrent_transfers / max_bytes_per_second).
+    transfer_limits: Mapping[uuid.UUID, int] = field(default_factory=dict)
+    throttles: Mapping[uuid.UUID, Throttle] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,9 +95,12 @@ def copy_and_verify(
     listing: Listing,
     chunk_size: int,
     retention: Retention,
+    *,
+    throttle: Throttle | None = None,
 ) -> tuple[StoredObject, StoredObject]:
     # The lock goes on with the write: there is no moment when the sealed copy is deletable.
-    sealed = stores.sealed.put(adapter.read(listing, chunk_size=chunk_size), retention=retention)
+    source = throttled(adapter.read(listing, chunk_size=chunk_size), throttle)
+    sealed = stores.sealed.put(source, retention=retention)
     _step("sealed_written", listing, digest=sealed.digest)
     with stores.sealed.open(sealed.digest) as sealed_stream:
         access = stores.access.put(
@@ -190,7 +197,10 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
         received_at = row.first_seen_at if row is not None else utcnow()
         decision = initial_decision(session, received_at=received_at)
     retention = Retention(until=decision.until)
-    sealed, access = copy_and_verify(ctx.stores, adapter, listing, chunk, retention)
+    throttle = ctx.throttles.get(claimed.station_id)
+    sealed, access = copy_and_verify(
+        ctx.stores, adapter, listing, chunk, retention, throttle=throttle
+    )
     probe, probe_error = probe_sealed(ctx.stores, sealed.digest)
     scan = scan_stored(
         make_scanner(ctx.settings), ctx.stores.sealed, sealed.digest, chunk_size=chunk,
@@ -251,7 +261,8 @@ def ingest_next(ctx: IngestContext) -> bool:
     """Claim and ingest one ready file. Returns False when none is ready."""
     with unit_of_work(ctx.factory) as session:
         pause = timedelta(seconds=ctx.settings.scan_interval_seconds)
-        row = claim_next(session, worker=ctx.worker, now=utcnow(), retry_pause=pause)
+        row = claim_next(session, worker=ctx.worker, now=utcnow(), retry_pause=pause,
+                         station_limits=ctx.transfer_limits)  # fmt: skip
         if row is None:
             return False
         claimed = Claimed(row.id, row.station_id, listing_of(row))

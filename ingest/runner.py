@@ -20,6 +20,7 @@ from ingest.stations.base import StationAdapter, StationUnavailable
 from ingest.stations.ftp import FtpStation
 from ingest.stations.local_dir import LocalDirectoryStation
 from ingest.stations.sftp import SftpStation
+from ingest.throttle import Throttle
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.models import Station
 from vault.stores.factory import Stores
@@ -44,12 +45,23 @@ def build_context(settings: Settings, factory: SessionFactory, stores: Stores) -
     with unit_of_work(factory) as session:
         stations = sync_stations(session, settings)
         adapters = {stations[c.name].id: make_adapter(settings, c.name) for c in settings.stations}
+    ids = {c.name: stations[c.name].id for c in settings.stations}
     return IngestContext(
         settings=settings,
         factory=factory,
         stores=stores,
         adapters=adapters,
         worker=worker_identity(),
+        transfer_limits={
+            ids[c.name]: c.max_concurrent_transfers
+            for c in settings.stations
+            if c.max_concurrent_transfers is not None
+        },
+        throttles={
+            ids[c.name]: Throttle(c.max_bytes_per_second)
+            for c in settings.stations
+            if c.max_bytes_per_second is not None
+        },
     )
 
 

@@ -29,20 +29,41 @@ class FtpServer:
     root: Path
     port: int = field(default_factory=free_port)
     bytes_per_second: int = 0  # 0: unthrottled
+    # Downloads under way now, and the most there ever were at once (station limits).
+    sending: int = 0
+    peak_sending: int = 0
     _server: ThreadedFTPServer | None = None
     _thread: threading.Thread | None = None
+    _count_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _sending(self, change: int) -> None:
+        with self._count_lock:
+            self.sending += change
+            self.peak_sending = max(self.peak_sending, self.sending)
 
     def start(self) -> None:
         authorizer = DummyAuthorizer()
         authorizer.add_user(USER, PASSWORD, str(self.root), perm="elradfmwMT")
         dtp = type("Dtp", (ThrottledDTPHandler,), {"write_limit": self.bytes_per_second})
-        handler = type(
-            "Handler",
-            (FTPHandler,),
-            {"authorizer": authorizer, "banner": "test docking station",
-             **({"dtp_handler": dtp} if self.bytes_per_second else {})},
-        )  # fmt: skip
-        self._server = ThreadedFTPServer(("127.0.0.1", self.port), handler)
+        server = self
+
+        class Handler(FTPHandler):  # type: ignore[misc]  # pyftpdlib is untyped
+            def ftp_RETR(self, file: str) -> str | None:
+                started: str | None = super().ftp_RETR(file)
+                if started is not None:  # None: refused (no such file), nothing sent
+                    server._sending(+1)
+                return started
+
+            def on_file_sent(self, file: str) -> None:
+                server._sending(-1)
+
+            def on_incomplete_file_sent(self, file: str) -> None:
+                server._sending(-1)
+
+        Handler.authorizer, Handler.banner = authorizer, "test docking station"
+        if self.bytes_per_second:
+            Handler.dtp_handler = dtp
+        self._server = ThreadedFTPServer(("127.0.0.1", self.port), Handler)
         self._thread = threading.Thread(target=self._serve, args=(self._server,), daemon=True)
         self._thread.start()
 
