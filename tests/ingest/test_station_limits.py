@@ -54,7 +54,7 @@ def test_the_bucket_allows_a_burst_then_holds_to_the_rate() -> None:
 def test_concurrent_takers_share_the_rate() -> None:
     """Two transfers at once each get half: their reservations queue as debt."""
     t = FakeTime()
-    throttle = Throttle(1000, burst=0.001, clock=t.clock, sleep=lambda s: t.slept.append(s))
+    throttle = Throttle(1000, burst=0.001, clock=t.clock, sleep=t.slept.append)
     first, second = throttle.take(1000), throttle.take(1000)
     assert (first, second) == (pytest.approx(1.0, abs=1e-5), pytest.approx(2.0, abs=1e-5))
 
