@@ -119,6 +119,10 @@ class StationConfig(BaseModel):
     # sftp: the server's public host key as in known_hosts ("ssh-ed25519 AAAA…"); the vault
     # never trusts an unknown key on first use.
     host_key: str | None = None
+    # ftps: the CA certificate(s) (PEM) the server's certificate must chain to, for a station
+    # with a certificate of the unit's own CA; unset, the system's trusted CAs. The server's
+    # name (host) must match the certificate either way: never an unverified TLS session.
+    tls_ca_file: Path | None = None
     timeout_seconds: float = Field(default=30, gt=0, le=600)
     # Reconnections allowed while one file is transferred; each resumes where it stopped.
     transfer_retries: int = Field(default=5, ge=0, le=100)

@@ -29,6 +29,8 @@ class FtpServer:
     root: Path
     port: int = field(default_factory=free_port)
     bytes_per_second: int = 0  # 0: unthrottled
+    # FTPS: (certificate chain, key) files; TLS is then required on control and data.
+    tls: tuple[Path, Path] | None = None
     # Downloads under way now, and the most there ever were at once (station limits).
     sending: int = 0
     peak_sending: int = 0
@@ -47,7 +49,16 @@ class FtpServer:
         dtp = type("Dtp", (ThrottledDTPHandler,), {"write_limit": self.bytes_per_second})
         server = self
 
-        class Handler(FTPHandler):  # type: ignore[misc]  # pyftpdlib is untyped
+        base: type = FTPHandler
+        if self.tls is not None:
+            from pyftpdlib.handlers import TLS_FTPHandler  # noqa: PLC0415 - needs pyOpenSSL
+
+            base = type("TlsBase", (TLS_FTPHandler,), {
+                "certfile": str(self.tls[0]), "keyfile": str(self.tls[1]),
+                "tls_control_required": True, "tls_data_required": True,
+            })  # fmt: skip
+
+        class Handler(base):  # type: ignore[misc,valid-type]  # pyftpdlib is untyped
             def ftp_RETR(self, file: str) -> str | None:
                 started: str | None = super().ftp_RETR(file)
                 if started is not None:  # None: refused (no such file), nothing sent
@@ -87,9 +98,11 @@ class FtpServer:
 
 
 @contextmanager
-def ftp_server(root: Path, *, bytes_per_second: int = 0) -> Iterator[FtpServer]:
+def ftp_server(
+    root: Path, *, bytes_per_second: int = 0, tls: tuple[Path, Path] | None = None
+) -> Iterator[FtpServer]:
     root.mkdir(parents=True, exist_ok=True)
-    server = FtpServer(root, bytes_per_second=bytes_per_second)
+    server = FtpServer(root, bytes_per_second=bytes_per_second, tls=tls)
     server.start()
     try:
         yield server

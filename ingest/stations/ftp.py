@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ftplib
 import posixpath
+import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -60,16 +61,31 @@ class FtpStation:
         port = self.config.port or 21
         return f"{self.config.kind.upper()} server {self.config.host}:{port}"
 
+    def _tls_context(self) -> ssl.SSLContext:
+        # ftplib's own default does not verify the server at all; this one checks the chain
+        # and the host name, as a browser would.
+        ca = self.config.tls_ca_file
+        try:
+            return ssl.create_default_context(cafile=str(ca) if ca else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise StationUnavailable(
+                f"station {self.name}: cannot read its tls_ca_file {ca}: {exc}"
+            ) from None
+
     @contextlib.contextmanager
     def _session(self) -> Iterator[ftplib.FTP]:
         config = self.config
         # Plain FTP is what many docking stations speak on their own segment; FTPS is
         # offered (kind = "ftps") and the README recommends it.
-        ftp: ftplib.FTP = (
-            ftplib.FTP_TLS(timeout=config.timeout_seconds, encoding=CODEC)  # noqa: S321
-            if config.kind == "ftps"
-            else ftplib.FTP(timeout=config.timeout_seconds, encoding=CODEC)  # noqa: S321
-        )
+        timeout = config.timeout_seconds
+        if config.kind == "ftps":
+            # S321 is about plain FTP; this is FTP over verified TLS.
+            context = self._tls_context()
+            ftp: ftplib.FTP = ftplib.FTP_TLS(  # noqa: S321
+                timeout=timeout, encoding=CODEC, context=context
+            )
+        else:
+            ftp = ftplib.FTP(timeout=timeout, encoding=CODEC)  # noqa: S321
         try:
             ftp.connect(config.host or "", config.port or 21)
             ftp.login(config.username or "", config.secret())
