@@ -51,7 +51,8 @@ def test_an_unknown_certificate_is_refused(ftps: FtpServer) -> None:
 
 
 def test_a_certificate_for_another_address_is_refused(ftps: FtpServer, tmp_path: Path) -> None:
-    """Another station's certificate, from the same CA, does not vouch for this address."""
+    """A certificate from a trusted CA, issued for another address, does not vouch for
+    this one."""
     other = server_tls(tmp_path / "other", ip="10.9.9.9")
     with ftp_server(tmp_path / "root2", tls=(other.certificate, other.key)) as impostor:
         station = make_adapter_for(station_config(impostor, kind="ftps", tls_ca_file=other.ca))
