@@ -27,6 +27,7 @@ from custody.fixity_models import FixityState
 from ingest.health import unreachable_stations
 from ingest.models import FileState, StationFile
 from ingest.sla import OPEN_STATES
+from vault.alert_models import Alert
 from vault.models import EvidenceItem, Rendition, ScanStatus, Station
 
 # Seconds from docking to ingest; the 24-hour guarantee sits between the last two finite ones.
@@ -140,6 +141,14 @@ class VaultCollector(Collector):
         ):
             scans.add_metric([str(getattr(status, "value", status))], count)
         yield scans
+        raised = CounterMetricFamily(
+            "evault_alerts_raised", "Alerts raised, by kind (each once)", labels=["kind"]
+        )
+        for kind, count in self.session.execute(
+            select(Alert.kind, func.count()).group_by(Alert.kind)
+        ):
+            raised.add_metric([kind], count)
+        yield raised
 
     def _copies(self) -> Iterator[Metric]:
         fixity = GaugeMetricFamily(

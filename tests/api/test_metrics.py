@@ -8,6 +8,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
+from ingest.daemon import check_deadline
 from ingest.models import StationFile
 from ingest.runner import scan_all
 from tests.api.conftest import Api
@@ -52,3 +53,7 @@ def test_metrics_count_ingest_latency_waiting_files_and_alerts(api: Api, clip_di
     assert metrics[("evault_station_files_waiting", (("age", "24h+"), *station))] == 1
     assert metrics[("evault_alerts", (("kind", "ingest_overdue"),))] == 1
     assert metrics[("evault_alerts", (("kind", "fixity"),))] == 0
+    check_deadline(api.vault.ingest_context())  # raises the stuck file's alert, once
+    check_deadline(api.vault.ingest_context())
+    raised = scrape(api)
+    assert raised[("evault_alerts_raised_total", (("kind", "ingest_deadline_missed"),))] == 1
