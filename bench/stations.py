@@ -1,12 +1,16 @@
 """Ingest over the network against a plain download of the same files, in one run.
 
-    python bench/stations.py [--files 2] [--size-mib 1024] [--dir PATH]
+    python bench/stations.py [--files 2] [--size-mib 1024] [--workers 1] [--line-rate-mib 112]
 
 Starts the test FTP (pyftpdlib) and SFTP (asyncssh) servers on 127.0.0.1 over one folder of
-synthetic recordings, then for each protocol: a plain download of every file to disk
-(ftplib RETR / paramiko `get`, nothing else), and a vault ingesting the same files from that
-station (stream, hash, sealed and access copies, re-reads, probe, custody events). Printed:
-both times, the ratio (the vault's overhead; target <= 1.2) and throughput.
+synthetic recordings, then for each protocol and each network: a plain download of every
+file to disk (ftplib RETR / paramiko `get`, nothing else), and a vault ingesting the same
+files from that station (stream, hash, sealed and access copies written and fsynced, both
+re-read and re-hashed, probe, custody events). Both sides move files with the same
+parallelism (--workers). Networks: loopback, unthrottled (memory speed: the vault's CPU cost
+shows in full), and a link of --line-rate-mib per connection (112 MiB/s is gigabit
+Ethernet's payload rate; 0 skips it). Printed: both times, the ratio (the vault's overhead;
+target <= 1.2) and throughput.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ import argparse
 import ftplib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import paramiko
 
@@ -26,6 +33,7 @@ MiB = 1024 * 1024
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from ingest.runner import run_once  # noqa: E402
 from tests.ftpserver import PASSWORD, USER, ftp_server  # noqa: E402
 from tests.ingest.test_network_stations import station_vault  # noqa: E402
 from tests.sftpserver import sftp_server  # noqa: E402
@@ -46,33 +54,38 @@ def make_files(root: Path, count: int, size_mib: int) -> list[str]:
     return names
 
 
-def plain_ftp(port: int, names: list[str], out: Path) -> float:
-    start = time.perf_counter()
+def ftp_get(port: int, names: list[str], out: Path) -> None:
     with ftplib.FTP() as ftp:  # noqa: S321 - the local test server
         ftp.connect("127.0.0.1", port)
         ftp.login(USER, PASSWORD)
         for name in names:
             with open(out / Path(name).name, "wb") as target:
                 ftp.retrbinary(f"RETR {name}", target.write, blocksize=MiB)
-    return time.perf_counter() - start
 
 
-def plain_sftp(port: int, names: list[str], out: Path) -> float:
-    start = time.perf_counter()
+def sftp_get(port: int, names: list[str], out: Path) -> None:
     with paramiko.Transport(("127.0.0.1", port)) as transport:
         transport.connect(username=USER, password=PASSWORD)
         sftp = paramiko.SFTPClient.from_transport(transport)
         assert sftp is not None
         for name in names:
             sftp.get(name, str(out / Path(name).name))
+
+
+def plain_download(get: Any, port: int, names: list[str], out: Path, workers: int) -> float:
+    """The files split among ``workers`` connections, as the vault's workers split them."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done in [pool.submit(get, port, names[n::workers], out) for n in range(workers)]:
+            done.result()
     return time.perf_counter() - start
 
 
-def vault_ingest(work: Path, server: object) -> float:
+def vault_ingest(work: Path, server: object, workers: int) -> float:
     vault = station_vault(work, server, acknowledge="none")
     try:
         start = time.perf_counter()
-        vault.ingest()
+        run_once(vault.ingest_context(), workers=workers)
         elapsed = time.perf_counter() - start
         assert len(vault.items()) > 0
     finally:
@@ -84,30 +97,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=2)
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--workers", type=int, default=1, help="parallel transfers, both sides")
+    parser.add_argument("--line-rate-mib", type=int, default=112)
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
     args = parser.parse_args()
-    results = {}
+    results: dict[str, object] = {}
+    networks = {"loopback": 0}
+    if args.line_rate_mib:
+        networks[f"{args.line_rate_mib}MiBps"] = args.line_rate_mib * MiB
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         work = Path(tmp)
         names = make_files(work / "station", args.files, args.size_mib)
         total = args.files * args.size_mib * MiB
-        servers = {"ftp": ftp_server, "sftp": sftp_server}
-        plains = {"ftp": plain_ftp, "sftp": plain_sftp}
-        for kind, serve in servers.items():
-            with serve(work / "station") as server:
-                download = work / f"{kind}-download"
-                download.mkdir()
-                plain = plains[kind](server.port, names, download)
-                for name in names:
-                    (download / Path(name).name).unlink()
-                ingest = vault_ingest(work / f"{kind}-vault", server)
-            results[kind] = {
-                "plain_download_s": round(plain, 2), "vault_ingest_s": round(ingest, 2),
-                "ratio_ingest_vs_download": round(ingest / plain, 2),
-                "download_mib_per_s": round(total / MiB / plain, 1),
-                "ingest_mib_per_s": round(total / MiB / ingest, 1),
-            }  # fmt: skip
-    print(json.dumps({"files": args.files, "size_mib": args.size_mib, **results}, indent=2))
+        servers = {"ftp": (ftp_server, ftp_get), "sftp": (sftp_server, sftp_get)}
+        for network, rate in networks.items():
+            for kind, (serve, get) in servers.items():
+                run = f"{kind}-{network}"
+                with serve(work / "station", bytes_per_second=rate) as server:
+                    download = work / f"{run}-download"
+                    download.mkdir()
+                    plain = plain_download(get, server.port, names, download, args.workers)
+                    shutil.rmtree(download)
+                    ingest = vault_ingest(work / f"{run}-vault", server, args.workers)
+                results[run] = {
+                    "plain_download_s": round(plain, 2), "vault_ingest_s": round(ingest, 2),
+                    "ratio_ingest_vs_download": round(ingest / plain, 2),
+                    "download_mib_per_s": round(total / MiB / plain, 1),
+                    "ingest_mib_per_s": round(total / MiB / ingest, 1),
+                }  # fmt: skip
+                print(run, json.dumps(results[run]), flush=True)
+    print(json.dumps({"files": args.files, "size_mib": args.size_mib, "workers": args.workers,
+                      **results}, indent=2))  # fmt: skip
 
 
 if __name__ == "__main__":

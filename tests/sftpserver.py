@@ -39,6 +39,7 @@ class SftpServer:
     root: Path
     port: int = field(default_factory=free_port)
     bytes_per_second: int = 0  # 0: unthrottled
+    link_free_at: float = 0.0  # event-loop time when the throttled link is next free
     connections: list[Any] = field(default_factory=list)
     key: Any = field(default_factory=lambda: asyncssh.generate_private_key("ssh-ed25519"))
     _loop: asyncio.AbstractEventLoop | None = None
@@ -51,12 +52,17 @@ class SftpServer:
         return str(self.key.export_public_key("openssh").decode().strip())
 
     def _sftp(self, chan: Any) -> asyncssh.SFTPServer:
-        rate = self.bytes_per_second
+        rate, server = self.bytes_per_second, self
 
         class Throttled(asyncssh.SFTPServer):
             async def read(self, file_obj: Any, offset: int, size: int) -> bytes:
                 if rate:
-                    await asyncio.sleep(size / rate)
+                    # One link for the whole station: concurrent (pipelined) reads queue
+                    # behind each other instead of each getting the full rate.
+                    loop = asyncio.get_running_loop()
+                    start = max(loop.time(), server.link_free_at)
+                    server.link_free_at = start + size / rate
+                    await asyncio.sleep(server.link_free_at - loop.time())
                 return bytes(super().read(file_obj, offset, size))
 
         return Throttled(chan, chroot=str(self.root).encode())

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vault.alert_models import Alert, AlertLevel
@@ -35,8 +36,14 @@ def raise_alert(
         return None
     alert = Alert(key=key, kind=kind, level=level.value, message=message, details=details,
                   raised_at=at or utcnow())  # fmt: skip
-    session.add(alert)
-    session.flush()
+    try:
+        # Two daemons may raise the same alert at once: the unique key keeps one, and the
+        # other's work (its savepoint aside) carries on.
+        with session.begin_nested():
+            session.add(alert)
+            session.flush()
+    except IntegrityError:
+        return None
     log.log(
         logging.ERROR if level == AlertLevel.ERROR else logging.WARNING,
         message,
