@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -35,7 +36,8 @@ from vault.errors import IntegrityViolation, StoreError
 from vault.media import ProbeFailed, ProbeResult, probe_stream
 from vault.models import Station
 from vault.stores.factory import Stores
-from vault.stores.protocol import Retention, StoredObject, read_chunks, rehash
+from vault.stores.protocol import Retention, StoredObject, rehash
+from vault.stores.tee import put_both
 
 log = logging.getLogger(__name__)
 
@@ -98,27 +100,25 @@ def copy_and_verify(
     *,
     throttle: Throttle | None = None,
 ) -> tuple[StoredObject, StoredObject]:
-    # The lock goes on with the write: there is no moment when the sealed copy is deletable.
+    """Both copies written from the station's stream as it arrives (the lock goes on with
+    the write: there is no moment when the sealed copy is deletable), then each re-read
+    from its own store and re-hashed, the two re-reads side by side."""
     source = throttled(adapter.read(listing, chunk_size=chunk_size), throttle)
-    sealed = stores.sealed.put(source, retention=retention)
+    sealed, access = put_both(stores.sealed, stores.access, source, retention=retention)
     _step("sealed_written", listing, digest=sealed.digest)
-    with stores.sealed.open(sealed.digest) as sealed_stream:
-        access = stores.access.put(
-            read_chunks(sealed_stream, chunk_size),
-            retention=retention,
-            expected_digest=sealed.digest,
-        )
-    if access.digest != sealed.digest or access.size != sealed.size:
-        raise IntegrityViolation(
-            f"sealed copy of {display_name(listing.rel_path)} read back as {access.digest},"
-            f" written as {sealed.digest}"
-        )
     _step("access_written", listing)
-    actual, size = rehash(stores.access, sealed.digest, chunk_size=chunk_size)
-    if actual != sealed.digest or size != sealed.size:
-        raise IntegrityViolation(
-            f"access copy of {display_name(listing.rel_path)} read back as {actual}"
-        )
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="reread") as pool:
+        rereads = {
+            store.name: pool.submit(rehash, store, sealed.digest, chunk_size=chunk_size)
+            for store in (stores.sealed, stores.access)
+        }
+    for name, reread in rereads.items():
+        actual, size = reread.result()
+        if actual != sealed.digest or size != sealed.size:
+            raise IntegrityViolation(
+                f"{name} copy of {display_name(listing.rel_path)} read back as {actual}"
+                f" ({size} bytes), written as {sealed.digest} ({sealed.size} bytes)"
+            )
     _step("verified", listing)
     return sealed, access
 
