@@ -33,7 +33,12 @@ log = logging.getLogger(__name__)
 ACK_DIR = "ingested"
 BROKEN = (OSError, EOFError, paramiko.SSHException)
 REQUEST_SIZE = 32 * 1024  # what SFTP servers answer in one read
-PIPELINE_WINDOW = 8 * 1024 * 1024
+# Bytes requested at once: the memory bound of one transfer. Each window ends with the
+# pipeline drained (paramiko's prefetch keeps every answer until it is read, so one open-ended
+# prefetch would hold a file the disk cannot keep up with); 16 MiB windows make that stall
+# rare enough to read faster than paramiko's own `get` (8 MiB: 78 MiB/s, 16 MiB: ~100 MiB/s
+# on loopback, against `get` at ~98).
+PIPELINE_WINDOW = 16 * 1024 * 1024
 
 
 class SftpStation:
