@@ -2,15 +2,15 @@
 
     python bench/stations.py [--files 2] [--size-mib 1024] [--workers 1] [--line-rate-mib 112]
 
-Starts the test FTP (pyftpdlib) and SFTP (asyncssh) servers on 127.0.0.1 over one folder of
-synthetic recordings, then for each protocol and each network: a plain download of every
-file to disk (ftplib RETR / paramiko `get`, nothing else), and a vault ingesting the same
-files from that station (stream, hash, sealed and access copies written and fsynced, both
-re-read and re-hashed, probe, custody events). Both sides move files with the same
-parallelism (--workers). Networks: loopback, unthrottled (memory speed: the vault's CPU cost
-shows in full), and a link of --line-rate-mib per connection (112 MiB/s is gigabit
-Ethernet's payload rate; 0 skips it). Printed: both times, the ratio (the vault's overhead;
-target <= 1.2) and throughput.
+Starts the test FTP (pyftpdlib) and SFTP (asyncssh) servers on 127.0.0.1, each in a process
+of its own (a station is another machine), over one folder of synthetic recordings, then for
+each protocol and each network: a plain download of every file to disk (ftplib RETR /
+paramiko `get`, nothing else), and a vault ingesting the same files from that station
+(stream, hash, sealed and access copies written and fsynced, both re-read and re-hashed,
+probe, custody events). Both sides move files with the same parallelism (--workers).
+Networks: loopback, unthrottled (memory speed: the vault's disk and CPU cost shows in full),
+and a link of --line-rate-mib (112 MiB/s is gigabit Ethernet's payload rate; 0 skips it).
+Printed: both times, the ratio (the vault's overhead; target <= 1.2) and throughput.
 """
 
 from __future__ import annotations
@@ -18,13 +18,18 @@ from __future__ import annotations
 import argparse
 import ftplib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import paramiko
@@ -81,6 +86,33 @@ def plain_download(get: Any, port: int, names: list[str], out: Path, workers: in
     return time.perf_counter() - start
 
 
+def _serve(kind: str, root: Path, rate: int, conn: Connection) -> None:
+    serve = ftp_server if kind == "ftp" else sftp_server
+    with serve(root, bytes_per_second=rate) as server:
+        conn.send((server.port, getattr(server, "host_key", None)))
+        conn.recv()  # until told to stop
+
+
+@contextmanager
+def station_process(kind: str, root: Path, rate: int) -> Iterator[SimpleNamespace]:
+    """The test server in a process of its own: a station is another machine, and its
+    encryption and disk reads are not the vault's work (here they still share the cores)."""
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(kind, root, rate, child), daemon=True
+    )
+    process.start()
+    port, host_key = parent.recv()
+    station = SimpleNamespace(root=root, port=port)
+    if host_key is not None:  # the SFTP station's pinned key (its presence means SFTP)
+        station.host_key = host_key
+    try:
+        yield station
+    finally:
+        parent.send("stop")
+        process.join(timeout=60)
+
+
 def vault_ingest(work: Path, server: object, workers: int) -> float:
     vault = station_vault(work, server, acknowledge="none")
     try:
@@ -109,11 +141,11 @@ def main() -> None:
         work = Path(tmp)
         names = make_files(work / "station", args.files, args.size_mib)
         total = args.files * args.size_mib * MiB
-        servers = {"ftp": (ftp_server, ftp_get), "sftp": (sftp_server, sftp_get)}
+        clients = {"ftp": ftp_get, "sftp": sftp_get}
         for network, rate in networks.items():
-            for kind, (serve, get) in servers.items():
+            for kind, get in clients.items():
                 run = f"{kind}-{network}"
-                with serve(work / "station", bytes_per_second=rate) as server:
+                with station_process(kind, work / "station", rate) as server:
                     download = work / f"{run}-download"
                     download.mkdir()
                     plain = plain_download(get, server.port, names, download, args.workers)
