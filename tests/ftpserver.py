@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
+from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import ThreadedFTPServer
 
 USER, PASSWORD = "station", "dock-s3cret"
@@ -74,7 +75,9 @@ class FtpServer:
         Handler.authorizer, Handler.banner = authorizer, "test docking station"
         if self.bytes_per_second:
             Handler.dtp_handler = dtp
-        self._server = ThreadedFTPServer(("127.0.0.1", self.port), Handler)
+        # An IOLoop of its own: pyftpdlib's default is one per process, so two servers (a
+        # station and an impostor) would run one loop from two threads and break it.
+        self._server = ThreadedFTPServer(("127.0.0.1", self.port), Handler, ioloop=IOLoop())
         self._thread = threading.Thread(target=self._serve, args=(self._server,), daemon=True)
         self._thread.start()
 
