@@ -57,6 +57,40 @@ class StationAdapter(Protocol):
         ...
 
 
+ACK_DIR = "ingested"
+
+
+class RemoteFiles(Protocol):
+    """What acknowledging needs from one open connection to a network station."""
+
+    def exists(self, rel: bytes) -> bool: ...
+
+    def delete(self, rel: bytes) -> None: ...
+
+    def move_to_ack_dir(self, rel: bytes) -> None:
+        """Into ingested/ under the same relative path, never over an existing file."""
+        ...
+
+
+def acknowledge_on(
+    files: RemoteFiles, listing: Listing, *, mode: str, station: str,
+    broken: tuple[type[BaseException], ...],
+) -> str:  # fmt: skip
+    """Move or delete a recording and its sidecars (the ones there are: an earlier attempt
+    may have moved some already) once it is safely in the vault."""
+    try:
+        for rel in [listing.rel_path, *sidecar_names(listing.rel_path)]:
+            if not files.exists(rel):
+                continue
+            if mode == "delete":
+                files.delete(rel)
+            else:
+                files.move_to_ack_dir(rel)
+    except broken as exc:
+        raise StationUnavailable(f"station {station}: acknowledging failed: {exc}") from None
+    return "deleted from station" if mode == "delete" else f"moved to {ACK_DIR}/"
+
+
 def without_sidecars(found: list[Listing]) -> list[Listing]:
     """A sidecar travels with its recording; it is never an item of its own."""
     names = {listing.rel_path for listing in found}

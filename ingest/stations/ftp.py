@@ -17,16 +17,16 @@ from datetime import UTC, datetime
 
 from config.settings import StationConfig
 from ingest.naming import UnsafeName, check_relative_path, display_name, is_temporary
-from ingest.sidecar import sidecar_names
 from ingest.stations.base import (
+    ACK_DIR,
     Listing,
     SourceChanged,
     StationUnavailable,
+    acknowledge_on,
     resume_on_break,
     without_sidecars,
 )
 
-ACK_DIR = "ingested"
 CODEC = "latin-1"  # byte-transparent: see the module's docstring
 # Connection-level failures: the transfer is resumed on a new connection.
 BROKEN = (OSError, EOFError, ftplib.error_temp, ftplib.error_reply, ftplib.error_proto)
@@ -234,32 +234,38 @@ class FtpStation:
         mode = self.config.acknowledge
         if mode == "none":
             return "left on station"
-        try:
-            with self._session() as ftp:
-                for rel in [listing.rel_path, *sidecar_names(listing.rel_path)]:
-                    path = self._remote(rel)
-                    if self._facts(ftp, path) is None:
-                        continue  # no such sidecar, or already moved by an earlier attempt
-                    if mode == "delete":
-                        ftp.delete(path)
-                    else:
-                        self._move(ftp, rel, path)
-        except (*BROKEN, ftplib.error_perm) as exc:
-            raise StationUnavailable(f"station {self.name}: acknowledging failed: {exc}") from None
-        return "deleted from station" if mode == "delete" else f"moved to {ACK_DIR}/"
+        with self._session() as ftp:
+            return acknowledge_on(
+                _FtpFiles(self, ftp), listing, mode=mode, station=self.name,
+                broken=(*BROKEN, ftplib.error_perm),
+            )  # fmt: skip
 
-    def _move(self, ftp: ftplib.FTP, rel: bytes, path: str) -> None:
+
+class _FtpFiles:
+    """Acknowledging over one FTP session (base.acknowledge_on)."""
+
+    def __init__(self, station: FtpStation, ftp: ftplib.FTP) -> None:
+        self.station, self.ftp = station, ftp
+
+    def exists(self, rel: bytes) -> bool:
+        return self.station._facts(self.ftp, self.station._remote(rel)) is not None
+
+    def delete(self, rel: bytes) -> None:
+        self.ftp.delete(self.station._remote(rel))
+
+    def move_to_ack_dir(self, rel: bytes) -> None:
+        ftp, root = self.ftp, self.station.root
         target_rel = posixpath.join(ACK_DIR, _text(rel))
         directory = ""
         for part in posixpath.dirname(target_rel).split("/"):
             directory = posixpath.join(directory, part) if directory else part
             with contextlib.suppress(ftplib.error_perm):  # exists already
-                ftp.mkd(posixpath.join(self.root, directory) if self.root else directory)
-        target = posixpath.join(self.root, target_rel) if self.root else target_rel
+                ftp.mkd(posixpath.join(root, directory) if root else directory)
+        target = posixpath.join(root, target_rel) if root else target_rel
         candidate, n = target, 0
         # RNTO may replace an existing file on some servers: the station's earlier file of
         # the same name is not ours to destroy, so a free name is found first.
-        while self._facts(ftp, candidate) is not None:
+        while self.station._facts(ftp, candidate) is not None:
             n += 1
             candidate = f"{target}.{n}"
-        ftp.rename(path, candidate)
+        ftp.rename(self.station._remote(rel), candidate)

@@ -13,24 +13,24 @@ import logging
 import posixpath
 import socket
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import paramiko
 
 from config.settings import StationConfig
 from ingest.naming import UnsafeName, check_relative_path, display_name, is_temporary
-from ingest.sidecar import sidecar_names
 from ingest.stations.base import (
+    ACK_DIR,
     Listing,
     SourceChanged,
     StationUnavailable,
+    acknowledge_on,
     resume_on_break,
     without_sidecars,
 )
 
 log = logging.getLogger(__name__)
 
-ACK_DIR = "ingested"
 BROKEN = (OSError, EOFError, paramiko.SSHException)
 REQUEST_SIZE = 32 * 1024  # what SFTP servers answer in one read
 # Bytes requested at once: the memory bound of one transfer. Each window ends with the
@@ -205,21 +205,27 @@ class SftpStation:
         mode = self.config.acknowledge
         if mode == "none":
             return "left on station"
-        try:
-            with self._session() as sftp:
-                for rel in [listing.rel_path, *sidecar_names(listing.rel_path)]:
-                    path = self._remote(rel)
-                    if not _exists(sftp, path):
-                        continue  # no such sidecar, or already moved by an earlier attempt
-                    if mode == "delete":
-                        sftp.remove(path)
-                    else:
-                        self._move(sftp, rel, path)
-        except BROKEN as exc:
-            raise StationUnavailable(f"station {self.name}: acknowledging failed: {exc}") from None
-        return "deleted from station" if mode == "delete" else f"moved to {ACK_DIR}/"
+        with self._session() as sftp:
+            files = _SftpFiles(self.root, sftp, self._remote)
+            return acknowledge_on(files, listing, mode=mode, station=self.name, broken=BROKEN)
 
-    def _move(self, sftp: paramiko.SFTPClient, rel: bytes, path: str) -> None:
+
+class _SftpFiles:
+    """Acknowledging over one SFTP session (base.acknowledge_on)."""
+
+    def __init__(
+        self, root: str, sftp: paramiko.SFTPClient, remote: Callable[[bytes], str]
+    ) -> None:
+        self.root, self.sftp, self.remote = root, sftp, remote
+
+    def exists(self, rel: bytes) -> bool:
+        return _exists(self.sftp, self.remote(rel))
+
+    def delete(self, rel: bytes) -> None:
+        self.sftp.remove(self.remote(rel))
+
+    def move_to_ack_dir(self, rel: bytes) -> None:
+        sftp = self.sftp
         target = posixpath.join(self.root, ACK_DIR, rel.decode("utf-8"))
         directory = self.root
         for part in posixpath.dirname(posixpath.join(ACK_DIR, rel.decode("utf-8"))).split("/"):
@@ -230,7 +236,7 @@ class SftpStation:
         while _exists(sftp, candidate):  # the station's earlier file of that name stays
             n += 1
             candidate = f"{target}.{n}"
-        sftp.rename(path, candidate)  # SFTP v3 rename fails rather than replace
+        sftp.rename(self.remote(rel), candidate)  # SFTP v3 rename fails rather than replace
 
 
 def _pipelined(

@@ -119,6 +119,47 @@ def test_ingests_over_ftp_and_moves_to_ingested(
         vault.app.engine.dispose()
 
 
+def test_acknowledging_moves_sidecars_too_and_never_over_an_earlier_file(
+    isolated_env: Path, server: Server, clip_dir: Path
+) -> None:
+    """The recording and its sidecar go to ingested/; a file of that name already there
+    (the station's own) stays, the new one gets a free name."""
+    name = "CAM1/CAM1_P1001_20261124T093000.mp4"
+    past(put_clip(clip_dir, 0, server.root / name))
+    sidecar = server.root / (name + ".json")
+    sidecar.write_text('{"officer": "P1001"}')
+    past(sidecar)
+    earlier = server.root / "ingested" / name
+    earlier.parent.mkdir(parents=True)
+    earlier.write_bytes(b"the station's own older file")
+    vault = station_vault(isolated_env, server)
+    try:
+        vault.ingest()
+        (item,) = vault.items()
+        assert earlier.read_bytes() == b"the station's own older file"
+        moved = server.root / "ingested" / (name + ".1")
+        assert hashlib.sha256(moved.read_bytes()).hexdigest() == item.digest
+        assert (server.root / "ingested" / (name + ".json")).read_text() == '{"officer": "P1001"}'
+        assert not (server.root / name).exists() and not sidecar.exists()
+    finally:
+        vault.app.engine.dispose()
+
+
+def test_acknowledging_by_deleting(isolated_env: Path, server: Server, clip_dir: Path) -> None:
+    name = "CAM1/CAM1_P1001_20261124T093000.mp4"
+    past(put_clip(clip_dir, 0, server.root / name))
+    (server.root / (name + ".json")).write_text("{}")
+    past(server.root / (name + ".json"))
+    vault = station_vault(isolated_env, server, acknowledge="delete")
+    try:
+        vault.ingest()
+        assert len(vault.items()) == 1
+        assert sorted(p.name for p in (server.root / "CAM1").iterdir()) == []
+        assert not (server.root / "ingested").exists()
+    finally:
+        vault.app.engine.dispose()
+
+
 def test_wrong_credentials_name_the_station_and_never_the_password(server: Server) -> None:
     wrong = adapter(server, password="not-the-password")  # noqa: S106
     with pytest.raises(StationUnavailable) as refused:
