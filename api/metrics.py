@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from custody.fixity import fixity_alerts
 from custody.fixity_models import FixityState
+from ingest.deadline import STILL_WAITING
 from ingest.health import unreachable_stations
-from ingest.models import FileState, StationFile
-from ingest.sla import OPEN_STATES
+from ingest.models import StationFile
 from vault.alert_models import Alert
 from vault.models import EvidenceItem, Rendition, ScanStatus, Station
 
@@ -103,7 +103,7 @@ class VaultCollector(Collector):
         rows = self.session.execute(
             select(Station.name, StationFile.first_seen_at)
             .join(Station, Station.id == StationFile.station_id)
-            .where(StationFile.state.in_(OPEN_STATES), StationFile.state != FileState.INGESTED)
+            .where(StationFile.state.in_(STILL_WAITING))
         ).all()
         counts: dict[tuple[str, str], int] = {}
         for station, first_seen in rows:

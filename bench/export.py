@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from api.context import open_context  # noqa: E402
+from bench.recordings import make_recordings  # noqa: E402
 from config.settings import Settings, StationConfig  # noqa: E402
 from custody.access_models import Purpose  # noqa: E402
 from tests.conftest import Vault  # noqa: E402
@@ -35,19 +36,9 @@ from vault import accounts  # noqa: E402
 from vault.db import unit_of_work  # noqa: E402
 
 
-def make_files(station: Path, count: int, size_mib: int) -> None:
-    block = os.urandom(MiB)
-    for n in range(count):
-        path = station / "CAM1" / f"CAM1_P100{n}_20261124T0{n}0000.mp4"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as out:
-            for i in range(size_mib):
-                out.write(n.to_bytes(4, "big") + i.to_bytes(8, "big") + block[12:])
-
-
 def vault_with_request(work: Path, count: int, size_mib: int) -> tuple[Vault, str, str]:
     station = work / "station"
-    make_files(station, count, size_mib)
+    make_recordings(station, count, size_mib)
     settings = Settings(data_dir=work / "data", settle_seconds=0,
                         stations=[StationConfig(name="bench", path=station)])  # fmt: skip
     vault = Vault(work, station, settings, open_context(settings, migrate=True))

@@ -30,22 +30,8 @@ MiB = 1024 * 1024
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.recordings import make_recordings  # noqa: E402
 from tests.s3server import ACCESS_KEY, SECRET_KEY, S3Server, start_server  # noqa: E402
-
-
-def make_files(station: Path, count: int, size_mib: int) -> list[Path]:
-    block = os.urandom(MiB)
-    files = []
-    for n in range(count):
-        path = station / f"CAM{n % 2}" / f"CAM{n % 2}_P100{n}_20261124T0{n}0000.mp4"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as out:
-            for i in range(size_mib):
-                out.write(n.to_bytes(4, "big") + i.to_bytes(8, "big") + block[12:])
-        past = time.time() - 60
-        os.utime(path, (past, past))
-        files.append(path)
-    return files
 
 
 def drop_caches() -> bool:
@@ -173,7 +159,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="evault-bench-", dir=args.dir))
     try:
         station = work / "station"
-        files = make_files(station, args.files, args.size_mib)
+        files = make_recordings(station, args.files, args.size_mib, devices=2)
         total = args.files * args.size_mib * MiB
         cold = drop_caches()
         manual_s = manual(files, work)

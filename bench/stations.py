@@ -19,7 +19,6 @@ import argparse
 import ftplib
 import json
 import multiprocessing
-import os
 import shutil
 import sys
 import tempfile
@@ -38,25 +37,11 @@ MiB = 1024 * 1024
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.recordings import make_recordings  # noqa: E402
 from ingest.runner import run_once  # noqa: E402
 from tests.ftpserver import PASSWORD, USER, ftp_server  # noqa: E402
 from tests.ingest.test_network_stations import station_vault  # noqa: E402
 from tests.sftpserver import sftp_server  # noqa: E402
-
-
-def make_files(root: Path, count: int, size_mib: int) -> list[str]:
-    block = os.urandom(MiB)
-    names = []
-    for n in range(count):
-        path = root / "CAM1" / f"CAM1_P100{n}_20261124T0{n}0000.mp4"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as out:
-            for i in range(size_mib):
-                out.write(n.to_bytes(4, "big") + i.to_bytes(8, "big") + block[12:])
-        past = time.time() - 60
-        os.utime(path, (past, past))
-        names.append(f"CAM1/{path.name}")
-    return names
 
 
 def ftp_get(port: int, names: list[str], out: Path) -> None:
@@ -139,7 +124,9 @@ def main() -> None:
         networks[f"{args.line_rate_mib}MiBps"] = args.line_rate_mib * MiB
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         work = Path(tmp)
-        names = make_files(work / "station", args.files, args.size_mib)
+        station = work / "station"
+        names = [p.relative_to(station).as_posix()
+                 for p in make_recordings(station, args.files, args.size_mib)]  # fmt: skip
         total = args.files * args.size_mib * MiB
         clients = {"ftp": ftp_get, "sftp": sftp_get}
         for network, rate in networks.items():

@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.deadline import STILL_WAITING
 from ingest.models import FileState, StationFile
 from vault.models import EvidenceItem, Station
 
-OPEN_STATES = (FileState.WAITING, FileState.INGESTING, FileState.REJECTED, FileState.INGESTED)
+# Still on the station: waiting (STILL_WAITING) or safe and awaiting its acknowledgement.
+OPEN_STATES = (*STILL_WAITING, FileState.INGESTED)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def sla_report(session: Session, *, deadline: timedelta, now: datetime) -> list[
     ).scalars():
         age = now - row.first_seen_at
         # An ingested file still on the station is safe; it is not waiting on the guarantee.
-        overdue = age > deadline and row.state != FileState.INGESTED
+        overdue = age > deadline and row.state in STILL_WAITING
         report[row.station_id].waiting.append(
             WaitingFile(row.rel_path, row.state.value, row.size, age, overdue, row.last_error)
         )

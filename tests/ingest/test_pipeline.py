@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import stat
@@ -12,6 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from custody.models import CustodyEvent
@@ -285,3 +287,47 @@ def test_a_failed_file_waits_a_scan_interval_before_its_retry(
         row.claimed_at = utcnow() - timedelta(hours=2)  # the pause has passed
     assert ingest_next(ctx)
     assert len(vault.items()) == 1
+
+
+class DamageOnceWritten(logging.Handler):
+    """Flips a byte of one stored copy the moment both are written, before they are re-read
+    (a disk that returns other bytes than it was given)."""
+
+    def __init__(self, vault: Vault, copy: str) -> None:
+        super().__init__()
+        self.store = getattr(vault.app.stores, copy)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "step", None) != "access_written":
+            return
+        (digest,) = self.store.iter_digests()
+        path = self.store.path_for(digest)
+        os.chmod(path, 0o644)
+        with open(path, "r+b") as damaged:
+            damaged.seek(100)
+            byte = damaged.read(1)
+            damaged.seek(100)
+            damaged.write(bytes([byte[0] ^ 0xFF]))
+
+
+@pytest.mark.parametrize("copy", ["sealed", "access"])
+def test_a_copy_that_reads_back_wrong_is_never_committed(
+    vault: Vault, clip_dir: Path, copy: str
+) -> None:
+    """Invariant 1: the re-read of each stored copy, not the hash taken while writing, decides."""
+    clip = put_clip(clip_dir, 0, vault.station_dir / "D1" / "x.mp4")
+    handler = DamageOnceWritten(vault, copy)
+    logger = logging.getLogger("ingest.pipeline")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # the steps are INFO records
+    try:
+        vault.ingest()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert vault.items() == []
+    assert clip.exists()  # left on the station
+    (row,) = station_files(vault)
+    assert row.state == FileState.WAITING
+    assert f"{copy} copy of D1/x.mp4 read back as" in (row.last_error or "")

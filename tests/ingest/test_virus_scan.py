@@ -86,16 +86,15 @@ def test_infected_recording_is_preserved_flagged_and_withheld_until_released(
         accounts.add_user(session, username="zhao", roles=["approver"])
     number = ask(vault, "li", Purpose.COPY_ORIGINAL, [infected])
     decide(vault, number)
+
+    def download() -> bytes:
+        return b"".join(
+            deliver(vault.app.factory, store=vault.app.stores.access, item_id=infected.id,
+                    kind=EventKind.DOWNLOADED, actor="user:li", reason="case", request=number)
+        )  # fmt: skip
+
     with pytest.raises(AccessDenied, match="flagged infected by the virus check"):
-        deliver(
-            vault.app.factory,
-            store=vault.app.stores.access,
-            item_id=infected.id,
-            kind=EventKind.DOWNLOADED,
-            actor="user:li",
-            reason="case",
-            request=number,
-        )
+        download()
     assert [e.kind for e in events(vault, infected)].count("downloaded") == 0
 
     with unit_of_work(vault.app.factory) as session:
@@ -106,16 +105,7 @@ def test_infected_recording_is_preserved_flagged_and_withheld_until_released(
             approver=zhao,
             reason="court ordered the file as received",
         )
-    chunks = deliver(
-        vault.app.factory,
-        store=vault.app.stores.access,
-        item_id=infected.id,
-        kind=EventKind.DOWNLOADED,
-        actor="user:li",
-        reason="case",
-        request=number,
-    )
-    assert b"".join(chunks).endswith(MARKER)
+    assert download().endswith(MARKER)
     kinds = [e.kind for e in events(vault, infected)]
     assert kinds.index("virus_override") < kinds.index("downloaded")
     render_pending(vault.ingest_context())  # released: now it gets its rendition

@@ -8,7 +8,6 @@ instead of after it; the copies are then proven by re-reading each from its stor
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -57,25 +56,19 @@ def put_both(
     keeps nothing; an object completed in the other store is content-addressed and is
     found again, re-hashed, on the next attempt)."""
     pipe: queue.Queue[object] = queue.Queue(maxsize=QUEUE_CHUNKS)
-    finished = threading.Event()
 
     def tee(source: Iterable[bytes]) -> Iterator[bytes]:
-        try:
-            for chunk in source:
-                _hand_over(pipe, chunk, other)
-                yield chunk
-            _hand_over(pipe, _END, other)
-            finished.set()
-        finally:
-            if not finished.is_set():  # the source or the first store failed: stop the other
-                pipe_abort(pipe)
+        for chunk in source:
+            _hand_over(pipe, chunk, other)
+            yield chunk
+        _hand_over(pipe, _END, other)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-copy") as pool:
         other = pool.submit(second.put, _drain(pipe), retention=retention)
         try:
             stored = first.put(tee(chunks), retention=retention)
-        except BaseException:
-            pipe_abort(pipe)
+        except BaseException:  # the source or the first store failed: stop the other
+            _abort(pipe)
             other.exception()  # wait for the other writer to give up and clean up
             raise
         copy = other.result()
@@ -87,7 +80,7 @@ def put_both(
     return stored, copy
 
 
-def pipe_abort(pipe: queue.Queue[object]) -> None:
+def _abort(pipe: queue.Queue[object]) -> None:
     """Make the other writer stop at its next chunk: empty the queue, then post the error
     (the queue has room once emptied; only this thread adds to it)."""
     while True:

@@ -17,7 +17,7 @@ from api.context import AppContext
 from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
 from ingest.compliance import compliance_report
-from ingest.compliance_files import write_report
+from ingest.compliance_files import render_pdf, write_csv
 from ingest.sla import sla_report
 from vault.alerts import recent_alerts
 from vault.db import utcnow
@@ -111,12 +111,16 @@ def get_compliance(
     display time zone): per station and per device, docked / in time / late / overdue /
     vanished / pending, compliance %, latency; and every exception."""
     settings = context.settings
-    font = register_cjk_font(settings.document_font)
+    font = register_cjk_font(settings.document_font) if format == "pdf" else ""
     made = compliance_report(session, month=month, zone=settings.display_timezone,
                              deadline=settings.ingest_deadline, now=utcnow())  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="evault-compliance-") as scratch:
-        written = write_report(made, Path(scratch), font=font, organisation=settings.organisation)
-        chosen = {"csv": written[0], "exceptions.csv": written[1], "pdf": written[2]}[format]
+        if format == "pdf":  # only the file asked for is made
+            chosen = Path(scratch) / f"compliance-{made.month}.pdf"
+            render_pdf(made, chosen, font=font, organisation=settings.organisation)
+        else:
+            summary, exceptions = write_csv(made, Path(scratch))
+            chosen = summary if format == "csv" else exceptions
         body = chosen.read_bytes()  # a report of counts, kilobytes: not a recording
     return Response(
         body, media_type=MEDIA[format],
