@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import migrations
 from config.settings import Settings, StationConfig, same_location
-from custody.models import CustodyEvent, LogHead
+from custody.log.models import CustodyEvent, LogHead
 from ingest.runner import make_adapter_for
 from ingest.stations.base import StationUnavailable
 from ingest.virus import ScannerUnavailable, make_scanner

@@ -22,8 +22,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, SQLColumnExpression, case, func, select
 from sqlalchemy.orm import Session
 
-from custody.fixity import fixity_alerts
-from custody.fixity_models import FixityState
+from custody.fixity.checks import fixity_alerts
+from custody.fixity.models import FixityState
 from ingest.deadline import STILL_WAITING
 from ingest.health import unreachable_stations
 from ingest.models import StationFile

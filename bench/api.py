@@ -34,8 +34,8 @@ sys.path.insert(0, str(REPO))
 
 from api.context import open_context  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from custody.kinds import EventKind  # noqa: E402
-from custody.service import append_event  # noqa: E402
+from custody.log.append import append_event  # noqa: E402
+from custody.log.kinds import EventKind  # noqa: E402
 from vault import accounts  # noqa: E402
 from vault.db import unit_of_work, utcnow  # noqa: E402
 from vault.models import EvidenceItem, ItemStatus, MediaStatus, Station  # noqa: E402

@@ -32,13 +32,13 @@ from sqlalchemy import insert  # noqa: E402
 
 from api.context import open_context  # noqa: E402
 from config.settings import Settings  # noqa: E402
-from custody.audit import audit  # noqa: E402
-from custody.canonical import GENESIS_HASH, canonical_bytes, chain_hash, event_document  # noqa: E402
-from custody.checkpoints import create_checkpoint, seal_pending  # noqa: E402
-from custody.merkle import TreeBuilder, leaf_hash, verify_inclusion  # noqa: E402
-from custody.merkle_store import stored_inclusion_proof, stored_root  # noqa: E402
-from custody.models import ChainHead, CustodyEvent, LogHead  # noqa: E402
-from custody.proof_models import MerkleNode  # noqa: E402
+from custody.log.audit import audit  # noqa: E402
+from custody.log.canonical import GENESIS_HASH, canonical_bytes, chain_hash, event_document  # noqa: E402
+from custody.log.checkpoints import create_checkpoint, seal_pending  # noqa: E402
+from custody.log.merkle import TreeBuilder, leaf_hash, verify_inclusion  # noqa: E402
+from custody.log.merkle_store import stored_inclusion_proof, stored_root  # noqa: E402
+from custody.log.models import ChainHead, CustodyEvent, LogHead  # noqa: E402
+from custody.log.proof_models import MerkleNode  # noqa: E402
 from vault.db import unit_of_work, utcnow  # noqa: E402
 from vault.models import EvidenceItem, ItemStatus, MediaStatus, Station  # noqa: E402
 

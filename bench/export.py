@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO))
 from api.context import open_context  # noqa: E402
 from bench.recordings import make_recordings  # noqa: E402
 from config.settings import Settings, StationConfig  # noqa: E402
-from custody.access_models import Purpose  # noqa: E402
+from custody.access.models import Purpose  # noqa: E402
 from tests.conftest import Vault  # noqa: E402
-from tests.custody.exporting import ask, decide  # noqa: E402
+from tests.export.exporting import ask, decide  # noqa: E402
 from vault import accounts  # noqa: E402
 from vault.db import unit_of_work  # noqa: E402
 

@@ -12,8 +12,8 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from custody.checkpoints import run_checkpoint_job
-from custody.fixity import run_slice
+from custody.fixity.checks import run_slice
+from custody.log.checkpoints import run_checkpoint_job
 from ingest.deadline import raise_deadline_alerts, raise_station_alerts
 from ingest.pipeline import IngestContext
 from ingest.renditions import render_pending

@@ -10,15 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from custody.canonical import format_time
-from custody.kinds import EventKind
-from custody.service import append_event
+from custody.log.append import append_event
+from custody.log.canonical import format_time
+from custody.log.kinds import EventKind
 from ingest.gaps import CAUSE_NAMES, Clip, Gap, GapCause, find_gaps
 from ingest.models import GapExplanation
 from vault.db import utcnow
 from vault.errors import AccessDenied, Conflict, InputRejected
+from vault.items import find_item
 from vault.models import Device, EvidenceItem, Role, User
-from vault.service import find_item
 
 EXPLAINERS = frozenset({Role.CUSTODIAN, Role.INVESTIGATOR})
 

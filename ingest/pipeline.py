@@ -20,17 +20,17 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from config.settings import Settings
-from custody.kinds import EventKind
+from custody.log.kinds import EventKind
+from ingest.admission import IngestFacts, register_ingest
 from ingest.claims import claim_next
 from ingest.models import FileState, StationFile
 from ingest.naming import NameFields, display_name, parse_name
-from ingest.register import IngestFacts, register_ingest
 from ingest.sidecar import MAX_SIDECAR_BYTES, Sidecar, parse_sidecar, sidecar_names
 from ingest.stations.base import Listing, SourceChanged, StationAdapter, StationUnavailable
 from ingest.throttle import Throttle, throttled
 from ingest.virus import ScannerUnavailable, ScanOutcome, make_scanner, scan_stored
+from retention.ends import initial_decision
 from retention.rules import RetentionDecision
-from retention.service import initial_decision
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.errors import IntegrityViolation, StoreError
 from vault.media import ProbeFailed, ProbeResult, probe_stream

@@ -13,8 +13,8 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from custody.kinds import EventKind
-from custody.service import append_event
+from custody.log.append import append_event
+from custody.log.kinds import EventKind
 from ingest.claims import CLAIM_LEASE, claimer_is_dead
 from ingest.pipeline import IngestContext
 from vault.db import unit_of_work, utcnow

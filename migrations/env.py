@@ -5,10 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-import custody.access_models
-import custody.fixity_models
-import custody.models
-import custody.proof_models  # noqa: F401
+import custody.access.models
+import custody.fixity.models
+import custody.log.models
+import custody.log.proof_models  # noqa: F401
 import ingest.models  # noqa: F401
 import retention.models  # noqa: F401
 import vault.alert_models

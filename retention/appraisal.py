@@ -11,9 +11,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from custody.kinds import EventKind
-from custody.models import ChainHead
-from custody.service import append_event
+from custody.log.append import append_event
+from custody.log.kinds import EventKind
+from custody.log.models import ChainHead
+from retention.ends import extend
 from retention.models import (
     AppraisalBatch,
     AppraisalDecision,
@@ -21,12 +22,11 @@ from retention.models import (
     Decision,
     LegalHold,
 )
-from retention.service import extend
 from vault.accounts import find_user
 from vault.db import utcnow
 from vault.errors import AccessDenied, Conflict, InputRejected, NotFound
+from vault.items import find_item
 from vault.models import Case, EvidenceItem, ItemStatus, Role, User
-from vault.service import find_item
 from vault.stores.factory import Stores
 
 OPEN_BATCHES = (BatchStatus.APPRAISED, BatchStatus.APPROVED, BatchStatus.EXECUTING)

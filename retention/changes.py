@@ -8,17 +8,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from custody.case_links import link_items
-from custody.kinds import EventKind
-from custody.service import append_event
+from custody.log.append import append_event
+from custody.log.kinds import EventKind
+from retention.case_links import link_items
+from retention.ends import apply_rules, facts_of, preserved_items
 from retention.policy import PolicyPreview, current_policy, new_version
 from retention.rules import RetentionPolicy, decide, extends
-from retention.service import apply_rules, facts_of, preserved_items
 from vault.cases import find_case
 from vault.db import utcnow
 from vault.errors import Conflict, InputRejected, RetentionViolation
+from vault.items import find_item
 from vault.models import Case, CaseFlag, EvidenceItem, ItemStatus, User
-from vault.service import find_item
 from vault.stores.factory import Stores
 
 

@@ -21,15 +21,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from custody.checkpoints import run_checkpoint_job
-from custody.fixity_models import FixityState
-from custody.kinds import EventKind
-from custody.models import CustodyEvent
-from custody.service import append_event
+from custody.fixity.models import FixityState
+from custody.log.append import append_event
+from custody.log.checkpoints import run_checkpoint_job
+from custody.log.kinds import EventKind
+from custody.log.models import CustodyEvent
 from retention.appraisal import find_batch, to_destroy
+from retention.ends import item_objects
 from retention.models import AppraisalBatch, AppraisalDecision, BatchStatus, LegalHold
 from retention.register_pdf import RegisterFacts, RegisterRow, render_register
-from retention.service import item_objects
 from vault.accounts import find_user
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.documents import register_cjk_font, sign_pdf

@@ -8,14 +8,14 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.kinds import EventKind
-from custody.service import append_event
+from custody.log.append import append_event
+from custody.log.kinds import EventKind
+from retention.ends import push_to_stores
 from retention.models import LegalHold
-from retention.service import push_to_stores
 from vault.db import utcnow
 from vault.errors import Conflict, InputRejected, NotFound
+from vault.items import find_item
 from vault.models import EvidenceItem, ItemStatus, User
-from vault.service import find_item
 from vault.stores.factory import Stores
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-import custody.models  # noqa: F401 - decisions point at items: keep them in the metadata
+import custody.log.models  # noqa: F401 - decisions point at items: keep them in the metadata
 from vault.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.errors import Conflict, InputRejected, NotFound
+from vault.items import find_item
 from vault.models import Case, CaseFlag, EvidenceItem
-from vault.service import find_item
 
 
 def open_case(

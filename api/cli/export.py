@@ -19,7 +19,7 @@ from rich.progress import (
 
 from api.cli.requests import ReasonOption, TokenOption, _me
 from api.cli.shared import console, context, err
-from custody.export.spec import ClipSpec, ExportSpec
+from export.spec import ClipSpec, ExportSpec
 from vault.db import unit_of_work
 from vault.models import Role
 
@@ -89,7 +89,7 @@ def export_command(
     unexpired export request, or of a destroyed item, is refused and writes nothing.
     """
     # bagit, reportlab and pyHanko load only for an export (every evault command's start-up).
-    from custody.export.package import ExportJob, export  # noqa: PLC0415
+    from export.package import ExportJob, export  # noqa: PLC0415
 
     app = context()
     spec = ExportSpec(

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from api.cli.shared import console, context, err
-from custody.fixity import fixity_alerts, quarantined, run_slice
+from custody.fixity.checks import fixity_alerts, quarantined, run_slice
 from vault.db import unit_of_work
 
 fixity_app = typer.Typer(

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from api.cli import render
+from api.cli import tables
 from api.cli.accounts import token_app, user_app
 from api.cli.demo import build_demo_station, demo_config
 from api.cli.export import export_command
@@ -30,15 +30,15 @@ from api.context import AppContext
 from api.doctor import Status, run_checks
 from config.logging import configure_logging
 from config.settings import DEFAULT_CONFIG_FILE
-from custody.keys import ensure_key
-from custody.service import events_for
+from custody.log.append import events_for
+from custody.log.keys import ensure_key
 from ingest.daemon import Daemon, remove_stale_temps
 from ingest.renditions import render_pending
 from ingest.runner import build_context, run_once
 from vault.db import unit_of_work
 from vault.errors import VaultError
+from vault.items import ItemFilter, find_item, list_items
 from vault.models import EvidenceItem
-from vault.service import ItemFilter, find_item, list_items
 
 app = typer.Typer(
     help=(
@@ -123,7 +123,7 @@ def doctor() -> None:
     settings = _settings()
     configure_logging(level="ERROR", fmt=settings.log_format)
     results = run_checks(settings)
-    console.print(render.doctor_table(results))
+    console.print(tables.doctor_table(results))
     failed = [r for r in results if r.status == Status.FAIL]
     if failed:
         err.print(f"[red]{len(failed)} check(s) failed[/red]: fix them and run `evault doctor`")
@@ -209,7 +209,7 @@ def list_command(
                 limit=limit,
             ),
         )
-        console.print(render.items_table(items, zone))
+        console.print(tables.items_table(items, zone))
 
 
 def _aware(value: datetime | None, zone: str) -> datetime | None:
@@ -240,18 +240,18 @@ def show(
             "id": str(item.id),
             "name": item.original_name,
             "sha256": item.digest,
-            "size": f"{item.size} bytes ({render.human_size(item.size)})",
+            "size": f"{item.size} bytes ({tables.human_size(item.size)})",
             "media type": item.media_type,
             "media": item.media_status.value,
             "probe error": item.probe_error or "-",
             "station": item.station.name,
             "device": item.device.serial if item.device else "-",
             "officer": item.officer or "-",
-            "recorded": f"{render.local(item.recorded_start, zone)} .. "
-            f"{render.local(item.recorded_end, zone)}",
+            "recorded": f"{tables.local(item.recorded_start, zone)} .. "
+            f"{tables.local(item.recorded_end, zone)}",
             "duration": f"{item.duration_ms / 1000:.1f}s" if item.duration_ms else "-",
-            "docked at": render.local(item.docked_at, zone),
-            "ingested at": render.local(item.ingested_at, zone),
+            "docked at": tables.local(item.docked_at, zone),
+            "ingested at": tables.local(item.ingested_at, zone),
             "sealed copy": item.sealed_locator,
             "access copy": item.access_locator,
             "station metadata": str(item.station_metadata or "-"),
@@ -260,7 +260,7 @@ def show(
                 (
                     "permanent"
                     if item.retain_until is None
-                    else render.local(item.retain_until, zone)
+                    else tables.local(item.retain_until, zone)
                 )
                 + f" ({item.retention_rule}: {item.retention_basis})"
             ),
@@ -279,7 +279,7 @@ def custody(
     item = _item(context, item_id)
     with unit_of_work(context.factory) as session:
         events = events_for(session, item.id)
-    console.print(render.custody_table(events, context.settings.display_timezone))
+    console.print(tables.custody_table(events, context.settings.display_timezone))
 
 
 @app.command()

@@ -10,22 +10,27 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api.cli import render
+from api.cli import tables
 from api.cli.shared import console, context, err
 from api.context import AppContext
-from custody.audit import AuditReport, audit
-from custody.checkpoints import WitnessFile, export_witness, latest_checkpoint, run_checkpoint_job
-from custody.keys import list_keys, rotate_key
-from custody.models import LogHead
-from custody.service import LOG_HEAD_ID
-from custody.signed_note import verifier_key
-from custody.timestamps import load_trust_roots
+from custody.log.append import LOG_HEAD_ID
+from custody.log.audit import AuditReport, audit
+from custody.log.checkpoints import (
+    WitnessFile,
+    export_witness,
+    latest_checkpoint,
+    run_checkpoint_job,
+)
+from custody.log.keys import list_keys, rotate_key
+from custody.log.models import LogHead
+from custody.log.signed_note import verifier_key
+from custody.log.timestamps import load_trust_roots
 from vault.db import unit_of_work, utcnow
 from vault.models import EvidenceItem
 from vault.pki import ensure_signer
 
 if TYPE_CHECKING:
-    from custody.audit_report import ReportFacts
+    from custody.log.audit_report import ReportFacts
 
 audit_app = typer.Typer(help="Prove that no recording and no custody record was altered.")
 checkpoint_app = typer.Typer(
@@ -71,7 +76,7 @@ def verify_and_print(
         )
         names = {i.id: i.original_name for i in session.query(EvidenceItem)}
         if pdf is not None:
-            from custody.audit_report import ReportFacts  # noqa: PLC0415
+            from custody.log.audit_report import ReportFacts  # noqa: PLC0415
 
             facts = ReportFacts(
                 origin=(session.get(LogHead, LOG_HEAD_ID) or LogHead()).origin or "not signed yet",
@@ -89,7 +94,7 @@ def verify_and_print(
 
 def _write_report(app: AppContext, report: AuditReport, facts: ReportFacts, pdf: Path) -> None:
     # reportlab and pyHanko load only when a report is asked for (start-up time and memory).
-    from custody.audit_report import render_pdf, sign_pdf  # noqa: PLC0415
+    from custody.log.audit_report import render_pdf, sign_pdf  # noqa: PLC0415
     from vault.documents import register_cjk_font  # noqa: PLC0415
 
     settings = app.settings
@@ -121,7 +126,7 @@ def _print_report(report: AuditReport, names: dict[uuid.UUID, str]) -> None:
         console.print(f"[red]FAIL[/red] {who}{where}: {finding.message}", highlight=False)
     summary = (
         f"{report.items_checked} item(s), {report.entries_checked} custody entries,"
-        f" {render.human_size(report.bytes_rehashed)} re-hashed"
+        f" {tables.human_size(report.bytes_rehashed)} re-hashed"
     )
     if report.ok:
         console.print(

@@ -14,9 +14,9 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from api.cli.shared import console, context
-from custody import access
-from custody.access_models import Purpose, RequesterKind
-from custody.handover import hand_over
+from custody.access import requests as access
+from custody.access.handover import hand_over
+from custody.access.models import Purpose, RequesterKind
 from vault.accounts import authenticate
 from vault.db import unit_of_work
 from vault.errors import AccessDenied, InputRejected, NotAuthenticated

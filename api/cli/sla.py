@@ -13,7 +13,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from api.cli import render
+from api.cli import tables
 from api.cli.shared import console, context, err
 from ingest.compliance import compliance_report
 from ingest.compliance_files import write_report
@@ -50,15 +50,15 @@ def show_sla(
 
     report = current()
     if watch is None:
-        for table in render.sla_tables(report, deadline):
+        for table in tables.sla_tables(report, deadline):
             console.print(table)
     else:
-        with Live(Group(*render.sla_tables(report, deadline)), console=console) as live:
+        with Live(Group(*tables.sla_tables(report, deadline)), console=console) as live:
             try:
                 while True:
                     time.sleep(watch)
                     report = current()
-                    live.update(Group(*render.sla_tables(report, deadline)))
+                    live.update(Group(*tables.sla_tables(report, deadline)))
             except KeyboardInterrupt:
                 pass
     if any(station.overdue for station in report):
@@ -113,7 +113,7 @@ def alerts_command(
         else:
             sent = "no webhook set"
         style = "red" if alert.level == "error" else "yellow"
-        table.add_row(render.local(alert.raised_at, app.settings.display_timezone),
+        table.add_row(tables.local(alert.raised_at, app.settings.display_timezone),
                       f"[{style}]{alert.level}[/{style}]", alert.kind,
                       escape(alert.message), sent)  # fmt: skip
     console.print(table)

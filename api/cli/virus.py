@@ -9,7 +9,7 @@ from rich.table import Table
 
 from api.cli.requests import ReasonOption, TokenOption, _me
 from api.cli.shared import console, context
-from custody.virus_release import flagged_items, release_infected
+from custody.access.virus_release import flagged_items, release_infected
 from vault.db import unit_of_work
 from vault.models import Role
 

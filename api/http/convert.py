@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from api.http.schemas import EventOut, ItemOut, RequestOut
-from custody.access_models import AccessRequest
-from custody.models import CustodyEvent
+from custody.access.models import AccessRequest
+from custody.log.models import CustodyEvent
 from vault.models import EvidenceItem
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from custody.delivery import ByteRange
+from custody.access.delivery import ByteRange
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 

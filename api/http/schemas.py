@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
-from custody.access_models import Purpose, RequesterKind, RequestStatus
+from custody.access.models import Purpose, RequesterKind, RequestStatus
 from vault.models import CaseFlag, ItemStatus, MediaStatus, Role, ScanStatus
 
 ITEM_EXAMPLE: dict[str, JsonValue] = {

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from custody.canonical import canonical_bytes, event_document
-from custody.merkle import TreeBuilder, leaf_hash
+from custody.log.canonical import canonical_bytes, event_document
+from custody.log.merkle import TreeBuilder, leaf_hash
 from vault.db import UTCDateTime
 
 revision: str = '0007'
@@ -68,7 +68,7 @@ def upgrade() -> None:
 
 def _build_tree_of_existing_entries(node: sa.Table) -> None:
     # The tree over entries written before this version, from the same canonical bytes the
-    # chain hashes (custody.canonical); later entries add their nodes as they are appended.
+    # chain hashes (custody.log.canonical); later entries add their nodes as they are appended.
     bind = op.get_bind()
     events = sa.table(
         'custody_event', sa.column('seq', sa.BigInteger()), sa.column('item_id', sa.Uuid()),

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
-from custody.checkpoints import create_checkpoint
+from custody.log.checkpoints import create_checkpoint
 from tests.conftest import Vault, put_clip
 from vault import accounts
 from vault.cases import open_case

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from custody.models import CustodyEvent
+from custody.log.models import CustodyEvent
 from tests.conftest import Vault, put_clip, run_cli
 from vault.db import unit_of_work
 

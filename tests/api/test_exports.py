@@ -10,7 +10,7 @@ from pathlib import Path
 from ingest.renditions import render_pending
 from tests.api.conftest import Api
 from tests.api.test_http import approved_request
-from tests.custody.exporting import run_verifier
+from tests.export.exporting import run_verifier
 
 
 def leftovers(api: Api) -> list[Path]:

@@ -14,8 +14,8 @@ import av
 import pytest
 from sqlalchemy import select, update
 
-from custody.access_models import AccessRequest
-from custody.models import CustodyEvent
+from custody.access.models import AccessRequest
+from custody.log.models import CustodyEvent
 from ingest.renditions import render_pending
 from tests.api.conftest import Api
 from vault import accounts

@@ -11,8 +11,8 @@ import sys
 import time
 import uuid
 
-from custody.kinds import EventKind
-from custody.service import append_event
+from custody.log.append import append_event
+from custody.log.kinds import EventKind
 from vault.db import make_engine, make_session_factory, unit_of_work
 
 

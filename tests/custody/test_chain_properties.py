@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custody.canonical import GENESIS_HASH, canonical_bytes, entry_hash, event_document
-from custody.chain_check import EntryRow, HeadRow, check_log
+from custody.log.canonical import GENESIS_HASH, canonical_bytes, entry_hash, event_document
+from custody.log.chain_check import EntryRow, HeadRow, check_log
 
 ITEMS = [uuid.UUID(int=n + 1) for n in range(3)]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from custody.canonical import GENESIS_HASH, canonical_bytes, entry_hash, event_document
-from custody.merkle import TreeBuilder, leaf_hash
-from custody.models import ChainHead, CustodyEvent, LogHead
-from custody.proof_models import Checkpoint, MerkleNode
+from custody.log.canonical import GENESIS_HASH, canonical_bytes, entry_hash, event_document
+from custody.log.merkle import TreeBuilder, leaf_hash
+from custody.log.models import ChainHead, CustodyEvent, LogHead
+from custody.log.proof_models import Checkpoint, MerkleNode
 from tests.conftest import Vault, put_clip, run_cli
 from tests.custody.test_tamper import flip_byte, sql
 from vault.db import unit_of_work

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
-from custody.fixity import fixity_alerts, run_slice
-from custody.fixity_models import CopyKind
-from custody.service import events_for
+from custody.fixity.checks import fixity_alerts, run_slice
+from custody.fixity.models import CopyKind
+from custody.log.append import events_for
 from ingest.renditions import render_pending
 from tests.conftest import Vault, put_clip, run_cli
 from tests.custody.test_tamper import flip_byte

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from custody.merkle import TreeBuilder, consistency_proof, inclusion_proof, leaf_hash, tree_root
-from custody.merkle_store import stored_consistency_proof, stored_inclusion_proof
-from custody.models import CustodyEvent
-from custody.proof_models import Checkpoint, SigningKey
+from custody.log.merkle import TreeBuilder, consistency_proof, inclusion_proof, leaf_hash, tree_root
+from custody.log.merkle_store import stored_consistency_proof, stored_inclusion_proof
+from custody.log.models import CustodyEvent
+from custody.log.proof_models import Checkpoint, SigningKey
 from tests import rfc_reference as rfc
 from tests.conftest import Vault, put_clip, run_cli
 from vault.db import unit_of_work

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custody.canonical import VerificationError
-from custody.merkle import (
+from custody.log.canonical import VerificationError
+from custody.log.merkle import (
     NodeLookup,
     TreeBuilder,
     consistency_proof,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from custody.models import CustodyEvent
+from custody.log.models import CustodyEvent
 from ingest.renditions import render_pending
 from tests.conftest import Vault, put_clip, run_cli
 from vault.db import unit_of_work

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from custody.proof_models import Checkpoint
+from custody.log.proof_models import Checkpoint
 from tests.conftest import Vault, put_clip, run_cli
 from tests.s3server import free_port
 from tests.tsa import LocalTsa, local_tsa

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from custody.checkpoints import latest_checkpoint
-from custody.models import LogHead
+from custody.log.checkpoints import latest_checkpoint
+from custody.log.models import LogHead
 from tests.conftest import Vault, put_clip, run_cli
 from vault.db import unit_of_work
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from custody.models import CustodyEvent
+from custody.log.models import CustodyEvent
 from ingest.gap_service import explain_gap, list_gaps
 from ingest.gaps import Clip, GapCause, find_gaps
 from tests.conftest import Vault, put_clip, run_cli

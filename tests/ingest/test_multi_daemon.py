@@ -20,7 +20,7 @@ from typing import IO
 
 from sqlalchemy import select, text
 
-from custody.proof_models import Checkpoint
+from custody.log.proof_models import Checkpoint
 from ingest.models import FileState
 from tests.conftest import Vault, run_cli
 from tests.ingest.test_daemon import wait_for

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from api.context import open_context
 from api.doctor import Status, run_checks
 from config.settings import Settings, StationConfig
-from custody.models import CustodyEvent
+from custody.log.models import CustodyEvent
 from ingest.health import unreachable_stations
 from ingest.pipeline import ingest_next
 from ingest.runner import make_adapter_for, scan_all

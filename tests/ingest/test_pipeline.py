@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from custody.models import CustodyEvent
+from custody.log.models import CustodyEvent
 from ingest.models import FileState, StationFile
 from ingest.pipeline import ingest_next
 from ingest.runner import scan_all

@@ -10,7 +10,7 @@ import av
 import pytest
 from sqlalchemy import select
 
-from custody.models import CustodyEvent
+from custody.log.models import CustodyEvent
 from ingest.renditions import render_pending
 from tests.conftest import Buckets, Vault, make_vault, put_clip, run_cli
 from vault.db import unit_of_work

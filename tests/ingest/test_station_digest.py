@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from custody.models import CustodyEvent
+from custody.log.models import CustodyEvent
 from tests.conftest import Vault, put_clip
 from vault.alerts import recent_alerts
 from vault.db import unit_of_work

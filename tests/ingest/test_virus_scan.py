@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from custody.access_models import Purpose
-from custody.delivery import deliver
-from custody.kinds import EventKind
-from custody.models import CustodyEvent
-from custody.virus_release import release_infected
+from custody.access.delivery import deliver
+from custody.access.models import Purpose
+from custody.access.virus_release import release_infected
+from custody.log.kinds import EventKind
+from custody.log.models import CustodyEvent
 from ingest.models import StationFile
 from ingest.renditions import render_pending
 from tests.conftest import Vault, make_vault, put_clip
-from tests.custody.exporting import ask, decide
+from tests.export.exporting import ask, decide
 from vault import accounts
 from vault.alerts import recent_alerts
 from vault.db import unit_of_work
@@ -155,8 +155,8 @@ def test_scanning_off_marks_recordings_unscanned(isolated_env: Path, clip_dir: P
 def test_exporting_an_infected_recording_is_refused(
     isolated_env: Path, clip_dir: Path, signatures: Path, tmp_path: Path
 ) -> None:
-    from custody.export.package import ExportJob, export  # noqa: PLC0415
-    from custody.export.spec import ExportSpec  # noqa: PLC0415
+    from export.package import ExportJob, export  # noqa: PLC0415
+    from export.spec import ExportSpec  # noqa: PLC0415
 
     vault = make_vault(isolated_env, virus_scanner="clamscan", clamav_database=signatures)
     infect(put_clip(clip_dir, 1, vault.station_dir / "CAM1" / "infected.mp4"))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from custody.models import LogHead
-from custody.service import events_for
+from custody.log.append import events_for
+from custody.log.models import LogHead
 from ingest.renditions import render_pending
 from retention import appraisal, destruction
 from retention.destruction import execute

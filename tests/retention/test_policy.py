@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from custody.service import events_for
+from custody.log.append import events_for
 from retention import changes, holds
 from retention.policy import current_policy, current_version
 from retention.rules import add_years

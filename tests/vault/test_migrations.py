@@ -11,10 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
 import ingest.models  # noqa: F401 - every model in the metadata, as migrations/env.py has it
-from custody.merkle import root_from_leaves
-from custody.merkle_store import stored_root
-from custody.models import LogHead
-from custody.proof_models import MerkleNode
+from custody.log.merkle import root_from_leaves
+from custody.log.merkle_store import stored_root
+from custody.log.models import LogHead
+from custody.log.proof_models import MerkleNode
 from migrations import alembic_config, upgrade
 from tests.conftest import Vault, put_clip, run_cli
 from vault.db import Base, unit_of_work

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 from api.http.deps import EVIDENCE_READERS, SessionDep, require
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import CaseIn, CaseItemsIn, CaseOut
-from custody.case_links import link_items
+from retention.case_links import link_items
 from vault.cases import find_case, list_cases, open_case
 from vault.models import Case, Role, User
 

@@ -18,7 +18,7 @@ from api.context import AppContext
 from api.http.deps import app_context, require_without_write_lock
 from api.http.export_schemas import ExportIn
 from api.http.problems import PROBLEM_SCHEMA
-from custody.export.spec import ClipSpec, ExportSpec
+from export.spec import ClipSpec, ExportSpec
 from vault.models import Role, User
 
 router = APIRouter(
@@ -58,7 +58,7 @@ def post_export(user: Exporter, context: Context, ref: str, body: ExportIn) -> S
     report, data/verify.py). Large exports are better run with `evault export` on the
     server: the response starts only when the package is complete."""
     # bagit, reportlab and pyHanko load only for an export (a lighter API start-up).
-    from custody.export.package import ExportJob, export, new_number  # noqa: PLC0415
+    from export.package import ExportJob, export, new_number  # noqa: PLC0415
 
     settings = context.settings
     number = new_number()

@@ -14,7 +14,7 @@ import migrations
 from api.context import AppContext
 from api.http.deps import EVERYONE, SessionDep, app_context, require
 from api.http.schemas import Health
-from custody.fixity import fixity_alerts
+from custody.fixity.checks import fixity_alerts
 from ingest.deadline import waiting_summary
 from ingest.health import unreachable_stations
 from vault.db import utcnow

@@ -13,10 +13,10 @@ from api.http.deps import EVIDENCE_READERS, SessionDep, require
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.retention_schemas import ReasonIn
 from api.http.schemas import DeviceOut, EventOut, ItemOut, StationOut
-from custody.service import events_for
-from custody.virus_release import release_infected
+from custody.access.virus_release import release_infected
+from custody.log.append import events_for
+from vault.items import ItemFilter, find_item, list_items
 from vault.models import Device, ItemStatus, Role, Station, User
-from vault.service import ItemFilter, find_item, list_items
 
 router = APIRouter(responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
 Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]

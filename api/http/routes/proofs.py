@@ -21,14 +21,15 @@ from api.http.proof_schemas import (
     QuarantinedOut,
     b64,
 )
-from custody import fixity, proofs
-from custody.checkpoints import all_checkpoints, latest_checkpoint
-from custody.keys import list_keys
-from custody.proof_models import Checkpoint
-from custody.signed_note import verifier_key
+from custody.fixity import checks as fixity
+from custody.log import proofs
+from custody.log.checkpoints import all_checkpoints, latest_checkpoint
+from custody.log.keys import list_keys
+from custody.log.proof_models import Checkpoint
+from custody.log.signed_note import verifier_key
 from vault.errors import NotFound
+from vault.items import find_item
 from vault.models import Role, User
-from vault.service import find_item
 
 router = APIRouter(
     tags=["proofs"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA}

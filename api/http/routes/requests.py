@@ -1,7 +1,8 @@
 """Access requests, decisions, and delivery of recordings within an approved request.
 
 Delivery always reads the access copy (the sealed set is never lent out) and goes through
-custody.delivery.deliver, which commits the custody event before the first byte (invariant 3).
+custody.access.delivery.deliver, which commits the custody event before the first byte
+(invariant 3).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA, problem
 from api.http.ranges import RangeNotSatisfiable, parse_range
 from api.http.schemas import DecisionIn, RequestIn, RequestOut
-from custody import access
-from custody.access_models import Purpose
-from custody.handover import hand_over
+from custody.access import requests as access
+from custody.access.handover import hand_over
+from custody.access.models import Purpose
 from vault.errors import NotFound
 from vault.models import Role, User
 

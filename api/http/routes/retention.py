@@ -33,13 +33,13 @@ from api.http.retention_schemas import (
 from api.http.routes.cases import case_out
 from api.http.schemas import CaseOut
 from retention import appraisal, changes, holds
+from retention.ends import active_holds
 from retention.models import AppraisalBatch, LegalHold
 from retention.policy import current_policy, current_version
 from retention.register_store import register_chunks, register_digest
 from retention.rules import RetentionPolicy
-from retention.service import active_holds
+from vault.items import find_item
 from vault.models import Role, User
-from vault.service import find_item
 
 router = APIRouter(
     tags=["retention"],

@@ -1,0 +1,136 @@
+"""Turning records into rich tables and lines for people."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+
+from api.doctor import Check, Status
+from custody.log.models import CustodyEvent
+from ingest.sla import StationSla
+from vault.models import EvidenceItem
+
+
+def local(at: datetime | None, zone: str) -> str:
+    if at is None:
+        return "-"
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def human_age(delta: timedelta | None) -> str:
+    if delta is None:
+        return "-"
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+def items_table(items: list[EvidenceItem], zone: str) -> Table:
+    table = Table(title=f"{len(items)} item(s)")
+    for column in (
+        "id",
+        "name",
+        "station",
+        "device",
+        "officer",
+        "recorded",
+        "size",
+        "media",
+        "status",
+    ):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            str(item.id)[:8],
+            item.original_name,
+            item.station.name,
+            item.device.serial if item.device else "-",
+            item.officer or "-",
+            local(item.recorded_start, zone),
+            human_size(item.size),
+            item.media_status.value,
+            item.status.value,
+        )
+    return table
+
+
+def custody_table(events: list[CustodyEvent], zone: str) -> Table:
+    table = Table(title="custody chain")
+    for column in ("seq", "when", "kind", "actor", "reason", "entry hash"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        table.add_row(
+            str(event.seq),
+            local(event.at, zone),
+            event.kind,
+            event.actor,
+            event.reason or "",
+            bytes(event.entry_hash).hex()[:16] + "…",
+        )
+    return table
+
+
+def sla_tables(report: list[StationSla], deadline: timedelta) -> list[Table]:
+    tables = []
+    for station in report:
+        lat = station.latency
+        table = Table(
+            title=(
+                f"station {station.station}: {len(station.waiting)} waiting,"
+                f" {len(station.overdue)} past the {human_age(deadline)} deadline,"
+                f" {len(station.late)} ingested late; latency over {lat.count} item(s):"
+                f" p50 {human_age(lat.p50)} p90 {human_age(lat.p90)} p99 {human_age(lat.p99)}"
+                f" max {human_age(lat.max)}"
+            )
+        )
+        for column in ("file", "state", "size", "waiting for", "overdue", "last error"):
+            table.add_column(column, overflow="fold")
+        for waiting in station.waiting:
+            table.add_row(
+                waiting.rel_path,
+                waiting.state,
+                human_size(waiting.size),
+                human_age(waiting.age),
+                "YES" if waiting.overdue else "",
+                waiting.last_error or "",
+            )
+        for late in station.late:
+            table.add_row(
+                late.name,
+                f"ingested late (item {late.item_id[:8]})",
+                "",
+                human_age(late.latency),
+                "late",
+                "",
+            )
+        tables.append(table)
+    return tables
+
+
+STATUS_STYLE = {Status.PASS: "[green]PASS[/green]", Status.WARN: "[yellow]WARN[/yellow]"}
+
+
+def doctor_table(results: list[Check]) -> Table:
+    table = Table(title="evault doctor")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    table.add_column("fix", overflow="fold")
+    for result in results:
+        shown = STATUS_STYLE.get(result.status, "[red]FAIL[/red]")
+        table.add_row(result.name, shown, result.detail, result.fix)
+    return table

@@ -1,0 +1,43 @@
+"""Releasing a recording that the virus check flagged: an approver's decision, with a reason,
+recorded in the item's custody chain before anything of it may be handed out. Flushes only."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody.log.append import append_event
+from custody.log.kinds import EventKind
+from vault.errors import AccessDenied, Conflict, InputRejected
+from vault.items import find_item
+from vault.models import EvidenceItem, Role, ScanStatus, User
+
+
+def release_infected(session: Session, *, ref: str, approver: User, reason: str) -> EvidenceItem:
+    if not approver.has_any(frozenset({Role.APPROVER})):
+        raise AccessDenied("releasing an infected recording needs the approver role")
+    if not reason.strip():
+        raise InputRejected("say why the infected recording must be handed out")
+    item = find_item(session, ref)
+    if item.scan_status != ScanStatus.INFECTED:
+        raise Conflict(f"item {item.id} is not flagged infected ({item.scan_status.value})")
+    if item.scan_released_by:
+        raise Conflict(f"item {item.id} was already released by {item.scan_released_by}")
+    item.scan_released_by = approver.username
+    append_event(
+        session, item_id=item.id, kind=EventKind.VIRUS_OVERRIDE,
+        actor=f"user:{approver.username}", reason=reason.strip(),
+        data={"signature": item.scan_detail},
+    )  # fmt: skip
+    return item
+
+
+def flagged_items(session: Session) -> list[EvidenceItem]:
+    """Items without a clean virus check: infected first, then unscanned."""
+    return list(
+        session.execute(
+            select(EvidenceItem)
+            .where(EvidenceItem.scan_status != ScanStatus.CLEAN)
+            .order_by(EvidenceItem.scan_status, EvidenceItem.ingested_at)
+        ).scalars()
+    )

@@ -1,0 +1,273 @@
+"""`evault verify`: recompute every chain from raw rows and re-hash both copies and the rendition.
+
+Nothing stored as a flag is trusted: the answer comes from the rows and the bytes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from asn1crypto import x509
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody.log.append import LOG_HEAD_ID
+from custody.log.chain_check import EntryRow, Finding, HeadRow, LogChecker
+from custody.log.checkpoints import WitnessFile
+from custody.log.kinds import EventKind
+from custody.log.models import ChainHead, CustodyEvent, LogHead
+from custody.log.tree_audit import TreeRecomputer, check_checkpoints, sizes_to_recompute
+from vault.errors import NotFound, StoreError
+from vault.models import EvidenceItem, ItemStatus
+from vault.stores.factory import Stores
+from vault.stores.protocol import ObjectStore, rehash
+
+ProgressHook = Callable[[EvidenceItem, int], None]
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    items_checked: int
+    entries_checked: int
+    bytes_rehashed: int
+    findings: list[Finding]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def _stream_entries(session: Session) -> Iterator[EntryRow]:
+    # Plain rows in seq order, fetched in batches: a log of millions of entries is read once
+    # and never held whole.
+    e = CustodyEvent
+    rows = session.execute(
+        select(e.seq, e.item_id, e.kind, e.actor, e.at, e.reason, e.data, e.prev_hash, e.entry_hash)
+        .order_by(e.seq)
+        .execution_options(yield_per=20_000)
+    )
+    for seq, item_id, kind, actor, at, reason, data, prev, digest in rows:
+        yield EntryRow(
+            seq, item_id, kind, actor, at, reason, dict(data), bytes(prev), bytes(digest)
+        )
+
+
+# The entries the per-item checks read: the first ingested and sealed, the last rendition.
+NOTABLE_FIRST = frozenset({EventKind.INGESTED.value, EventKind.SEALED.value})
+# Only the last of these matters: the rendition in use, the retention end now, the destruction.
+RETENTION_KINDS = frozenset({EventKind.RETENTION_SET.value, EventKind.RETENTION_EXTENDED.value})
+LATEST_ONLY = RETENTION_KINDS | {EventKind.RENDITION_MADE.value, EventKind.DESTROYED.value}
+
+
+def _keep_notable(notable: dict[uuid.UUID, list[EntryRow]], row: EntryRow) -> None:
+    kept = notable.setdefault(row.item_id, [])
+    if row.kind in NOTABLE_FIRST and not any(e.kind == row.kind for e in kept):
+        kept.append(row)
+    elif row.kind in LATEST_ONLY:
+        kept[:] = [e for e in kept if e.kind != row.kind] + [row]
+
+
+def _check_item_against_chain(item: EvidenceItem, entries: Sequence[EntryRow]) -> list[Finding]:
+    ingested = [e for e in entries if e.kind == "ingested"]
+    if not ingested:
+        return []  # check_links already reports a chain without its first entry
+    recorded = ingested[0].data
+    findings = []
+    if recorded.get("digest") != item.digest or recorded.get("size") != item.size:
+        findings.append(
+            Finding(
+                item.id,
+                ingested[0].seq,
+                f"item row says digest {item.digest[:16]}… size {item.size}, but the ingested"
+                f" entry recorded {str(recorded.get('digest'))[:16]}… size {recorded.get('size')}",
+            )
+        )
+    return findings
+
+
+def _check_destruction(
+    sealed: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow]
+) -> list[Finding]:
+    """A tombstone needs its destroyed entry and the register that entry names; an item whose
+    chain says destroyed must not pass for preserved."""
+    destroyed = [e for e in entries if e.kind == EventKind.DESTROYED.value]
+    if item.status != ItemStatus.DESTROYED:
+        if destroyed:
+            return [Finding(item.id, destroyed[0].seq, "chain records a destruction, row does not")]
+        return []
+    if not destroyed:
+        return [
+            Finding(item.id, None, "item row says destroyed but its chain has no destroyed entry")
+        ]
+    register = destroyed[-1].data.get("register")
+    if not isinstance(register, str) or not sealed.exists(register):
+        return [Finding(item.id, destroyed[-1].seq, f"destruction register {register} is missing")]
+    return []
+
+
+def _check_object(
+    store: ObjectStore,
+    item: EvidenceItem,
+    chunk_size: int,
+    *,
+    what: str = "copy",
+    digest: str | None = None,
+    size: int | None = None,
+) -> tuple[list[Finding], int]:
+    """Re-hash one object: the item's own bytes, or (``digest``/``size``) an object derived
+    from it, such as its rendition."""
+    want_digest, want_size = digest or item.digest, item.size if size is None else size
+    label = f"{store.name} {what}"
+    try:
+        actual, found_size = rehash(store, want_digest, chunk_size=chunk_size)
+    except NotFound:
+        return [Finding(item.id, None, f"{label} is missing")], 0
+    except StoreError as exc:
+        return [Finding(item.id, None, f"{label} cannot be read: {exc}")], 0
+    if actual != want_digest or found_size != want_size:
+        return [
+            Finding(
+                item.id,
+                None,
+                f"{label} was altered: it hashes to {actual[:16]}… ({found_size} bytes),"
+                f" recorded {want_digest[:16]}… ({want_size} bytes)",
+            )
+        ], found_size
+    return [], found_size
+
+
+def _check_rendition(
+    store: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow], chunk_size: int
+) -> tuple[list[Finding], int]:
+    """The rendition the chain last recorded (its digest and size) must still be stored."""
+    made = [e for e in entries if e.kind == EventKind.RENDITION_MADE.value]
+    if not made:
+        return [], 0
+    digest, size = made[-1].data.get("digest"), made[-1].data.get("size")
+    if not isinstance(digest, str) or not isinstance(size, int):
+        return [Finding(item.id, made[-1].seq, "rendition_made entry has no digest or size")], 0
+    return _check_object(store, item, chunk_size, what="rendition", digest=digest, size=size)
+
+
+def _check_sealed_lock(
+    store: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow]
+) -> list[Finding]:
+    """The sealed copy must be locked at least until the retention end the chain recorded
+    (the chain, not the item row, which an insider could edit)."""
+    # The latest end the chain recorded: at sealing, then by retention_set/_extended entries.
+    sealed = sorted(
+        (e for e in entries if e.kind == EventKind.SEALED.value or e.kind in RETENTION_KINDS),
+        key=lambda e: e.seq,
+    )[-1:]
+    recorded = sealed[0].data.get("retain_until") if sealed else None
+    if not isinstance(recorded, str):
+        return []  # ingested before retention was recorded
+    try:
+        lock = store.retention(item.digest)
+    except (NotFound, StoreError):
+        return []  # reported by the object check
+    if recorded == "permanent":
+        if lock is None or not lock.needs_hold:
+            return [Finding(item.id, sealed[0].seq, "sealed copy of a permanent item has no hold")]
+        return []
+    wanted = datetime.fromisoformat(recorded)
+    row = item.retain_until
+    findings = []
+    if row is None or row.astimezone(UTC) != wanted:
+        findings.append(
+            Finding(item.id, sealed[0].seq, f"item row retention {row} differs from the chain's")
+        )
+    if lock is None or (not lock.needs_hold and (lock.until is None or lock.until < wanted)):
+        ends = "nothing" if lock is None else str(lock.until)
+        findings.append(
+            Finding(
+                item.id,
+                sealed[0].seq,
+                f"sealed copy's retention lock ({ends}) ends before the recorded end {recorded}",
+            )
+        )
+    return findings
+
+
+def audit(
+    session: Session,
+    stores: Stores,
+    *,
+    item_ids: Sequence[uuid.UUID] | None = None,
+    rehash_objects: bool = True,
+    sample: int | None = None,
+    witness: WitnessFile | None = None,
+    tsa_roots: list[x509.Certificate] | None = None,
+    chunk_size: int = 1024 * 1024,
+    progress: ProgressHook | None = None,
+) -> AuditReport:
+    """Everything invariant 4 promises, from raw rows and bytes. ``sample`` re-hashes the
+    objects of that many randomly chosen items instead of all; ``witness`` is a checkpoint
+    kept outside the vault that the log must still extend."""
+    # The whole log is always checked: a chain can only be trusted in the context of the
+    # global seq and the log head, even when one item is asked about.
+    heads = {
+        h.item_id: HeadRow(h.item_id, h.length, h.last_seq, bytes(h.head_hash))
+        for h in session.execute(select(ChainHead)).scalars()
+    }
+    log_head = session.get(LogHead, LOG_HEAD_ID)
+    log_size = log_head.last_seq if log_head else 0
+    tree = TreeRecomputer(sizes_to_recompute(session, witness) | {log_size})
+    checker = LogChecker(on_leaf=tree.feed)
+    by_item: dict[uuid.UUID, list[EntryRow]] = {}
+    for row in _stream_entries(session):
+        checker.feed(row)
+        _keep_notable(by_item, row)
+    findings = checker.finish(
+        heads,
+        log_last_seq=log_head.last_seq if log_head else -1,
+        log_last_hash=bytes(log_head.last_hash) if log_head else b"",
+    )
+    if log_head is None:
+        findings.append(Finding(None, None, "custody log head row is missing"))
+    findings.extend(
+        check_checkpoints(
+            session, tree.tree, log_size, sealed=stores.sealed, witness=witness,
+            tsa_roots=tsa_roots,
+        )
+    )  # fmt: skip
+
+    query = select(EvidenceItem).order_by(EvidenceItem.ingested_at)
+    if item_ids is not None:
+        query = query.where(EvidenceItem.id.in_(item_ids))
+        wanted = set(item_ids)
+        findings = [f for f in findings if f.item_id in wanted or f.item_id is None]
+    items = list(session.execute(query).scalars())
+    known = set(session.execute(select(EvidenceItem.id)).scalars())
+    for item in items:
+        if item.id not in by_item and item.id not in heads:
+            findings.append(Finding(item.id, None, "item has no custody entries at all"))
+    for orphan in sorted(set(by_item) - known, key=str):
+        findings.append(Finding(orphan, None, "custody entries name an item that does not exist"))
+
+    rehashed = 0
+    chosen = {i.id for i in items}
+    if sample is not None and sample < len(items):
+        chosen = {i.id for i in secrets.SystemRandom().sample(items, sample)}
+    for item in items:
+        findings.extend(_check_item_against_chain(item, by_item.get(item.id, [])))
+        findings.extend(_check_destruction(stores.sealed, item, by_item.get(item.id, [])))
+        if item.status == ItemStatus.PRESERVED:
+            findings.extend(_check_sealed_lock(stores.sealed, item, by_item.get(item.id, [])))
+        if rehash_objects and item.status == ItemStatus.PRESERVED and item.id in chosen:
+            for store in (stores.sealed, stores.access):
+                found, size = _check_object(store, item, chunk_size)
+                findings.extend(found)
+                rehashed += size
+            found, size = _check_rendition(
+                stores.access, item, by_item.get(item.id, []), chunk_size
+            )
+            findings.extend(found)
+            rehashed += size
+        if progress is not None:
+            progress(item, 2 * item.size)
+    return AuditReport(len(items), checker.entries, rehashed, findings)

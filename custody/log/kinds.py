@@ -1,0 +1,40 @@
+"""Custody event kinds (DESIGN.md), one string each in the log."""
+
+from __future__ import annotations
+
+import enum
+
+
+class EventKind(enum.StrEnum):
+    INGESTED = "ingested"
+    SEALED = "sealed"
+    ACCESS_COPY_STORED = "access_copy_stored"
+    # The same bytes docked again (another station, a re-dock): never a second item.
+    RECEIVED_AGAIN = "received_again"
+    RENDITION_MADE = "rendition_made"
+    RENDITION_FAILED = "rendition_failed"
+    METADATA_CORRECTED = "metadata_corrected"
+    CASE_LINKED = "case_linked"
+    GAP_EXPLAINED = "gap_explained"
+    ACCESS_REQUESTED = "access_requested"
+    ACCESS_APPROVED = "access_approved"
+    ACCESS_REFUSED = "access_refused"
+    VIEWED = "viewed"
+    DOWNLOADED = "downloaded"
+    EXPORTED = "exported"
+    FIXITY_OK = "fixity_ok"
+    FIXITY_FAILED = "fixity_failed"
+    REPAIRED = "repaired"
+    RETENTION_SET = "retention_set"
+    RETENTION_EXTENDED = "retention_extended"
+    HOLD_PLACED = "hold_placed"
+    HOLD_RELEASED = "hold_released"
+    APPRAISED = "appraised"
+    DESTRUCTION_APPROVED = "destruction_approved"
+    DESTROYED = "destroyed"
+    # An approver's recorded decision that a recording flagged infected may be handed out.
+    VIRUS_OVERRIDE = "virus_override"
+
+
+# Kinds that put bytes in a person's hands: only custody.access.delivery appends them.
+DELIVERY_KINDS = frozenset({EventKind.VIEWED, EventKind.DOWNLOADED, EventKind.EXPORTED})

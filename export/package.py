@@ -1,0 +1,249 @@
+"""One export, start to finish: authorise, copy the payload through delivery, sign a
+checkpoint over the exported events, write the custody proofs and the signed report, bag it
+(BagIt, SHA-256 and SHA-512, with the Library of Congress `bagit` library) and, when asked,
+ZIP it. It is built beside the target under a hidden name and moved into place only when
+complete, so a failed export leaves nothing that looks like a package."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import bagit
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from custody.access.models import AccessRequest
+from custody.log.checkpoints import run_checkpoint_job
+from export.evidence import CustodyWritten, ExportFacts, write_custody
+from export.payload import (
+    ExportAborted,
+    PackageFile,
+    PayloadRun,
+    add_clip,
+    add_original,
+    add_rendition,
+)
+from export.spec import Authorized, ExportSpec, authorize_export
+from vault.db import SessionFactory, unit_of_work, utcnow
+from vault.errors import InputRejected, NotFound
+from vault.models import EvidenceItem, Rendition, User
+from vault.pki import ensure_signer
+from vault.stores.factory import Stores
+
+if TYPE_CHECKING:
+    from export.report import ReportInput
+
+VERIFIER = Path(__file__).with_name("verify.py")
+ZIP_CHUNK = 1024 * 1024
+
+
+class ProgressSink(Protocol):
+    def stage(self, description: str, total: int | None) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+
+class _Silent:
+    def stage(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    number: str
+    path: Path  # the bag directory, or the ZIP
+    items: int
+    files: int
+    payload_bytes: int
+    checkpoint_size: int
+    report_signed_with_time_stamp: bool
+
+
+def new_number() -> str:
+    return f"EXP-{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}"
+
+
+def _payload(run: PayloadRun, spec: ExportSpec) -> list[PackageFile]:
+    files: list[PackageFile] = []
+    for item in run.auth.items:
+        files.append(add_original(run, item))
+        files += add_rendition(run, item, watermarked=spec.watermark)
+        for clipped, clip in run.auth.clips:
+            if clipped.id == item.id:
+                files += add_clip(run, item, clip)
+    return files
+
+
+def _reloaded(session: Session, auth: Authorized) -> Authorized:
+    """The same authorisation with rows of ``session`` (the report reads relationships)."""
+    request = session.get_one(AccessRequest, auth.request.id)
+    items = [session.get_one(EvidenceItem, item.id) for item in auth.items]
+    return Authorized(request, items, auth.clips, auth.recipient)
+
+
+def _report(settings: Settings, staging: Path, workdir: Path, source: ReportInput) -> None:
+    # reportlab and pyHanko load only when a document is made (CLI start-up time).
+    from export.report import render_report  # noqa: PLC0415
+    from vault.documents import register_cjk_font, sign_pdf  # noqa: PLC0415
+
+    signer = ensure_signer(settings.keys_path, "export", organisation=settings.organisation)
+    unsigned = workdir / f"report-{uuid.uuid4()}.pdf"
+    try:
+        render_report(source, unsigned, font=register_cjk_font(settings.document_font))
+        try:
+            sign_pdf(
+                unsigned, staging / "report.pdf", signer, field="CustodyCertification",
+                reason="evidence-vault chain-of-custody report and certification",
+                tsa_url=settings.tsa_url, timeout=settings.tsa_timeout_seconds,
+            )  # fmt: skip
+        except Exception as exc:  # pyHanko raises its own and aiohttp's errors alike
+            if not settings.tsa_url:
+                raise
+            raise ExportAborted(
+                f"the report could not be time-stamped by {settings.tsa_url} ({exc});"
+                " the export stopped and wrote nothing: retry when the TSA answers"
+            ) from None
+    finally:
+        unsigned.unlink(missing_ok=True)
+
+
+def _zip(bag: Path, target: Path, progress: ProgressSink, *, folder: str) -> None:
+    """ZIP64, stored (recordings are compressed already), streamed file by file."""
+    files = sorted(p for p in bag.rglob("*") if p.is_file())
+    progress.stage("zipping", sum(p.stat().st_size for p in files))
+    with zipfile.ZipFile(target, "x", compression=zipfile.ZIP_STORED, allowZip64=True) as out:
+        for path in files:
+            name = f"{folder}/{path.relative_to(bag).as_posix()}"
+            with open(path, "rb") as source, out.open(name, "w", force_zip64=True) as sink:
+                while chunk := source.read(ZIP_CHUNK):
+                    sink.write(chunk)
+                    progress.advance(len(chunk))
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    factory: SessionFactory
+    stores: Stores
+    settings: Settings
+
+
+def export(
+    job: ExportJob,
+    spec: ExportSpec,
+    *,
+    user_id: uuid.UUID,
+    target: Path,
+    as_zip: bool,
+    progress: ProgressSink | None = None,
+    number: str | None = None,
+) -> ExportResult:
+    """Write the package at ``target`` (a new directory, or a new .zip file whose one folder
+    is named like the file). ``number`` is the export's, made here when not given."""
+    sink = progress or _Silent()
+    if target.exists():
+        raise InputRejected(f"{target} exists; an export never overwrites anything")
+    if not target.parent.is_dir():
+        raise InputRejected(f"{target.parent} is not a directory")
+    number = number or new_number()
+    with unit_of_work(job.factory, read_only=True) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id}")
+        auth = authorize_export(session, spec, user)
+        sizes = session.execute(
+            select(func.coalesce(func.sum(Rendition.size), 0)).where(
+                Rendition.item_id.in_([i.id for i in auth.items])
+            )
+        ).scalar_one()
+    staging = target.parent / f".{target.name}.{number}.partial"
+    workdir = job.settings.data_dir / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    staging.mkdir()
+    try:
+        result = _build(
+            job,
+            spec,
+            auth,
+            user,
+            number=number,
+            staging=staging,
+            workdir=workdir,
+            sink=sink,
+            rendition_bytes=int(sizes or 0),
+        )
+        if as_zip:
+            partial = target.with_name(f".{target.name}.{number}.partial.zip")
+            try:
+                _zip(staging, partial, sink, folder=target.stem)
+                os.link(partial, target)  # fails, rather than replaces, if target appeared
+            finally:
+                partial.unlink(missing_ok=True)
+        else:
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportResult(number, target, *result)
+
+
+def _build(
+    job: ExportJob,
+    spec: ExportSpec,
+    auth: Authorized,
+    user: User,
+    *,
+    number: str,
+    staging: Path,
+    workdir: Path,
+    sink: ProgressSink,
+    rendition_bytes: int,
+) -> tuple[int, int, int, int, bool]:
+    from export.report import ReportInput  # noqa: PLC0415
+
+    settings = job.settings
+    actor = f"user:{user.username}"
+    reason = spec.reason.strip() or auth.request.reason
+    run = PayloadRun(job.factory, job.stores, auth, user, number, reason, staging, workdir,
+                     settings.chunk_size, sink.advance)  # fmt: skip
+    sink.stage("copying and checking", sum(i.size for i in auth.items) + rendition_bytes)
+    files = _payload(run, spec)
+    sink.stage("signing the custody proofs", None)
+    run_checkpoint_job(job.factory, settings, job.stores.sealed)
+    facts = ExportFacts(number, utcnow(), settings.organisation, actor, reason)
+    with unit_of_work(job.factory, read_only=True) as session:
+        current = _reloaded(session, auth)
+        written: CustodyWritten = write_custody(
+            session, root=staging, auth=current, files=files, facts=facts,
+            tsa_roots=settings.tsa_trust_roots,
+        )  # fmt: skip
+        _report(settings, staging, workdir, ReportInput(current, facts, files, written))
+    shutil.copyfile(VERIFIER, staging / "verify.py")
+    sink.stage("bagging (SHA-256 and SHA-512 manifests)", None)
+    bagit.make_bag(
+        str(staging),
+        bag_info={
+            "Source-Organization": settings.organisation,
+            "External-Identifier": number,
+            "Internal-Sender-Identifier": auth.request.number,
+            "Recipient": auth.recipient,
+            "Contact-Name": actor,
+            "External-Description": (
+                f"Court submission export {number}: {len(auth.items)} recording(s) with their"
+                f" chain of custody, for {auth.recipient}; verify with data/verify.py"
+            ),
+        },
+        checksums=["sha256", "sha512"],
+    )
+    payload = sum(p.stat().st_size for p in (staging / "data").rglob("*") if p.is_file())
+    return (len(auth.items), len(files), payload, written.checkpoint.tree_size,
+            bool(settings.tsa_url))  # fmt: skip

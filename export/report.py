@@ -1,0 +1,209 @@
+"""data/report.pdf: the chain-of-custody report of an export, in Chinese and English.
+
+For each item its written description (recorder, time, place, matter, counterparty), its
+files and digests and the timeline of every custody event; then a certification page in the
+form of a Federal Rule of Evidence 902(14) certification of records by digital
+identification. Signed by the vault's export key (PAdES, time-stamped when a TSA is set).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from export.evidence import CustodyWritten, ExportFacts, describe
+from export.payload import PackageFile
+from export.spec import Authorized
+
+DESCRIPTION_ROWS = (
+    ("记录人 Recorder", "recorder"),
+    ("开始时间 Recorded from", "recorded_start"),
+    ("结束时间 Recorded to", "recorded_end"),
+    ("地点 Place", "place"),
+    ("事由 Matter", "matter"),
+    ("案件 Case", "case"),
+    ("当事人 Counterparty", "counterparty"),
+    ("执法记录仪 Device", "device"),
+    ("采集站 Docking station", "station"),
+    ("原文件名 Original name", "original_name"),
+    ("入库时间 Ingested", "ingested_at"),
+    ("SHA-256", "sha256"),
+    ("大小 Size (bytes)", "size"),
+)
+CERTIFICATION = (
+    "本人代表{org}兹证明：（一）下列每个文件均由本单位证据库的封存保存副本复制，或由其按所述"  # noqa: RUF001
+    "方法制作；（二）每个原始文件的SHA-256哈希值在复制时重新计算，与该记录入库时记录的哈希值"  # noqa: RUF001
+    "一致；（三）每件证据的全部监管记录均包含在本包中，并由签名检查点逐条证明；（四）上述复制"  # noqa: RUF001
+    "与核验是本单位在常规业务活动中按既定程序进行的。"
+)
+CERTIFICATION_EN = (
+    "Certification of records by digital identification (in the form of Federal Rule of"
+    " Evidence 902(14)). On behalf of {org} I certify that: (1) each file listed below was"
+    " copied from the sealed preservation copy held by this organisation's evidence vault, or"
+    " was made from it by the method its provenance record states; (2) the SHA-256 hash value"
+    " of each original was computed while it was copied and is identical to the hash value"
+    " recorded when the recording was ingested; (3) the complete custody record of each item"
+    " is included in this package and every entry is proven by the signed checkpoint; (4) the"
+    " copying and verification are a regular practice of this organisation, done by the"
+    " procedure described. Anyone can repeat the verification with data/verify.py."
+)
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    auth: Authorized
+    facts: ExportFacts
+    files: list[PackageFile]
+    custody: CustodyWritten
+
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    return {
+        "title": ParagraphStyle("title", fontName=font, fontSize=15, leading=20),
+        "h2": ParagraphStyle("h2", fontName=font, fontSize=11, leading=15, spaceBefore=6),
+        "body": ParagraphStyle("body", fontName=font, fontSize=8.5, leading=12),
+        "small": ParagraphStyle("small", fontName=font, fontSize=6.5, leading=8),
+    }
+
+
+def _table(rows: list[list[Any]], widths: list[float], font: str, header: bool = False) -> Table:
+    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1 if header else 0)
+    style: list[Any] = [
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), 7),
+    ]
+    if header:
+        style.append(("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _detail(data: dict[str, Any]) -> str:
+    shown = {k: v for k, v in data.items() if k not in ("chain_before",) and v not in (None, "")}
+    return json.dumps(shown, ensure_ascii=False, sort_keys=True)[:400]
+
+
+def _item_section(
+    item_id: str, source: ReportInput, s: dict[str, ParagraphStyle], font: str
+) -> list[Any]:
+    item = next(i for i in source.auth.items if str(i.id) == item_id)
+    described = describe(item)
+    rows = [
+        [label, Paragraph(escape(str(described.get(key) or "—")), s["small"])]
+        for label, key in DESCRIPTION_ROWS
+    ]
+    files = [["文件 File", "类型 Role", "SHA-256"]] + [
+        [Paragraph(escape(f"data/{f.path}"), s["small"]), f.role, Paragraph(f.digest, s["small"])]
+        for f in source.files
+        if str(f.item_id) == item_id
+    ]
+    timeline: list[list[Any]] = [
+        ["序号 Seq", "时间 Time (UTC)", "事件 Event", "操作人 Actor", "事由与内容 Reason, details"]
+    ]
+    for entry in source.custody.bundles[item_id].entries:
+        if entry.proof is None:  # after the package's checkpoint: not in the package
+            continue
+        event = entry.event
+        timeline.append(
+            [
+                str(event.seq),
+                f"{event.at:%Y-%m-%d %H:%M:%S}",
+                event.kind,
+                Paragraph(escape(event.actor), s["small"]),
+                Paragraph(escape(f"{event.reason or ''} {_detail(dict(event.data))}"), s["small"]),
+            ]
+        )
+    return [
+        Paragraph(f"证据 Item {item_id}", s["h2"]),
+        _table(rows, [42, 128], font),
+        Spacer(1, 3 * mm),
+        _table(files, [80, 20, 70], font, header=True),
+        Spacer(1, 3 * mm),
+        Paragraph("监管记录 Chain of custody (every event, in order)", s["body"]),
+        _table(timeline, [12, 28, 26, 30, 74], font, header=True),
+    ]
+
+
+def render_report(source: ReportInput, target: Path, *, font: str) -> None:
+    s = _styles(font)
+    facts, auth, checkpoint = source.facts, source.auth, source.custody.checkpoint
+    root = base64.b64encode(bytes(checkpoint.root_hash)).decode()
+    summary = [
+        ["导出编号 Export", facts.number],
+        ["单位 Organisation", facts.organisation],
+        ["接收方 Recipient", auth.recipient],
+        ["申请单 Request", f"{auth.request.number} ({auth.request.reason})"],
+        ["导出人 Exported by", facts.actor],
+        ["导出时间 Made", f"{facts.made_at:%Y-%m-%d %H:%M:%S} UTC"],
+        ["证据件数 Items", str(len(auth.items))],
+        [
+            "检查点 Checkpoint",
+            f"{checkpoint.tree_size} entries, {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC",
+        ],
+        ["根哈希 Root hash", root],
+        ["日志密钥 Log key ID(s)", ", ".join(source.custody.key_ids)],
+        ["可信时间戳 RFC 3161", "yes" if checkpoint.timestamp_token else "no TSA configured"],
+    ]
+    story: list[Any] = [
+        Paragraph("监管链报告 / Chain-of-custody report", s["title"]),
+        _table([[a, Paragraph(escape(b), s["small"])] for a, b in summary], [42, 128], font),
+        Spacer(1, 3 * mm),
+        Paragraph(
+            "核验方法：在任何装有Python的电脑上运行 python data/verify.py（无需联网、无需安装）。"  # noqa: RUF001
+            " How to verify: run python data/verify.py (offline, standard library only); check"
+            " this report's signature with pyhanko sign validate. Compare the log key ID above"
+            " with the key the vault publishes, and pass it to verify.py with --key.",
+            s["body"],
+        ),
+    ]
+    for item in auth.items:
+        story += _item_section(str(item.id), source, s, font)
+    originals = [f for f in source.files if f.role in ("original", "rendition", "clip")]
+    story += [
+        PageBreak(),
+        Paragraph("认证 / Certification", s["title"]),
+        Paragraph(escape(CERTIFICATION.format(org=facts.organisation)), s["body"]),
+        Spacer(1, 2 * mm),
+        Paragraph(escape(CERTIFICATION_EN.format(org=facts.organisation)), s["body"]),
+        Spacer(1, 3 * mm),
+        _table(
+            [["文件 File", "SHA-256", "字节 Bytes"]]
+            + [
+                [
+                    Paragraph(escape(f"data/{f.path}"), s["small"]),
+                    Paragraph(f.digest, s["small"]),
+                    f"{f.size:,}",
+                ]
+                for f in originals
+            ],
+            [70, 80, 20],
+            font,
+            header=True,
+        ),
+        Spacer(1, 4 * mm),
+        Paragraph(
+            f"签署 Signed for {escape(facts.organisation)} by the evidence vault's export key"
+            " (digital signature below, PAdES), at the request of"
+            f" {escape(facts.actor)}, {facts.made_at:%Y-%m-%d %H:%M:%S} UTC.",
+            s["body"],
+        ),
+    ]
+    SimpleDocTemplate(
+        str(target),
+        pagesize=A4,
+        title=f"Chain-of-custody report {facts.number}",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+    ).build(story)
