@@ -55,7 +55,9 @@ class Check:
     fix: str = ""
 
 
-class CheckFailed(Exception):
+class CheckFailed(ConfigurationError):
+    """One doctor check failed; ``fix`` says what the operator should do."""
+
     def __init__(self, detail: str, fix: str) -> None:
         super().__init__(detail)
         self.fix = fix

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from custody.fixity.checks import fixity_alerts
 from custody.fixity.models import FixityState
 from ingest.deadline import STILL_WAITING
+from ingest.deadline_rule import Deadline
 from ingest.health import unreachable_stations
 from ingest.models import StationFile
 from vault.alert_models import Alert
@@ -33,7 +34,6 @@ from vault.models import EvidenceItem, Rendition, ScanStatus, Station
 # Seconds from docking to ingest; the 24-hour guarantee sits between the last two finite ones.
 LATENCY_BUCKETS = (10, 60, 300, 900, 3600, 4 * 3600, 20 * 3600, 24 * 3600)
 # Ages of files still waiting on a station, in hours: the alerts fire at 20 h and 24 h.
-WAITING_AGES = ((0, 1, "<1h"), (1, 6, "1-6h"), (6, 20, "6-20h"), (20, 24, "20-24h"))
 
 
 def _seconds(
@@ -45,7 +45,7 @@ def _seconds(
 
 class VaultCollector(Collector):
     def __init__(
-        self, session: Session, *, now: datetime, deadline: timedelta, station_after: float
+        self, session: Session, *, now: datetime, deadline: Deadline, station_after: float
     ) -> None:
         self.session, self.now, self.deadline = session, now, deadline
         self.station_after = station_after  # minutes
@@ -107,13 +107,12 @@ class VaultCollector(Collector):
         ).all()
         counts: dict[tuple[str, str], int] = {}
         for station, first_seen in rows:
-            hours = (self.now - first_seen).total_seconds() / 3600
-            label = next((name for low, high, name in WAITING_AGES if low <= hours < high), "24h+")
+            label = self.deadline.band(self.now - first_seen)
             counts[(station, label)] = counts.get((station, label), 0) + 1
         for (station, label), count in sorted(counts.items()):
             waiting.add_metric([station, label], count)
         yield waiting
-        overdue = sum(1 for _, first_seen in rows if self.now - first_seen > self.deadline)
+        overdue = sum(1 for _, first_seen in rows if self.deadline.missed(self.now - first_seen))
         alerts = GaugeMetricFamily(
             "evault_alerts", "Open alerts (files past the deadline, copies failing fixity)",
             labels=["kind"],
@@ -170,7 +169,7 @@ class VaultCollector(Collector):
 
 
 def render_metrics(
-    session: Session, *, now: datetime, deadline: timedelta, station_after: float
+    session: Session, *, now: datetime, deadline: Deadline, station_after: float
 ) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(

@@ -15,7 +15,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ingest.compliance import ComplianceReport, ComplianceRow
+from ingest.compliance_rule import ComplianceReport, ComplianceRow
 
 TITLE = "执法记录仪数据24小时上传合规月报 / Monthly 24-hour ingest compliance report"
 SUMMARY_COLUMNS = [
@@ -114,7 +114,7 @@ def render_pdf(report: ComplianceReport, target: Path, *, font: str, organisatio
         return out
 
     widths = [45, 20, 20, 20, 22, 22, 20, 30, 20, 20, 20]
-    deadline_h = report.deadline.total_seconds() / 3600
+    deadline_h = report.deadline.hours
     story: list[object] = [
         Paragraph(escape(TITLE), title),
         cell(

@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from custody.fixity.checks import run_slice
 from custody.log.checkpoints import run_checkpoint_job
-from ingest.deadline import raise_deadline_alerts, raise_station_alerts
+from ingest.deadline import deadline_of, raise_deadline_alerts, raise_station_alerts
 from ingest.pipeline import IngestContext
 from ingest.renditions import render_pending
 from ingest.runner import Drainer, scan_all
@@ -31,9 +31,7 @@ def check_deadline(ctx: IngestContext) -> int:
     settings = ctx.settings
     now = utcnow()
     with unit_of_work(ctx.factory) as session:
-        raised = raise_deadline_alerts(
-            session, now=now, warning=settings.ingest_warning, deadline=settings.ingest_deadline
-        )
+        raised = raise_deadline_alerts(session, now=now, deadline=deadline_of(settings))
         raised += raise_station_alerts(
             session, now=now, after=timedelta(minutes=settings.station_unreachable_minutes)
         )

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
+from ingest.deadline_rule import Deadline, Stage
 from ingest.health import unreachable
 from ingest.models import FileState, StationFile
 from vault.alert_models import AlertLevel
@@ -21,60 +23,58 @@ from vault.models import Station
 STILL_WAITING = (FileState.WAITING, FileState.INGESTING, FileState.REJECTED)
 
 
+def deadline_of(settings: Settings) -> Deadline:
+    """The configured deadline (ingest_deadline_hours, ingest_warning_hours)."""
+    return Deadline(settings.ingest_deadline, settings.ingest_warning)
+
+
 @dataclass(frozen=True)
-class Stage:
-    key: str
+class StageWording:
     level: AlertLevel
     what: str  # of one file
     state: str  # of files waiting
 
 
-WARNING = Stage("ingest_deadline_near", AlertLevel.WARNING, "is near the ingest deadline",
-                "near the ingest deadline")  # fmt: skip
-MISSED = Stage("ingest_deadline_missed", AlertLevel.ERROR, "missed the ingest deadline",
-               "past the ingest deadline")  # fmt: skip
+WORDING = {
+    Stage.NEAR: StageWording(AlertLevel.WARNING, "is near the ingest deadline",
+                             "near the ingest deadline"),
+    Stage.MISSED: StageWording(AlertLevel.ERROR, "missed the ingest deadline",
+                               "past the ingest deadline"),
+}  # fmt: skip
 
 
-def stage_for(age: timedelta, *, warning: timedelta, deadline: timedelta) -> Stage | None:
-    """The stage a waiting file of this age has reached (the later one wins)."""
-    if age >= deadline:
-        return MISSED
-    if age >= warning:
-        return WARNING
-    return None
-
-
-def raise_deadline_alerts(
-    session: Session, *, now: datetime, warning: timedelta, deadline: timedelta
-) -> int:
+def raise_deadline_alerts(session: Session, *, now: datetime, deadline: Deadline) -> int:
     """One alert per file and stage; returns how many were raised now."""
     rows = session.execute(
         select(StationFile, Station.name)
         .join(Station, Station.id == StationFile.station_id)
-        .where(StationFile.state.in_(STILL_WAITING), StationFile.first_seen_at <= now - warning)
+        .where(
+            StationFile.state.in_(STILL_WAITING),
+            StationFile.first_seen_at <= now - deadline.warning,
+        )
         .order_by(StationFile.first_seen_at)
     ).all()
     raised = 0
     for row, station in rows:
         age = now - row.first_seen_at
-        stage = stage_for(age, warning=warning, deadline=deadline)
+        stage = deadline.stage(age)
         if stage is None:
             continue
         hours = round(age.total_seconds() / 3600, 1)
         alert = raise_alert(
             session,
-            key=f"{stage.key}:{row.id}",
-            kind=stage.key,
-            level=stage.level,
-            message=f"station {station}: {row.rel_path} {stage.what}"
-            f" ({hours} h on the station, deadline {deadline.total_seconds() / 3600:g} h)",
+            key=f"{stage.value}:{row.id}",
+            kind=stage.value,
+            level=WORDING[stage].level,
+            message=f"station {station}: {row.rel_path} {WORDING[stage].what}"
+            f" ({hours} h on the station, deadline {deadline.hours:g} h)",
             details={
                 "station": station,
                 "file": row.rel_path,
                 "state": row.state.value,
                 "docked_at": row.first_seen_at.isoformat(),
                 "age_hours": hours,
-                "deadline_hours": deadline.total_seconds() / 3600,
+                "deadline_hours": deadline.hours,
                 "last_error": row.last_error,
             },
             at=now,
@@ -98,25 +98,25 @@ def raise_station_alerts(session: Session, *, now: datetime, after: timedelta) -
     return raised
 
 
-def waiting_summary(
-    session: Session, *, now: datetime, warning: timedelta, deadline: timedelta
-) -> list[str]:
+def waiting_summary(session: Session, *, now: datetime, deadline: Deadline) -> list[str]:
     """For /health: per station, how many files are near or past the deadline right now."""
     counts: dict[tuple[str, Stage], list[timedelta]] = {}
     for first_seen, station in session.execute(
         select(StationFile.first_seen_at, Station.name)
         .join(Station, Station.id == StationFile.station_id)
-        .where(StationFile.state.in_(STILL_WAITING), StationFile.first_seen_at <= now - warning)
+        .where(
+            StationFile.state.in_(STILL_WAITING),
+            StationFile.first_seen_at <= now - deadline.warning,
+        )
     ).all():
-        stage = stage_for(now - first_seen, warning=warning, deadline=deadline)
+        stage = deadline.stage(now - first_seen)
         if stage is not None:
             counts.setdefault((station, stage), []).append(now - first_seen)
     lines = []
-    for (station, stage), ages in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1].key)):
+    for (station, stage), ages in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1].value)):
         oldest = max(ages).total_seconds() / 3600
-        hours = deadline.total_seconds() / 3600
         lines.append(
-            f"station {station}: {len(ages)} file(s) waiting, {stage.state}"
-            f" (oldest {oldest:.1f} h; deadline {hours:g} h)"
+            f"station {station}: {len(ages)} file(s) waiting, {WORDING[stage].state}"
+            f" (oldest {oldest:.1f} h; deadline {deadline.hours:g} h)"
         )
     return lines

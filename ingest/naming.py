@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from config.settings import FilenameConvention
+from vault.errors import InputRejected
 
 # Names a camera or a copy tool uses while a file is still being written.
 TEMP_SUFFIXES = (
@@ -28,8 +29,9 @@ TEMP_PREFIXES = ("~$", ".~")
 RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")
 
 
-class UnsafeName(ValueError):
-    pass
+class UnsafeName(InputRejected):
+    """A station file name the vault will not take as it is (``..``, an absolute path, a
+    control character); the file stays on the station and the scan reports it."""
 
 
 def display_name(raw: bytes) -> str:

@@ -32,7 +32,7 @@ from ingest.virus import ScannerUnavailable, ScanOutcome, make_scanner, scan_sto
 from retention.ends import initial_decision
 from retention.rules import RetentionDecision
 from vault.db import SessionFactory, unit_of_work, utcnow
-from vault.errors import IntegrityViolation, StoreError
+from vault.errors import Conflict, IntegrityViolation, StoreError
 from vault.media import ProbeFailed, ProbeResult, probe_stream
 from vault.models import Station
 from vault.stores.factory import Stores
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 INGEST_ACTOR = "system:ingest"
 
 
-class ClaimLost(Exception):
+class ClaimLost(Conflict):
     """Another worker took the file over (this one was presumed dead); let it finish."""
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ingest.deadline import STILL_WAITING
+from ingest.deadline_rule import Deadline
 from ingest.models import FileState, StationFile
 from vault.models import EvidenceItem, Station
 
@@ -74,7 +75,7 @@ def _latency(samples: list[timedelta]) -> Latency:
     )
 
 
-def sla_report(session: Session, *, deadline: timedelta, now: datetime) -> list[StationSla]:
+def sla_report(session: Session, *, deadline: Deadline, now: datetime) -> list[StationSla]:
     report = {
         s.id: StationSla(s.name)
         for s in session.execute(select(Station).order_by(Station.name)).scalars()
@@ -86,7 +87,7 @@ def sla_report(session: Session, *, deadline: timedelta, now: datetime) -> list[
     ).scalars():
         age = now - row.first_seen_at
         # An ingested file still on the station is safe; it is not waiting on the guarantee.
-        overdue = age > deadline and row.state in STILL_WAITING
+        overdue = deadline.missed(age) and row.state in STILL_WAITING
         report[row.station_id].waiting.append(
             WaitingFile(row.rel_path, row.state.value, row.size, age, overdue, row.last_error)
         )
@@ -94,7 +95,7 @@ def sla_report(session: Session, *, deadline: timedelta, now: datetime) -> list[
     for item in session.execute(select(EvidenceItem)).scalars():
         latency = item.ingested_at - item.docked_at
         samples.setdefault(item.station_id, []).append(latency)
-        if latency > deadline:
+        if not deadline.in_time(latency):
             report[item.station_id].late.append(LateItem(str(item.id), item.original_name, latency))
     for station_id, values in samples.items():
         report[station_id].latency = _latency(values)

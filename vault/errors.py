@@ -1,4 +1,6 @@
-"""One error hierarchy for the whole vault; ``api`` maps each class to an HTTP status."""
+"""One error hierarchy for the whole vault. Every error the vault raises on purpose is a
+``VaultError``; ``api.error_table`` gives each class its HTTP problem and its CLI exit code.
+Pure: imports nothing, so the pure modules may raise these."""
 
 from __future__ import annotations
 
@@ -40,8 +42,19 @@ class ObjectExists(Conflict):
 
 
 class InputRejected(VaultError):
-    """A station file cannot be ingested as it is (e.g. zero bytes); it is left in place."""
+    """The input cannot be used as it is (a zero-byte station file, a malformed month, a name
+    with ``..``); nothing was changed and a station file is left in place."""
 
 
 class NotAuthenticated(AccessDenied):
     """No valid credentials (missing, unknown, expired or revoked token): HTTP 401."""
+
+
+class VerificationError(IntegrityViolation):
+    """A proof, signature, chain hash or checkpoint does not verify; the message says which
+    and why. Raised by the pure proof code (custody.log.canonical, merkle, signed_note)."""
+
+
+class MediaUnreadable(InputRejected):
+    """ffmpeg or PyAV cannot read or convert a recording. Its sealed copy is kept all the same
+    (invariant 6): only what was to be made from it (a probe, a rendition) is missing."""

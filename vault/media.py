@@ -12,6 +12,8 @@ import av.error
 import filetype
 import imageio_ffmpeg
 
+from vault.errors import MediaUnreadable
+
 MP4_FORMAT_NAMES = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}
 FORMAT_MEDIA_TYPES = {
     "matroska": "video/x-matroska",
@@ -66,7 +68,7 @@ class ProbeResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-class ProbeFailed(Exception):
+class ProbeFailed(MediaUnreadable):
     """ffmpeg's libraries could not read the file; the message is theirs."""
 
 

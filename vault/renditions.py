@@ -10,6 +10,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from vault.errors import MediaUnreadable
 from vault.media import ffmpeg_binary
 
 # Browsers play this everywhere; faststart puts the index first so playback can start early.
@@ -26,7 +27,7 @@ STDERR_TAIL = 800
 DEFAULT_TIMEOUT = 3600.0  # seconds; a stuck ffmpeg is killed, not waited on forever
 
 
-class RenditionFailed(Exception):
+class RenditionFailed(MediaUnreadable):
     """ffmpeg could not make the rendition; the message is the end of its own report."""
 
 

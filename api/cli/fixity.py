@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from api.cli.shared import console, context, err
+from api.error_table import ExitCode
 from custody.fixity.checks import fixity_alerts, quarantined, run_slice
 from vault.db import unit_of_work
 
@@ -40,7 +41,7 @@ def fixity_run(
     intact = sum(o.intact for o in outcomes)
     console.print(f"{len(outcomes)} cop(ies) checked, {intact} intact")
     if intact < len(outcomes):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED_CHECK)
 
 
 @fixity_app.command("status")
@@ -61,4 +62,4 @@ def fixity_status() -> None:
     console.print(table)
     for alert in alerts:
         console.print(f"[red]{alert}[/red]")
-    raise typer.Exit(1)
+    raise typer.Exit(ExitCode.FAILED_CHECK)

@@ -21,13 +21,14 @@ from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
 from api.cli.requests import approve, fetch, refuse, request, requests
 from api.cli.retention import case_app, hold_app, retention_app
 from api.cli.serve import run, serve
-from api.cli.shared import console, err
+from api.cli.shared import console, err, fail
 from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
 from api.cli.sla import alerts_command, sla_app
 from api.cli.virus import virus_app
 from api.context import AppContext
 from api.doctor import Status, run_checks
+from api.error_table import ExitCode, outcome_of
 from config.logging import configure_logging
 from config.settings import DEFAULT_CONFIG_FILE
 from custody.log.append import events_for
@@ -45,6 +46,12 @@ app = typer.Typer(
         "evidence-vault: chain-of-custody vault for body-worn camera footage.\n\n"
         "Run with no command to start the vault (HTTP API and ingest daemon). First time? Try\n"
         "`evault demo` then `evault`. Settings come from EVAULT_* variables and ./evault.toml."
+    ),
+    epilog=(
+        "Exit status: 0 done; 1 a check found a failure (verify, fixity, sla, doctor); 2 a"
+        " malformed argument or input, or a configuration that cannot work; 3 refused by a"
+        " rule (not allowed, pending, expired, exists, would shorten retention); 4 not found;"
+        " 5 a store, database or station could not be reached."
     ),
     no_args_is_help=False,
     rich_markup_mode="rich",
@@ -127,7 +134,7 @@ def doctor() -> None:
     failed = [r for r in results if r.status == Status.FAIL]
     if failed:
         err.print(f"[red]{len(failed)} check(s) failed[/red]: fix them and run `evault doctor`")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED_CHECK)
     console.print("[green]all checks passed[/green]")
 
 
@@ -140,7 +147,7 @@ def daemon() -> None:
             "[yellow]no stations configured[/yellow]: add [[stations]] to evault.toml,"
             " or run `evault demo` for a demo station"
         )
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     ingest_ctx = build_context(context.settings, context.factory, context.stores)
     console.print(
         f"[green]evidence-vault running[/green]: watching "
@@ -223,8 +230,7 @@ def _item(context: AppContext, reference: str) -> EvidenceItem:
         try:
             return find_item(session, reference)
         except VaultError as exc:
-            err.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
+            fail(exc)
 
 
 @app.command()
@@ -333,7 +339,7 @@ def main() -> None:
         app()
     except VaultError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        sys.exit(2)
+        sys.exit(outcome_of(exc).exit_code)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from rich.table import Table
 from api.cli import tables
 from api.cli.shared import console, context, err
 from api.context import AppContext
+from api.error_table import ExitCode
 from custody.log.append import LOG_HEAD_ID
 from custody.log.audit import AuditReport, audit
 from custody.log.checkpoints import (
@@ -135,7 +136,7 @@ def _print_report(report: AuditReport, names: dict[uuid.UUID, str]) -> None:
         )
         return
     console.print(f"[red]{len(report.findings)} failure(s)[/red] in {summary}")
-    raise typer.Exit(1)
+    raise typer.Exit(ExitCode.FAILED_CHECK)
 
 
 @audit_app.command("verify")
@@ -172,7 +173,7 @@ def audit_verify(
             witness = WitnessFile.from_json(against.read_text(encoding="utf-8"))
         except ValueError as exc:
             err.print(f"[red]{against}: {exc}[/red]")
-            raise typer.Exit(2) from exc
+            raise typer.Exit(ExitCode.USAGE) from exc
     verify_and_print(None, sample=sample, witness=witness, pdf=report)
 
 
@@ -205,7 +206,7 @@ def _run_job(*, force: bool, renew: bool) -> None:
         console.print(f"kept {run.sealed} checkpoint(s) in the sealed store")
     if run.tsa_error:
         err.print(f"[yellow]not time-stamped yet[/yellow]: {run.tsa_error} (retried next run)")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED_CHECK)
 
 
 @checkpoint_app.command("renew")

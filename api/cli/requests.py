@@ -19,7 +19,7 @@ from custody.access.handover import hand_over
 from custody.access.models import Purpose, RequesterKind
 from vault.accounts import authenticate
 from vault.db import unit_of_work
-from vault.errors import AccessDenied, InputRejected, NotAuthenticated
+from vault.errors import AccessDenied, Conflict, NotAuthenticated
 from vault.models import Role, User
 
 TokenOption = Annotated[
@@ -139,7 +139,7 @@ def fetch(
         # Created before anything is recorded: a name that is taken must not cost a delivery.
         target = open(out, "xb")  # noqa: SIM115 - closed below
     except FileExistsError:
-        raise InputRejected(f"{out} exists; fetch never overwrites a file") from None
+        raise Conflict(f"{out} exists; fetch never overwrites a file") from None
     hasher = hashlib.sha256()
     try:
         with unit_of_work(app.factory, read_only=True) as session:

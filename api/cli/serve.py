@@ -12,6 +12,7 @@ import typer
 
 from api.cli.shared import console, context, err
 from api.context import AppContext
+from api.error_table import ExitCode
 from ingest.daemon import Daemon
 from ingest.runner import build_context
 
@@ -52,7 +53,7 @@ def _serve_api(
     else:
         started = _run_worker_processes(host, port, workers, daemon, banner)
     if not started:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.UNAVAILABLE)  # the port is taken, or the API did not start
 
 
 def _run_in_threads(

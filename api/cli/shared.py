@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from api.context import AppContext, open_context
+from api.error_table import ExitCode, outcome_of
 from config.logging import configure_logging
 from config.settings import Settings, load_settings
 from vault.errors import VaultError
@@ -20,7 +23,7 @@ def settings() -> Settings:
         return load_settings()
     except (ValidationError, FileNotFoundError) as exc:
         err.print(f"[red]configuration error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(ExitCode.USAGE) from exc
 
 
 def context(*, migrate: bool = False) -> AppContext:
@@ -29,5 +32,10 @@ def context(*, migrate: bool = False) -> AppContext:
     try:
         return open_context(loaded, migrate=migrate)
     except VaultError as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from exc
+        fail(exc)
+
+
+def fail(exc: VaultError) -> NoReturn:
+    """Say what went wrong in one line and exit with the error's code (api.error_table)."""
+    err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+    raise typer.Exit(outcome_of(exc).exit_code) from exc

@@ -14,9 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.cli import tables
-from api.cli.shared import console, context, err
+from api.cli.shared import console, context, err, fail
+from api.error_table import ExitCode
 from ingest.compliance import compliance_report
 from ingest.compliance_files import write_report
+from ingest.deadline import deadline_of
 from ingest.sla import StationSla, sla_report
 from vault.alerts import recent_alerts
 from vault.db import unit_of_work, utcnow
@@ -42,7 +44,7 @@ def show_sla(
     if ctx.invoked_subcommand is not None:
         return
     app = context()
-    deadline = app.settings.ingest_deadline
+    deadline = deadline_of(app.settings)
 
     def current() -> list[StationSla]:
         with unit_of_work(app.factory, read_only=True) as session:
@@ -62,7 +64,7 @@ def show_sla(
             except KeyboardInterrupt:
                 pass
     if any(station.overdue for station in report):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED_CHECK)
 
 
 @sla_app.command("report")
@@ -81,12 +83,14 @@ def report_command(
         font = register_cjk_font(settings.document_font)
         with unit_of_work(app.factory, read_only=True) as session:
             made = compliance_report(session, month=month, zone=settings.display_timezone,
-                                     deadline=settings.ingest_deadline, now=utcnow())  # fmt: skip
+                                     deadline=deadline_of(settings), now=utcnow())  # fmt: skip
         out.mkdir(parents=True, exist_ok=True)
         written = write_report(made, out, font=font, organisation=settings.organisation)
-    except (VaultError, FileExistsError) as exc:
+    except FileExistsError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(ExitCode.REFUSED) from exc
+    except VaultError as exc:
+        fail(exc)
     for row in made.stations:
         share = "-" if row.compliance is None else f"{row.compliance:.2f} %"
         console.print(f"station {row.name}: {row.docked} docked, {row.in_time} in time,"

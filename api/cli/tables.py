@@ -9,6 +9,7 @@ from rich.table import Table
 
 from api.doctor import Check, Status
 from custody.log.models import CustodyEvent
+from ingest.deadline_rule import Deadline
 from ingest.sla import StationSla
 from vault.models import EvidenceItem
 
@@ -84,14 +85,14 @@ def custody_table(events: list[CustodyEvent], zone: str) -> Table:
     return table
 
 
-def sla_tables(report: list[StationSla], deadline: timedelta) -> list[Table]:
+def sla_tables(report: list[StationSla], deadline: Deadline) -> list[Table]:
     tables = []
     for station in report:
         lat = station.latency
         table = Table(
             title=(
                 f"station {station.station}: {len(station.waiting)} waiting,"
-                f" {len(station.overdue)} past the {human_age(deadline)} deadline,"
+                f" {len(station.overdue)} past the {human_age(deadline.limit)} deadline,"
                 f" {len(station.late)} ingested late; latency over {lat.count} item(s):"
                 f" p50 {human_age(lat.p50)} p90 {human_age(lat.p90)} p99 {human_age(lat.p99)}"
                 f" max {human_age(lat.max)}"

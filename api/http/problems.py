@@ -1,4 +1,4 @@
-"""Errors as RFC 9457 problem+json, from one table: each vault error class has one status."""
+"""Errors as RFC 9457 problem+json; each vault error class's status comes from api.error_table."""
 
 from __future__ import annotations
 
@@ -11,34 +11,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vault.errors import (
-    AccessDenied,
-    ConfigurationError,
-    Conflict,
-    InputRejected,
-    IntegrityViolation,
-    NotAuthenticated,
-    NotFound,
-    RetentionViolation,
-    StoreError,
-    VaultError,
-)
+from api.error_table import outcome_of
+from vault.errors import VaultError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://evidence-vault.example/problems/"
-
-# Most specific first: the first class an error is an instance of decides its status.
-STATUS_BY_ERROR: list[tuple[type[VaultError], int, str]] = [
-    (NotAuthenticated, 401, "not-authenticated"),
-    (AccessDenied, 403, "access-denied"),
-    (NotFound, 404, "not-found"),
-    (RetentionViolation, 409, "retention-violation"),
-    (Conflict, 409, "conflict"),
-    (InputRejected, 422, "input-rejected"),
-    (IntegrityViolation, 500, "integrity-violation"),
-    (StoreError, 503, "store-unavailable"),
-    (ConfigurationError, 503, "misconfigured"),
-]
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "content": {
@@ -70,10 +47,9 @@ def problem(request: Request, status: int, kind: str, detail: str, **extra: Any)
 
 
 def status_of(exc: VaultError) -> tuple[int, str]:
-    for cls, status, kind in STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status, kind
-    return 500, "internal"
+    """The HTTP status and problem type of a vault error (api.error_table)."""
+    row = outcome_of(exc)
+    return row.status, row.problem
 
 
 def install(app: FastAPI) -> None:

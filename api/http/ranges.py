@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 from custody.access.delivery import ByteRange
+from vault.errors import InputRejected
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-class RangeNotSatisfiable(Exception):
-    pass
+class RangeNotSatisfiable(InputRejected):
+    """A Range header this server does not serve, or outside the object: HTTP 416."""
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:

@@ -14,13 +14,11 @@ from typing import Any
 
 import rfc8785
 
+from vault.errors import VerificationError
+
 CHAIN_PREFIX = b"\x02"
 GENESIS_HASH = bytes(32)
 HASH_LEN = 32
-
-
-class VerificationError(Exception):
-    """A proof or hash does not hold; the message says exactly what differs."""
 
 
 def format_time(at: datetime) -> str:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from custody.log.append import lock_log_head
-from custody.log.canonical import VerificationError
 from custody.log.keys import ensure_key, known_keys, log_origin
 from custody.log.merkle import verify_consistency
 from custody.log.merkle_store import stored_consistency_proof, stored_root
@@ -29,7 +28,7 @@ from custody.log.signed_note import (
 )
 from custody.log.timestamps import stamp_if_configured
 from vault.db import SessionFactory, unit_of_work, utcnow
-from vault.errors import IntegrityViolation, NotFound, StoreError
+from vault.errors import IntegrityViolation, NotFound, StoreError, VerificationError
 from vault.stores.protocol import ObjectStore, Retention
 
 WITNESS_FORMAT = "evidence-vault/witness-file/v1"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
-from custody.log.canonical import VerificationError
+from vault.errors import VerificationError
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"

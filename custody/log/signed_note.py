@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from custody.log.canonical import VerificationError
+from vault.errors import VerificationError
 
 ED25519_TYPE = b"\x01"
 EM_DASH = "\u2014"

@@ -18,10 +18,9 @@ from asn1crypto import cms, pem, x509
 from sqlalchemy import select
 
 from config.settings import Settings
-from custody.log.canonical import VerificationError
 from custody.log.proof_models import Checkpoint
 from vault.db import SessionFactory, unit_of_work
-from vault.errors import ConfigurationError, StoreError
+from vault.errors import ConfigurationError, StoreError, VerificationError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from asn1crypto import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.log.canonical import VerificationError
 from custody.log.chain_check import Finding
 from custody.log.checkpoints import WitnessFile, all_checkpoints
 from custody.log.keys import known_keys
@@ -30,7 +29,7 @@ from custody.log.signed_note import (
     verify_note,
 )
 from custody.log.timestamps import check_token
-from vault.errors import IntegrityViolation, NotFound, StoreError
+from vault.errors import IntegrityViolation, NotFound, StoreError, VerificationError
 from vault.stores.protocol import ObjectStore, rehash
 
 

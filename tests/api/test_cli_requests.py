@@ -43,10 +43,10 @@ def test_request_approve_fetch(vault: Vault, clip_dir: Path) -> None:
     assert number.startswith("AR-") and "pending" in asked.stdout
 
     own = run_cli(["approve", number, "-m", "mine", "--token", investigator], env, vault.root)
-    assert own.returncode == 2 and "own request" in own.stderr
+    assert own.returncode == 3 and "own request" in own.stderr
     early = run_cli(["fetch", number, item.digest[:12], "-o", "early.mp4", "--token",
                      investigator], env, vault.root)  # fmt: skip
-    assert early.returncode == 2 and "pending" in early.stderr
+    assert early.returncode == 3 and "pending" in early.stderr
     assert not (vault.root / "early.mp4").exists()
 
     ok = run_cli(["approve", number, "-m", "in scope", "--token", approver], env, vault.root)
@@ -66,9 +66,9 @@ def test_request_approve_fetch(vault: Vault, clip_dir: Path) -> None:
         ["fetch", number, item.digest[:12], "-o", str(out), "--token", investigator],
         env, vault.root,
     )  # fmt: skip
-    assert again.returncode == 2 and "exists" in again.stderr
+    assert again.returncode == 3 and "exists" in again.stderr
     assert len(downloads(vault)) == 1  # a refused fetch records nothing
     listed = run_cli(["requests", "--token", approver], env, vault.root)
     assert number in listed.stdout and "approved" in listed.stdout
     no_token = run_cli(["requests"], env, vault.root)
-    assert no_token.returncode == 2 and "EVAULT_TOKEN" in no_token.stderr
+    assert no_token.returncode == 3 and "EVAULT_TOKEN" in no_token.stderr

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custody.log.canonical import VerificationError
 from custody.log.merkle import (
     NodeLookup,
     TreeBuilder,
@@ -18,6 +17,7 @@ from custody.log.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from vault.errors import VerificationError
 
 # Unique, as custody entries are (each holds its own seq).
 entries = st.lists(st.binary(min_size=0, max_size=40), min_size=1, max_size=80, unique=True)

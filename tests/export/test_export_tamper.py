@@ -17,8 +17,8 @@ import pytest
 
 from custody.log.signed_note import verifier_key
 from tests.conftest import Vault
-from tests.export.test_export import empty_python  # noqa: F401 - a fixture used below
 from tests.export.exporting import Scene, make_scene, run_verifier
+from tests.export.test_export import empty_python  # noqa: F401 - a fixture used below
 
 Attack = Callable[[Path, Scene], str]  # changes the package, returns what the verdict must name
 

@@ -15,8 +15,10 @@ from fastapi.testclient import TestClient
 
 import vault.db
 from api.http.app import create_app
-from ingest.compliance import Docking, compliance_report, month_bounds, summarise
+from ingest.compliance import compliance_report
 from ingest.compliance_files import write_report
+from ingest.compliance_rule import Docking, month_bounds, summarise
+from ingest.deadline_rule import Deadline
 from ingest.runner import scan_all
 from tests.conftest import Vault, make_vault, put_clip, run_cli
 from vault import accounts
@@ -24,7 +26,7 @@ from vault.db import unit_of_work
 from vault.documents import register_cjk_font
 from vault.errors import InputRejected
 
-DAY = timedelta(hours=24)
+DAY = Deadline.of_hours(24)
 T0 = datetime(2026, 6, 10, tzinfo=UTC)
 
 
@@ -205,7 +207,7 @@ def test_the_report_at_the_terminal(
         "compliance-2026-06-exceptions.csv", "compliance-2026-06.csv", "compliance-2026-06.pdf"
     ]  # fmt: skip
     again = run_cli(["sla", "report", "--month", "2026-06", "--out", str(out)], env, v.root)
-    assert again.returncode == 2 and "never overwrites" in again.stderr
+    assert again.returncode == 3 and "never overwrites" in again.stderr
     bad = run_cli(["sla", "report", "--month", "June"], env, v.root)
     assert bad.returncode == 2 and "month must look like 2026-11" in bad.stderr
     v.app.engine.dispose()

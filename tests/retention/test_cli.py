@@ -42,7 +42,7 @@ def test_the_workflow_at_the_terminal(
     shown = cli("show", str(first.id))
     assert "long_term: in no case: 30 years from receipt" in shown
     refused = cli("retention", "policy-set", "--unattached-years", "5", "-m", "cut",
-                  as_user="admin", code=2)  # fmt: skip
+                  as_user="admin", code=3)  # fmt: skip
     assert "shorten the retention of 2 existing item(s)" in refused
     assert "version 1" in cli("retention", "policy")
 
@@ -56,7 +56,7 @@ def test_the_workflow_at_the_terminal(
         as_user="appraiser1",
     )  # fmt: skip
     number = re.search(r"APR-\d{8}-\d{4}", appraised).group(0)  # type: ignore[union-attr]
-    early = cli("retention", "destroy", number, as_user="executor", code=2)
+    early = cli("retention", "destroy", number, as_user="executor", code=3)
     assert "only an approved batch is destroyed" in early and "nothing was deleted" in early
     cli("retention", "approve", number, "-m", "approved", as_user="principal")
     cli("retention", "supervise", number, as_user="supervisor")
@@ -83,7 +83,7 @@ def test_the_workflow_at_the_terminal(
     )
     assert "obstruction" in cli("retention", "categorize", str(second.id), "obstruction",
                                 as_user="custodian")  # fmt: skip
-    wrong_role = cli("case", "close", "2026-9", as_user="appraiser1", code=2)
+    wrong_role = cli("case", "close", "2026-9", as_user="appraiser1", code=3)
     assert "needs the custodian role" in wrong_role
     audit = run_cli(["audit", "verify"], env, v.root)
     assert audit.returncode == 0, audit.stdout + audit.stderr

@@ -18,7 +18,7 @@ QUEUE_CHUNKS = 4
 _END = object()
 
 
-class _Aborted(Exception):
+class _Aborted(StoreError):
     """The writer of the other copy stopped: this copy must not be completed."""
 
 

@@ -15,7 +15,7 @@ from api.context import AppContext
 from api.http.deps import EVERYONE, SessionDep, app_context, require
 from api.http.schemas import Health
 from custody.fixity.checks import fixity_alerts
-from ingest.deadline import waiting_summary
+from ingest.deadline import deadline_of, waiting_summary
 from ingest.health import unreachable_stations
 from vault.db import utcnow
 from vault.models import User
@@ -31,8 +31,7 @@ def alerts(session: Session, context: AppContext) -> list[str]:
     return [
         *fixity_alerts(session),
         *unreachable_stations(session, now=now, after=after),
-        *waiting_summary(session, now=now, warning=settings.ingest_warning,
-                         deadline=settings.ingest_deadline),
+        *waiting_summary(session, now=now, deadline=deadline_of(settings)),
     ]  # fmt: skip
 
 

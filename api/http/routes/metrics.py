@@ -3,7 +3,6 @@ with `authorization: {credentials: …}` in its scrape config)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -14,6 +13,7 @@ from api.context import AppContext
 from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
 from api.metrics import render_metrics
+from ingest.deadline import deadline_of
 from vault.db import utcnow
 from vault.models import Role, User
 
@@ -30,7 +30,7 @@ Context = Annotated[AppContext, Depends(app_context)]
 def get_metrics(_: Watcher, session: SessionDep, context: Context) -> Response:
     """Ingest files, bytes and latency per station, waiting files by age, open alerts,
     fixity results and renditions, from the database (every process's work)."""
-    deadline = timedelta(hours=context.settings.ingest_deadline_hours)
+    deadline = deadline_of(context.settings)
     body = render_metrics(
         session, now=utcnow(), deadline=deadline,
         station_after=context.settings.station_unreachable_minutes,

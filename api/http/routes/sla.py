@@ -18,6 +18,7 @@ from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
 from ingest.compliance import compliance_report
 from ingest.compliance_files import render_pdf, write_csv
+from ingest.deadline import deadline_of
 from ingest.sla import sla_report
 from vault.alerts import recent_alerts
 from vault.db import utcnow
@@ -68,7 +69,7 @@ def _hours(value: Any) -> float | None:
 def get_sla(_: Watcher, session: SessionDep, context: Context) -> list[StationSlaOut]:
     """Per station, every file not yet ingested (or ingested and not yet acknowledged) with
     how long it has waited by the vault's clock; ``overdue`` is past ingest_deadline_hours."""
-    report = sla_report(session, deadline=context.settings.ingest_deadline, now=utcnow())
+    report = sla_report(session, deadline=deadline_of(context.settings), now=utcnow())
     return [
         StationSlaOut(
             station=s.station,
@@ -113,7 +114,7 @@ def get_compliance(
     settings = context.settings
     font = register_cjk_font(settings.document_font) if format == "pdf" else ""
     made = compliance_report(session, month=month, zone=settings.display_timezone,
-                             deadline=settings.ingest_deadline, now=utcnow())  # fmt: skip
+                             deadline=deadline_of(settings), now=utcnow())  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="evault-compliance-") as scratch:
         if format == "pdf":  # only the file asked for is made
             chosen = Path(scratch) / f"compliance-{made.month}.pdf"
