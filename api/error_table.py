@@ -22,6 +22,7 @@ from vault.errors import (
     ObjectExists,
     RetentionViolation,
     StoreError,
+    Unavailable,
     VaultError,
     VerificationError,
 )
@@ -59,10 +60,15 @@ TABLE: tuple[Outcome, ...] = (
     Outcome(VerificationError, 500, "verification-failed", ExitCode.FAILED_CHECK),
     Outcome(IntegrityViolation, 500, "integrity-violation", ExitCode.FAILED_CHECK),
     Outcome(StoreError, 503, "store-unavailable", ExitCode.UNAVAILABLE),
+    Outcome(Unavailable, 503, "unavailable", ExitCode.UNAVAILABLE),
     Outcome(ConfigurationError, 503, "misconfigured", ExitCode.USAGE),
     Outcome(VaultError, 500, "internal", ExitCode.FAILED_CHECK),
 )
 
 
 def outcome_of(exc: VaultError) -> Outcome:
-    return next(row for row in TABLE if isinstance(exc, row.error))
+    return outcome_for(type(exc))
+
+
+def outcome_for(error: type[VaultError]) -> Outcome:
+    return next(row for row in TABLE if issubclass(error, row.error))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from config.settings import Settings
-from vault.errors import VaultError
+from vault.errors import Unavailable
 from vault.models import ScanStatus
 from vault.stores.protocol import ObjectStore, read_chunks
 
@@ -25,7 +25,7 @@ LIMITS_EXCEEDED = "Heuristics.Limits.Exceeded"
 CLAMD_CHUNK = 1024 * 1024
 
 
-class ScannerUnavailable(VaultError):
+class ScannerUnavailable(Unavailable):
     """The scanner could not look at the file (not installed, no signatures, timed out)."""
 
 

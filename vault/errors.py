@@ -33,7 +33,12 @@ class ConfigurationError(VaultError):
     pass
 
 
-class StoreError(VaultError):
+class Unavailable(VaultError):
+    """Something the vault depends on could not be reached or used (a store, a station, the
+    virus scanner); nothing was changed, and a later attempt may succeed."""
+
+
+class StoreError(Unavailable):
     """A storage backend failed (disk full, permission, device gone)."""
 
 

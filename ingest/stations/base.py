@@ -10,12 +10,12 @@ from typing import Protocol
 
 from ingest.naming import display_name
 from ingest.sidecar import sidecar_names
-from vault.errors import VaultError
+from vault.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
 
-class StationUnavailable(VaultError):
+class StationUnavailable(Unavailable):
     """The station or its file went away or failed mid-operation; try again on a later scan."""
 
 
