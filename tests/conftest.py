@@ -1,17 +1,27 @@
 """Shared fixtures: a vault on real SQLite or PostgreSQL and real stores, real ffmpeg clips.
 
 Every test that takes ``isolated_env`` (and so ``vault``) runs twice: on SQLite and on the
-PostgreSQL server at 127.0.0.1:5432, each run in a database of its own.
+PostgreSQL server at 127.0.0.1:5432, each run in a database of its own. Each database starts
+as a copy of one migrated template made once per session (a copied file for SQLite,
+``CREATE DATABASE ... TEMPLATE`` on PostgreSQL), so the migrations run once, not per test;
+tests/vault/test_migrations.py runs them from an empty database.
+
+``run_cli`` runs `evault` in this process, through the console script's own ``main``; a test
+whose point is a separate process (crash, memory, daemons, signals) starts one itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,17 +29,44 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+import migrations
 from api.context import AppContext, open_context
 from config.settings import S3StoreConfig, Settings, StationConfig
 from ingest.pipeline import IngestContext
 from ingest.runner import build_context, run_once
 from tests.postgres import fresh_database
 from tests.s3server import ACCESS_KEY, SECRET_KEY, S3Server, start_server
-from vault.db import unit_of_work
+from vault.db import make_engine, unit_of_work
 from vault.models import EvidenceItem
 from vault.synthetic import generate_clip
 
 REPO = Path(__file__).resolve().parent.parent
+SQLITE_FILE = "evault.db"  # under data_dir, as config.settings.Settings.database names it
+
+# The migrated SQLite template of this session (made by the autouse fixture below).
+_sqlite_template: Path | None = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    global _sqlite_template  # noqa: PLW0603 - make_vault is a plain function tests call
+    path = tmp_path_factory.mktemp("template") / SQLITE_FILE
+    engine = make_engine(f"sqlite:///{path.as_posix()}")
+    migrations.upgrade(engine)
+    engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    assert not path.with_name(SQLITE_FILE + "-wal").exists()
+    _sqlite_template = path
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated PostgreSQL database that every test's database is created from."""
+    with fresh_database() as url:
+        engine = make_engine(url)
+        migrations.upgrade(engine)
+        engine.dispose()  # CREATE DATABASE ... TEMPLATE needs it to have no connections
+        yield url.rsplit("/", 1)[1]
 
 
 @pytest.fixture(scope="session")
@@ -112,17 +149,24 @@ def make_vault(
     # Tests that are not about the virus check do not depend on ClamAV being installed.
     options: dict[str, object] = {"settle_seconds": 0, "virus_scanner": "off", **overrides}
     settings = Settings(data_dir=root / "data", stations=configs, **options)  # type: ignore[arg-type]
+    if settings.database_url is None and _sqlite_template is not None:
+        database = settings.data_dir / SQLITE_FILE
+        if not database.exists():
+            database.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(_sqlite_template, database)
     app = open_context(settings, migrate=True)
     return Vault(root, station_dirs[0], settings, app)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None for the embedded SQLite default, or the URL of a new PostgreSQL database."""
+    """None for the embedded SQLite default, or the URL of a new PostgreSQL database (a copy
+    of the session's migrated template)."""
     if request.param == "sqlite":
         yield None
         return
-    with fresh_database() as url:
+    template = request.getfixturevalue("postgres_template")
+    with fresh_database(template=template) as url:
         yield url
 
 
@@ -152,18 +196,55 @@ def put_clip(clip_dir: Path, n: int, target: Path) -> Path:
     return target
 
 
-def run_cli(
-    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli.main", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`evault ARGS` as a person runs it in ``cwd`` with the environment ``env``: through the
+    console script's ``main`` in this process (a fresh interpreter would spend seconds importing
+    the CLI), with its own stdout, stderr, environment, working directory and logging, all
+    put back afterwards. An uncaught exception ends it as the interpreter would: exit 1 and
+    the traceback on stderr."""
+    from api.cli.main import main  # noqa: PLC0415 - imported once, on first use
+
+    out, errors = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    saved_levels = {
+        name: logger.level
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(errors):
+            try:
+                main(args)
+            except SystemExit as exc:
+                code = _exit_status(exc.code)
+            except Exception:
+                traceback.print_exc()
+                code = 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+    return subprocess.CompletedProcess(["evault", *args], code, out.getvalue(), errors.getvalue())
+
+
+def _exit_status(code: object) -> int:
+    """What a process exits with for ``sys.exit(code)``: a message means 1 (and is printed)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
 
 
 @pytest.fixture(scope="session")

@@ -45,16 +45,22 @@ def require_server() -> None:
     pytest.skip(reason)
 
 
+def url_of(name: str) -> str:
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
 @contextmanager
-def fresh_database() -> Iterator[str]:
-    """Create an empty database, yield its SQLAlchemy URL, drop it (even if still in use)."""
+def fresh_database(*, template: str | None = None) -> Iterator[str]:
+    """Create a database (empty, or a copy of ``template``), yield its SQLAlchemy URL, drop it
+    (even if still in use)."""
     require_server()
     name = f"evault_test_{secrets.token_hex(6)}"
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
+        yield url_of(name)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

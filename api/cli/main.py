@@ -334,9 +334,11 @@ def demo(
     console.print(f"demo station ready at {station_dir}. Start the vault with `evault`.")
 
 
-def main() -> None:
+def main(args: list[str] | None = None) -> None:
+    """`evault ARGS`: ends by SystemExit with the exit code; a VaultError is one line on stderr
+    and the exit code api.error_table gives its class, never a traceback."""
     try:
-        app()
+        app(args=args, prog_name="evault")
     except VaultError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         sys.exit(outcome_of(exc).exit_code)

@@ -152,7 +152,7 @@ def test_sigkill_at_random_points_and_at_every_step(vault: Vault, clip_dir: Path
         kill_at_random(vault, rng.uniform(0.3, 3.5))
         check_invariant_1(vault, station)
 
-    finished = run_cli(["ingest", "--once"], vault.env(), vault.root, timeout=300)
+    finished = run_cli(["ingest", "--once"], vault.env(), vault.root)
     assert finished.returncode == 0, finished.stderr[-3000:]
     check_invariant_1(vault, station)
     items = {i.digest for i in vault.items()}
@@ -164,5 +164,5 @@ def test_sigkill_at_random_points_and_at_every_step(vault: Vault, clip_dir: Path
     # No orphan objects and no temp files: every retry converged on the same objects.
     assert set(sealed.iter_digests()) == items == set(access.iter_digests())
     assert list((sealed.root / "tmp").iterdir()) == list((access.root / "tmp").iterdir()) == []
-    verified = run_cli(["verify"], vault.env(), vault.root, timeout=300)
+    verified = run_cli(["verify"], vault.env(), vault.root)
     assert verified.returncode == 0, verified.stdout
