@@ -28,8 +28,8 @@ from ingest.runner import make_adapter_for
 from ingest.stations.base import StationUnavailable
 from ingest.virus import ScannerUnavailable, make_scanner
 from vault.db import make_engine
+from vault.documents.fonts import find_cjk_font
 from vault.errors import ConfigurationError, VaultError
-from vault.fonts import find_cjk_font
 from vault.media import ffmpeg_binary
 from vault.stores.factory import build_store, shares_device
 from vault.stores.filesystem import FilesystemStore

@@ -95,7 +95,8 @@ def _reloaded(session: Session, auth: Authorized) -> Authorized:
 def _report(settings: Settings, staging: Path, workdir: Path, source: ReportInput) -> None:
     # reportlab and pyHanko load only when a document is made (CLI start-up time).
     from export.report import render_report  # noqa: PLC0415
-    from vault.documents import register_cjk_font, sign_pdf  # noqa: PLC0415
+    from vault.documents.fonts import register_cjk_font  # noqa: PLC0415
+    from vault.documents.signing import sign_pdf  # noqa: PLC0415
 
     signer = ensure_signer(settings.keys_path, "export", organisation=settings.organisation)
     unsigned = workdir / f"report-{uuid.uuid4()}.pdf"

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import PageBreak, Paragraph, Spacer
 
 from export.evidence import CustodyWritten, ExportFacts, describe
 from export.payload import PackageFile
 from export.spec import Authorized
+from vault.documents import layout
+from vault.documents.layout import Styles
 
 DESCRIPTION_ROWS = (
     ("记录人 Recorder", "recorder"),
@@ -67,47 +66,17 @@ class ReportInput:
     custody: CustodyWritten
 
 
-def _styles(font: str) -> dict[str, ParagraphStyle]:
-    return {
-        "title": ParagraphStyle("title", fontName=font, fontSize=15, leading=20),
-        "h2": ParagraphStyle("h2", fontName=font, fontSize=11, leading=15, spaceBefore=6),
-        "body": ParagraphStyle("body", fontName=font, fontSize=8.5, leading=12),
-        "small": ParagraphStyle("small", fontName=font, fontSize=6.5, leading=8),
-    }
-
-
-def _table(rows: list[list[Any]], widths: list[float], font: str, header: bool = False) -> Table:
-    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1 if header else 0)
-    style: list[Any] = [
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("FONTNAME", (0, 0), (-1, -1), font),
-        ("FONTSIZE", (0, 0), (-1, -1), 7),
-    ]
-    if header:
-        style.append(("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey))
-    table.setStyle(TableStyle(style))
-    return table
-
-
 def _detail(data: dict[str, Any]) -> str:
     shown = {k: v for k, v in data.items() if k not in ("chain_before",) and v not in (None, "")}
     return json.dumps(shown, ensure_ascii=False, sort_keys=True)[:400]
 
 
-def _item_section(
-    item_id: str, source: ReportInput, s: dict[str, ParagraphStyle], font: str
-) -> list[Any]:
+def _item_section(item_id: str, source: ReportInput, s: Styles) -> list[Any]:
     item = next(i for i in source.auth.items if str(i.id) == item_id)
     described = describe(item)
-    rows = [
-        [label, Paragraph(escape(str(described.get(key) or "—")), s["small"])]
-        for label, key in DESCRIPTION_ROWS
-    ]
+    rows = [[label, str(described.get(key) or "—")] for label, key in DESCRIPTION_ROWS]
     files = [["文件 File", "类型 Role", "SHA-256"]] + [
-        [Paragraph(escape(f"data/{f.path}"), s["small"]), f.role, Paragraph(f.digest, s["small"])]
-        for f in source.files
-        if str(f.item_id) == item_id
+        [f"data/{f.path}", f.role, f.digest] for f in source.files if str(f.item_id) == item_id
     ]
     timeline: list[list[Any]] = [
         ["序号 Seq", "时间 Time (UTC)", "事件 Event", "操作人 Actor", "事由与内容 Reason, details"]
@@ -121,23 +90,23 @@ def _item_section(
                 str(event.seq),
                 f"{event.at:%Y-%m-%d %H:%M:%S}",
                 event.kind,
-                Paragraph(escape(event.actor), s["small"]),
-                Paragraph(escape(f"{event.reason or ''} {_detail(dict(event.data))}"), s["small"]),
+                event.actor,
+                f"{event.reason or ''} {_detail(dict(event.data))}",
             ]
         )
     return [
-        Paragraph(f"证据 Item {item_id}", s["h2"]),
-        _table(rows, [42, 128], font),
+        Paragraph(f"证据 Item {item_id}", s.heading),
+        layout.grid(rows, [42, 128], s.small),
         Spacer(1, 3 * mm),
-        _table(files, [80, 20, 70], font, header=True),
+        layout.grid(files, [80, 20, 70], s.small, header=True),
         Spacer(1, 3 * mm),
-        Paragraph("监管记录 Chain of custody (every event, in order)", s["body"]),
-        _table(timeline, [12, 28, 26, 30, 74], font, header=True),
+        Paragraph("监管记录 Chain of custody (every event, in order)", s.body),
+        layout.grid(timeline, [12, 28, 26, 30, 74], s.small, header=True),
     ]
 
 
 def render_report(source: ReportInput, target: Path, *, font: str) -> None:
-    s = _styles(font)
+    s = layout.styles(font)
     facts, auth, checkpoint = source.facts, source.auth, source.custody.checkpoint
     root = base64.b64encode(bytes(checkpoint.root_hash)).decode()
     summary = [
@@ -157,39 +126,32 @@ def render_report(source: ReportInput, target: Path, *, font: str) -> None:
         ["可信时间戳 RFC 3161", "yes" if checkpoint.timestamp_token else "no TSA configured"],
     ]
     story: list[Any] = [
-        Paragraph("监管链报告 / Chain-of-custody report", s["title"]),
-        _table([[a, Paragraph(escape(b), s["small"])] for a, b in summary], [42, 128], font),
+        Paragraph("监管链报告 / Chain-of-custody report", s.title),
+        layout.grid(summary, [42, 128], s.small),
         Spacer(1, 3 * mm),
         Paragraph(
             "核验方法：在任何装有Python的电脑上运行 python data/verify.py（无需联网、无需安装）。"  # noqa: RUF001
             " How to verify: run python data/verify.py (offline, standard library only); check"
             " this report's signature with pyhanko sign validate. Compare the log key ID above"
             " with the key the vault publishes, and pass it to verify.py with --key.",
-            s["body"],
+            s.body,
         ),
     ]
     for item in auth.items:
-        story += _item_section(str(item.id), source, s, font)
+        story += _item_section(str(item.id), source, s)
     originals = [f for f in source.files if f.role in ("original", "rendition", "clip")]
     story += [
         PageBreak(),
-        Paragraph("认证 / Certification", s["title"]),
-        Paragraph(escape(CERTIFICATION.format(org=facts.organisation)), s["body"]),
+        Paragraph("认证 / Certification", s.title),
+        Paragraph(escape(CERTIFICATION.format(org=facts.organisation)), s.body),
         Spacer(1, 2 * mm),
-        Paragraph(escape(CERTIFICATION_EN.format(org=facts.organisation)), s["body"]),
+        Paragraph(escape(CERTIFICATION_EN.format(org=facts.organisation)), s.body),
         Spacer(1, 3 * mm),
-        _table(
+        layout.grid(
             [["文件 File", "SHA-256", "字节 Bytes"]]
-            + [
-                [
-                    Paragraph(escape(f"data/{f.path}"), s["small"]),
-                    Paragraph(f.digest, s["small"]),
-                    f"{f.size:,}",
-                ]
-                for f in originals
-            ],
+            + [[f"data/{f.path}", f.digest, f"{f.size:,}"] for f in originals],
             [70, 80, 20],
-            font,
+            s.small,
             header=True,
         ),
         Spacer(1, 4 * mm),
@@ -197,13 +159,7 @@ def render_report(source: ReportInput, target: Path, *, font: str) -> None:
             f"签署 Signed for {escape(facts.organisation)} by the evidence vault's export key"
             " (digital signature below, PAdES), at the request of"
             f" {escape(facts.actor)}, {facts.made_at:%Y-%m-%d %H:%M:%S} UTC.",
-            s["body"],
+            s.body,
         ),
     ]
-    SimpleDocTemplate(
-        str(target),
-        pagesize=A4,
-        title=f"Chain-of-custody report {facts.number}",
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-    ).build(story)
+    layout.build(target, story, title=f"Chain-of-custody report {facts.number}")

@@ -6,16 +6,14 @@ from __future__ import annotations
 import csv
 from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer
 
 from ingest.compliance_rule import ComplianceReport, ComplianceRow
+from vault.documents import layout
 
 TITLE = "执法记录仪数据24小时上传合规月报 / Monthly 24-hour ingest compliance report"
 SUMMARY_COLUMNS = [
@@ -78,23 +76,11 @@ def write_csv(report: ComplianceReport, directory: Path) -> list[Path]:
 
 
 def render_pdf(report: ComplianceReport, target: Path, *, font: str, organisation: str) -> None:
-    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
-    small = ParagraphStyle("small", fontName=font, fontSize=7, leading=9)
-    title = ParagraphStyle("title", fontName=font, fontSize=15, leading=20)
+    s = layout.styles(font)
     zone = ZoneInfo(report.timezone)
 
-    def cell(text: str, style: ParagraphStyle = small) -> Paragraph:
-        return Paragraph(escape(text), style)
-
-    def grid(rows: list[list[str]], widths: list[int]) -> Table:
-        table = Table([[cell(v) for v in row] for row in rows],
-                      colWidths=[w * mm for w in widths], repeatRows=1)  # fmt: skip
-        table.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]))  # fmt: skip
-        return table
+    def grid(rows: list[list[str]], widths: list[int]) -> Flowable:
+        return layout.grid(rows, widths, s.mono, header=True)
 
     def local(at: datetime) -> str:
         return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -115,22 +101,22 @@ def render_pdf(report: ComplianceReport, target: Path, *, font: str, organisatio
 
     widths = [45, 20, 20, 20, 22, 22, 20, 30, 20, 20, 20]
     deadline_h = report.deadline.hours
-    story: list[object] = [
-        Paragraph(escape(TITLE), title),
-        cell(
+    story: list[Any] = [
+        layout.text(TITLE, s.title),
+        layout.text(
             f"单位 Organisation: {organisation} · 月份 Month: {report.month} ({report.timezone},"
             f" {local(report.start)} - {local(report.end)}) · 时限 Deadline: {deadline_h:g} h ·"
             f" 生成时间 Made at: {local(report.made_at)}",
-            body,
+            s.body,
         ),
         Spacer(1, 4 * mm),
-        cell("按采集站 By docking station", body),
+        layout.text("按采集站 By docking station", s.body),
         grid(rows_of(report.stations), widths),
         Spacer(1, 4 * mm),
-        cell("按执法记录仪 By camera (device)", body),
+        layout.text("按执法记录仪 By camera (device)", s.body),
         grid(rows_of(report.devices), widths),
         Spacer(1, 4 * mm),
-        cell(f"例外 Exceptions ({len(report.exceptions)})", body),
+        layout.text(f"例外 Exceptions ({len(report.exceptions)})", s.body),
     ]
     listed = [["采集站 Station", "设备 Device", "文件 File", "上传时间 Docked",
                "入库时间 Ingested", "小时 Hours", "结论 Verdict"]]  # fmt: skip
@@ -141,7 +127,7 @@ def render_pdf(report: ComplianceReport, target: Path, *, font: str, organisatio
     story += [
         grid(listed, [35, 30, 70, 40, 40, 18, 30]),
         Spacer(1, 4 * mm),
-        cell(
+        layout.text(
             "合规率 = 按时入库数 / (上传数 - 待定数)。"
             "上传时间以本系统首次在采集站上发现该文件的时间为准(不采用设备或采集站时钟)。"
             " Compliance = in time / (docked - pending). Docked-at is"
@@ -149,13 +135,10 @@ def render_pdf(report: ComplianceReport, target: Path, *, font: str, organisatio
             " camera's or a station's). Pending: not yet ingested but still inside the deadline."
             " Overdue: not ingested and past it. Vanished: gone from the station before the vault"
             " could take it.",
-            body,
+            s.body,
         ),
     ]
-    SimpleDocTemplate(
-        str(target), pagesize=landscape(A4), title=TITLE, author=organisation,
-        leftMargin=10 * mm, rightMargin=10 * mm, topMargin=10 * mm, bottomMargin=10 * mm,
-    ).build(story)  # type: ignore[arg-type]  # fmt: skip
+    layout.build(target, story, title=TITLE, author=organisation, wide=True)
 
 
 def write_report(

@@ -32,7 +32,8 @@ from retention.models import AppraisalBatch, AppraisalDecision, BatchStatus, Leg
 from retention.register_pdf import RegisterFacts, RegisterRow, render_register
 from vault.accounts import find_user
 from vault.db import SessionFactory, unit_of_work, utcnow
-from vault.documents import register_cjk_font, sign_pdf
+from vault.documents.fonts import register_cjk_font
+from vault.documents.signing import sign_pdf
 from vault.errors import NotFound, RetentionViolation, VaultError
 from vault.models import EvidenceItem, ItemStatus, Role, User
 from vault.pki import SignerFiles, user_signer

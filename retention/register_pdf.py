@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
+from typing import Any
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
+
+from vault.documents import layout
 
 REGISTER_TITLE = "销毁清册 / Destruction register"
 
@@ -54,28 +53,21 @@ def _when(value: datetime) -> str:
 
 
 def render_register(facts: RegisterFacts, target: Path, *, font: str) -> None:
-
-    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
-    small = ParagraphStyle("small", fontName=font, fontSize=6.5, leading=8)
-    title = ParagraphStyle("title", fontName=font, fontSize=16, leading=22)
-
-    def cell(text: str, style: ParagraphStyle = small) -> Paragraph:
-        return Paragraph(escape(text), style)
-
+    s = layout.styles(font)
     header = [
-        ["单位 Organisation", facts.organisation],
-        ["批次 Batch", facts.batch],
-        ["鉴定小组 Appraisal group", ", ".join(facts.members) + f" ({_when(facts.appraised_at)})"],
-        ["批准人 Approved by (principal)",
-         f"{facts.principal}, {_when(facts.approved_at)}: {facts.approval_note}"],
-        ["执行人 Executor", facts.executor],
-        ["监销人 Supervisor", facts.supervisor],
-        ["销毁时间 Destroyed at", _when(facts.executed_at)],
-        ["件数 Items", str(len(facts.rows))],
+        ("单位 Organisation", facts.organisation),
+        ("批次 Batch", facts.batch),
+        ("鉴定小组 Appraisal group", ", ".join(facts.members) + f" ({_when(facts.appraised_at)})"),
+        ("批准人 Approved by (principal)",
+         f"{facts.principal}, {_when(facts.approved_at)}: {facts.approval_note}"),
+        ("执行人 Executor", facts.executor),
+        ("监销人 Supervisor", facts.supervisor),
+        ("销毁时间 Destroyed at", _when(facts.executed_at)),
+        ("件数 Items", str(len(facts.rows))),
     ]  # fmt: skip
-    story: list[object] = [
-        Paragraph(REGISTER_TITLE, title),
-        Table([[cell(a, body), cell(b, body)] for a, b in header], colWidths=[60 * mm, 200 * mm]),
+    story: list[Any] = [
+        Paragraph(REGISTER_TITLE, s.title),
+        layout.grid(header, [60, 200], s.body),
         Spacer(1, 4 * mm),
     ]
     columns = [
@@ -83,29 +75,30 @@ def render_register(facts: RegisterFacts, target: Path, *, font: str) -> None:
         "录制时间 Recorded", "案件 Case", "保管期限 Retention", "鉴定意见 Appraisal",
         "批准 Approval", "删除对象 Deleted",
     ]  # fmt: skip
-    rows = [[cell(c) for c in columns]]
+    rows: list[list[object]] = [list(columns)]
     for r in facts.rows:
         rows.append(
-            [cell(v) for v in (r.item_id, r.digest, f"{r.size:,}", r.station, r.device,
-                               r.officer, r.recorded, r.case, r.retention, r.decision,
-                               r.approval, r.objects)]
-        )  # fmt: skip
-    widths = [22, 30, 15, 18, 18, 16, 22, 18, 28, 30, 28, 30]
-    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1)
-    table.setStyle(
-        TableStyle(
             [
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                r.item_id,
+                r.digest,
+                f"{r.size:,}",
+                r.station,
+                r.device,
+                r.officer,
+                r.recorded,
+                r.case,
+                r.retention,
+                r.decision,
+                r.approval,
+                r.objects,
             ]
         )
-    )
+    widths = [22, 30, 15, 18, 18, 16, 22, 18, 28, 30, 28, 30]
     story += [
-        table,
+        layout.grid(rows, widths, s.small, header=True),
         Spacer(1, 6 * mm),
-        Paragraph(
-            escape(
+        layout.text(
+            (
                 "本清册所列电子数据已按批准的鉴定意见销毁；其元数据、摘要值与完整监管链作为记录永久保存。"  # noqa: RUF001
                 " The recordings listed were destroyed as the approved appraisal decided; their"
                 " metadata, digests and full custody chains are kept permanently as tombstones."
@@ -113,10 +106,7 @@ def render_register(facts: RegisterFacts, target: Path, *, font: str) -> None:
                 " each with its certificate), and kept permanently under legal hold."
                 f" Times are UTC ({facts.timezone_note})."
             ),
-            body,
+            s.body,
         ),
     ]
-    SimpleDocTemplate(
-        str(target), pagesize=landscape(A4), title=REGISTER_TITLE, author=facts.organisation,
-        leftMargin=10 * mm, rightMargin=10 * mm, topMargin=10 * mm, bottomMargin=10 * mm,
-    ).build(story)  # type: ignore[arg-type]  # fmt: skip
+    layout.build(target, story, title=REGISTER_TITLE, author=facts.organisation, wide=True)

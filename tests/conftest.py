@@ -158,6 +158,21 @@ def make_vault(
     return Vault(root, station_dirs[0], settings, app)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "one_database: what the test checks does not depend on the database (memory, TLS,"
+        " throttling, a scanner): it runs on the embedded SQLite only, not once per database",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "one_database"
+    ):
+        metafunc.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """None for the embedded SQLite default, or the URL of a new PostgreSQL database (a copy

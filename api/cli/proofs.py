@@ -95,15 +95,15 @@ def verify_and_print(
 
 def _write_report(app: AppContext, report: AuditReport, facts: ReportFacts, pdf: Path) -> None:
     # reportlab and pyHanko load only when a report is asked for (start-up time and memory).
-    from custody.log.audit_report import render_pdf, sign_pdf  # noqa: PLC0415
-    from vault.documents import register_cjk_font  # noqa: PLC0415
+    from custody.log.audit_report import render_pdf, sign_audit_report  # noqa: PLC0415
+    from vault.documents.fonts import register_cjk_font  # noqa: PLC0415
 
     settings = app.settings
     signer = ensure_signer(settings.keys_path, "audit-report", organisation=settings.organisation)
     unsigned = pdf.with_name(f".{pdf.name}.unsigned")
     try:
         render_pdf(report, facts, unsigned, font=register_cjk_font(settings.document_font))
-        sign_pdf(
+        sign_audit_report(
             unsigned, pdf, signer, tsa_url=settings.tsa_url, timeout=settings.tsa_timeout_seconds
         )
     finally:

@@ -22,7 +22,7 @@ from ingest.deadline import deadline_of
 from ingest.sla import StationSla, sla_report
 from vault.alerts import recent_alerts
 from vault.db import unit_of_work, utcnow
-from vault.documents import register_cjk_font
+from vault.documents.fonts import register_cjk_font
 from vault.errors import VaultError
 
 sla_app = typer.Typer(

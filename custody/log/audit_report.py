@@ -10,17 +10,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
 
 from custody.log.audit import AuditReport
 from custody.log.proof_models import Checkpoint
-from vault.documents import sign_pdf as sign_document
+from vault.documents import layout
+from vault.documents.signing import sign_pdf
 from vault.pki import SignerFiles
 
 MAX_FINDINGS_LISTED = 500
@@ -38,10 +37,7 @@ class ReportFacts:
 
 def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: str) -> None:
     """The report in Chinese and English, in ``font`` (embedded: see vault.documents)."""
-    styles = getSampleStyleSheet()
-    for style in styles.byName.values():
-        style.fontName = font  # every style, CJK-capable
-    body, mono = styles["BodyText"], styles["Code"]
+    s = layout.styles(font)
     verdict = (
         "通过 PASSED: nothing was found altered, removed or reordered"
         if report.ok
@@ -71,22 +67,11 @@ def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: s
                 "yes" if latest.timestamp_token else "no TSA configured",
             ],
         ]
-    table = Table(rows, colWidths=[60 * mm, 110 * mm])
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("FONTSIZE", (0, 0), (-1, -1), 8),
-                ("FONTNAME", (0, 0), (-1, -1), font),
-            ]
-        )
-    )
-    story = [
-        Paragraph("监管链审计报告 / evidence-vault audit report", styles["Title"]),
-        Paragraph(f"<b>{escape(verdict)}</b>", body),
+    story: list[Any] = [
+        Paragraph("监管链审计报告 / evidence-vault audit report", s.title),
+        Paragraph(f"<b>{escape(verdict)}</b>", s.body),
         Spacer(1, 4 * mm),
-        table,
+        layout.grid(rows, [60, 110], s.mono),
         Spacer(1, 4 * mm),
         Paragraph(
             "检查内容：从数据库原始记录重新计算每条监管记录的哈希、每件证据的哈希链和全部日志的"  # noqa: RUF001
@@ -96,11 +81,11 @@ def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: s
             " whole log were recomputed; every checkpoint's Ed25519 signature, root, time"
             " stamp and sealed copy, the consistency between checkpoints and every stored tree"
             " node were checked; the stored objects in scope were read back and re-hashed.",
-            body,
+            s.body,
         ),
     ]
     if report.findings:
-        story += [Spacer(1, 4 * mm), Paragraph("发现的问题 Failures", styles["Heading2"])]
+        story += [Spacer(1, 4 * mm), Paragraph("发现的问题 Failures", s.heading)]
         for finding in report.findings[:MAX_FINDINGS_LISTED]:
             who = (
                 f"item {finding.item_id} ({facts.names.get(finding.item_id, 'unknown')})"
@@ -108,18 +93,18 @@ def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: s
                 else "custody log"
             )
             where = f" entry seq {finding.seq}" if finding.seq is not None else ""
-            story.append(Paragraph(escape(f"{who}{where}: {finding.message}"), mono))
+            story.append(layout.text(f"{who}{where}: {finding.message}", s.mono))
         if len(report.findings) > MAX_FINDINGS_LISTED:
             more = len(report.findings) - MAX_FINDINGS_LISTED
-            story.append(Paragraph(f"… and {more} more (run `evault audit verify`)", body))
-    SimpleDocTemplate(str(target), pagesize=A4, title="evidence-vault audit report").build(story)
+            story.append(Paragraph(f"… and {more} more (run `evault audit verify`)", s.body))
+    layout.build(target, story, title="evidence-vault audit report")
 
 
-def sign_pdf(
+def sign_audit_report(
     unsigned: Path, target: Path, signer: SignerFiles, *, tsa_url: str | None, timeout: float
 ) -> None:
     """PAdES signature by the vault's audit-report key; a document time stamp with a TSA."""
-    sign_document(
+    sign_pdf(
         unsigned, target, signer, field="AuditReport", reason="evidence-vault audit result",
         tsa_url=tsa_url, timeout=timeout,
     )  # fmt: skip

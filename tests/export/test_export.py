@@ -58,7 +58,7 @@ def test_zip_export_validates_with_bagit_pyhanko_and_verify_py(
         made = run_cli(
             ["export", scene.request, "-o", str(out), "--zip", "--watermark",
              "--clip", f"{scene.long.digest[:12]}@1-2", "-m", "trial bundle"],
-            env, vault.root, timeout=600,
+            env, vault.root,
         )  # fmt: skip
         assert made.returncode == 0, made.stdout + made.stderr
         assert "report signed with a time stamp" in " ".join(made.stdout.split())

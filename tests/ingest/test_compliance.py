@@ -23,7 +23,7 @@ from ingest.runner import scan_all
 from tests.conftest import Vault, make_vault, put_clip, run_cli
 from vault import accounts
 from vault.db import unit_of_work
-from vault.documents import register_cjk_font
+from vault.documents.fonts import register_cjk_font
 from vault.errors import InputRejected
 
 DAY = Deadline.of_hours(24)

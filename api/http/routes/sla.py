@@ -22,7 +22,7 @@ from ingest.deadline import deadline_of
 from ingest.sla import sla_report
 from vault.alerts import recent_alerts
 from vault.db import utcnow
-from vault.documents import register_cjk_font
+from vault.documents.fonts import register_cjk_font
 from vault.models import Role, User
 
 router = APIRouter(tags=["ingest guarantee"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
