@@ -1,11 +1,12 @@
 """Ingest one claimed station file (invariant 1).
 
-Order: stream from the station into the sealed store, hashing on the way -> copy the sealed
-object into the access store (which re-reads and re-hashes the sealed copy) -> re-read the
-access copy -> probe -> one transaction for the item, its custody events and the file's state
--> only then acknowledge the file on the station. A crash anywhere leaves either nothing the
-next attempt cannot finish, or a complete item; the content address makes a retry converge on
-the same objects, and the digest's uniqueness makes it converge on the same item.
+Order: stream from the station into the sealed and the access store at once (vault.stores.tee:
+one read of the station, every byte hashed as it arrives) -> re-read both stored copies side by
+side and match each to that digest -> probe and virus check of the sealed copy -> one
+transaction for the item, its custody events and the file's state -> only then acknowledge the
+file on the station. A crash anywhere leaves either nothing the next attempt cannot finish, or a
+complete item; the content address makes a retry converge on the same objects, and the digest's
+uniqueness makes it converge on the same item.
 """
 
 from __future__ import annotations

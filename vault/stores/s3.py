@@ -1,10 +1,11 @@
 """S3 object store (AWS S3, MinIO, Ceph RGW, SeaweedFS) with Object Lock.
 
 Keys are content addresses: ``<prefix>objects/<ab>/<sha256>``. When the digest is not known
-up front (bytes arriving from a station), the bytes stream into ``<prefix>incoming/<uuid>`` by
-multipart upload while being hashed, are copied server-side to their content address, and the
-incoming version is removed. When it is known (the access copy, made from the sealed copy), they
-go straight to the content address and the upload is aborted if they hash differently.
+up front (ingest: both copies stream from the station at once), the bytes stream into
+``<prefix>incoming/<uuid>`` by multipart upload while being hashed, are copied server-side to
+their content address, and the incoming version is removed. When it is known (a repair from the
+other copy, a derived copy whose digest was taken first), they go straight to the content
+address and the upload is aborted if they hash differently.
 
 Retention is always applied explicitly after the object lands and read back with HEAD: some
 servers ignore Object Lock headers on a copy, and a lock that is not verified is not a lock.
