@@ -167,13 +167,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "one_database"
-    ):
-        metafunc.parametrize("database_url", ["sqlite"], indirect=True)
+    if "database_url" in metafunc.fixturenames:
+        one = metafunc.definition.get_closest_marker("one_database") is not None
+        databases = ["sqlite"] if one else ["sqlite", "postgresql"]
+        metafunc.parametrize("database_url", databases, indirect=True)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """None for the embedded SQLite default, or the URL of a new PostgreSQL database (a copy
     of the session's migrated template)."""

@@ -17,6 +17,10 @@ from tests.ftpserver import FtpServer, ftp_server
 from tests.ingest.test_network_stations import station_config, station_vault
 from tests.tls import ServerTls, server_tls
 
+# TLS verification is the adapter's, before any row is written; the database-specific ingest
+# of network stations runs on both in test_network_stations.py.
+pytestmark = pytest.mark.one_database
+
 
 @pytest.fixture
 def tls(tmp_path: Path) -> ServerTls:

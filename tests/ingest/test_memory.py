@@ -8,9 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Buckets, Vault, make_vault
 
 MiB = 1024 * 1024
+
+# Memory is the streaming path's, whichever database records the item: once, on SQLite.
+pytestmark = pytest.mark.one_database
 
 
 def write_file(path: Path, size: int) -> None:

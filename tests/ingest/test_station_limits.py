@@ -141,6 +141,7 @@ def test_the_ftp_station_sees_at_most_the_limit_at_once(
         v.app.engine.dispose()
 
 
+@pytest.mark.one_database  # the token bucket is per process, not in the database
 def test_a_bandwidth_limit_holds_a_real_transfer_back(isolated_env: Path) -> None:
     root = isolated_env / "station"
     with ftp_server(root) as server:

@@ -176,6 +176,7 @@ def test_exporting_an_infected_recording_is_refused(
     vault.app.engine.dispose()
 
 
+@pytest.mark.one_database  # the scanner check never reads the database
 def test_doctor_runs_the_scanner(isolated_env: Path, signatures: Path) -> None:
     from api.doctor import Status, run_checks  # noqa: PLC0415
     from config.settings import Settings  # noqa: PLC0415
