@@ -36,6 +36,7 @@ from ingest.pipeline import IngestContext
 from ingest.runner import build_context, run_once
 from tests.postgres import fresh_database
 from tests.s3server import ACCESS_KEY, SECRET_KEY, S3Server, start_server
+from tests.tsa import LocalTsa, local_tsa
 from vault.db import make_engine, unit_of_work
 from vault.models import EvidenceItem
 from vault.synthetic import generate_clip
@@ -260,6 +261,14 @@ def _exit_status(code: object) -> int:
         return code
     print(code, file=sys.stderr)
     return 1
+
+
+@pytest.fixture(scope="session")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTsa]:
+    """The session's RFC 3161 time-stamping authority (tests that need an unreachable or an
+    untrusted one start their own)."""
+    with local_tsa(tmp_path_factory.mktemp("tsa")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import Vault, put_clip, run_cli
 from tests.custody.test_tamper import flip_byte
-from tests.tsa import local_tsa
+from tests.tsa import LocalTsa
 
 
 def pyhanko_validate(pdf: Path, *trust: Path) -> subprocess.CompletedProcess[str]:
@@ -23,27 +23,28 @@ def pyhanko_validate(pdf: Path, *trust: Path) -> subprocess.CompletedProcess[str
 
 
 def test_signed_time_stamped_report_validates_and_an_edit_breaks_it(
-    vault: Vault, clip_dir: Path, tmp_path: Path
+    vault: Vault,
+    clip_dir: Path,
+    tmp_path: Path,
+    tsa: LocalTsa,
 ) -> None:
     for n in range(2):
         put_clip(clip_dir, n, vault.station_dir / "CAM1" / f"c{n}.mp4")
     vault.ingest()
-    (tmp_path / "tsa").mkdir()
-    with local_tsa(tmp_path / "tsa") as tsa:
-        env = vault.env() | {
-            "EVAULT_TSA_URL": tsa.url,
-            "EVAULT_TSA_TRUST_ROOTS": json.dumps([str(tsa.root_pem)]),
-        }
-        assert run_cli(["checkpoint"], env, vault.root).returncode == 0
-        good = vault.root / "audit.pdf"
-        result = run_cli(["audit", "verify", "--report", str(good)], env, vault.root)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "signed with a time stamp" in " ".join(result.stderr.split())
+    env = vault.env() | {
+        "EVAULT_TSA_URL": tsa.url,
+        "EVAULT_TSA_TRUST_ROOTS": json.dumps([str(tsa.root_pem)]),
+    }
+    assert run_cli(["checkpoint"], env, vault.root).returncode == 0
+    good = vault.root / "audit.pdf"
+    result = run_cli(["audit", "verify", "--report", str(good)], env, vault.root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "signed with a time stamp" in " ".join(result.stderr.split())
 
-        flip_byte(vault.items()[0].access_locator)
-        bad = vault.root / "failed-audit.pdf"
-        result = run_cli(["audit", "verify", "--report", str(bad)], env, vault.root)
-        assert result.returncode == 1 and bad.exists()  # a failed audit is reported too
+    flip_byte(vault.items()[0].access_locator)
+    bad = vault.root / "failed-audit.pdf"
+    result = run_cli(["audit", "verify", "--report", str(bad)], env, vault.root)
+    assert result.returncode == 1 and bad.exists()  # a failed audit is reported too
 
     ca = vault.settings.keys_path / "ca" / "ca.pem"
     for pdf in (good, bad):

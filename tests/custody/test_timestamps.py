@@ -4,10 +4,8 @@ renewal, and the audit's checks of both."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from custody.log.proof_models import Checkpoint
@@ -15,13 +13,6 @@ from tests.conftest import Vault, put_clip, run_cli
 from tests.s3server import free_port
 from tests.tsa import LocalTsa, local_tsa
 from vault.db import unit_of_work
-
-
-@pytest.fixture
-def tsa(tmp_path: Path) -> Iterator[LocalTsa]:
-    (tmp_path / "tsa").mkdir()
-    with local_tsa(tmp_path / "tsa") as running:
-        yield running
 
 
 def run(vault: Vault, env: dict[str, str], *args: str) -> tuple[int, str]:

@@ -17,7 +17,7 @@ from custody.log.models import CustodyEvent
 from tests.conftest import Buckets, Vault, make_vault, run_cli
 from tests.custody.test_audit_report import pyhanko_validate
 from tests.export.exporting import FPS, Scene, make_scene, run_verifier
-from tests.tsa import local_tsa
+from tests.tsa import LocalTsa
 from vault.db import unit_of_work
 from vault.renditions import frame_hashes
 
@@ -44,24 +44,25 @@ def hashes(listing: Path) -> list[str]:
 
 
 def test_zip_export_validates_with_bagit_pyhanko_and_verify_py(
-    scene: Scene, tmp_path: Path, empty_python: str
+    scene: Scene,
+    tmp_path: Path,
+    empty_python: str,
+    tsa: LocalTsa,
 ) -> None:
     vault = scene.vault
-    (tmp_path / "tsa").mkdir()
-    with local_tsa(tmp_path / "tsa") as tsa:
-        env = vault.env() | {
-            "EVAULT_TSA_URL": tsa.url,
-            "EVAULT_TSA_TRUST_ROOTS": json.dumps([str(tsa.root_pem)]),
-            "EVAULT_TOKEN": scene.token,
-        }
-        out = tmp_path / "case-117.zip"
-        made = run_cli(
-            ["export", scene.request, "-o", str(out), "--zip", "--watermark",
-             "--clip", f"{scene.long.digest[:12]}@1-2", "-m", "trial bundle"],
-            env, vault.root,
-        )  # fmt: skip
-        assert made.returncode == 0, made.stdout + made.stderr
-        assert "report signed with a time stamp" in " ".join(made.stdout.split())
+    env = vault.env() | {
+        "EVAULT_TSA_URL": tsa.url,
+        "EVAULT_TSA_TRUST_ROOTS": json.dumps([str(tsa.root_pem)]),
+        "EVAULT_TOKEN": scene.token,
+    }
+    out = tmp_path / "case-117.zip"
+    made = run_cli(
+        ["export", scene.request, "-o", str(out), "--zip", "--watermark",
+         "--clip", f"{scene.long.digest[:12]}@1-2", "-m", "trial bundle"],
+        env, vault.root,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "report signed with a time stamp" in " ".join(made.stdout.split())
     with zipfile.ZipFile(out) as archive:
         archive.extractall(tmp_path / "unzipped")
     package = tmp_path / "unzipped" / "case-117"

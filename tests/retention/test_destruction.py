@@ -21,7 +21,7 @@ from retention.models import BatchStatus, Decision
 from tests.conftest import Vault, make_vault, put_clip, run_cli
 from tests.custody.test_audit_report import pyhanko_validate
 from tests.retention.conftest import VaultClock, add_people, ingest_expiring, wait_until
-from tests.tsa import local_tsa
+from tests.tsa import LocalTsa
 from vault.accounts import find_user
 from vault.db import unit_of_work
 from vault.errors import NotFound, RetentionViolation
@@ -71,28 +71,27 @@ def test_full_destruction_path(
     clip_dir: Path,
     clock: VaultClock,
     request: pytest.FixtureRequest,
+    tsa: LocalTsa,
 ) -> None:
-    (isolated_env / "tsa").mkdir()
-    with local_tsa(isolated_env / "tsa") as tsa:
-        v = make_vault(
-            isolated_env, tsa_url=tsa.url, tsa_trust_roots=[tsa.root_pem],
-            **_stores_for(backend, request),
-        )  # fmt: skip
-        add_people(v)
-        items = ingest_expiring(v, clip_dir, clock, clips=3, seconds=10)
-        render_pending(v.ingest_context())
-        with unit_of_work(v.app.factory) as session:
-            assert appraisal.due_items(session) == []  # not yet: the end is still ahead
-            renditions = dict(session.execute(select(Rendition.item_id, Rendition.digest)).all())
-        for item in items:
-            assert item.retention_rule == "long_term"
-            sealed = v.app.stores.sealed.retention(item.digest)
-            assert sealed is not None and sealed.until is not None
-            assert abs((sealed.until - item.retain_until).total_seconds()) < 1  # type: ignore[operator]
-        wait_until(max(i.retain_until for i in items) + timedelta(seconds=1))  # type: ignore[type-var]
+    v = make_vault(
+        isolated_env, tsa_url=tsa.url, tsa_trust_roots=[tsa.root_pem],
+        **_stores_for(backend, request),
+    )  # fmt: skip
+    add_people(v)
+    items = ingest_expiring(v, clip_dir, clock, clips=3, seconds=10)
+    render_pending(v.ingest_context())
+    with unit_of_work(v.app.factory) as session:
+        assert appraisal.due_items(session) == []  # not yet: the end is still ahead
+        renditions = dict(session.execute(select(Rendition.item_id, Rendition.digest)).all())
+    for item in items:
+        assert item.retention_rule == "long_term"
+        sealed = v.app.stores.sealed.retention(item.digest)
+        assert sealed is not None and sealed.until is not None
+        assert abs((sealed.until - item.retain_until).total_seconds()) < 1  # type: ignore[operator]
+    wait_until(max(i.retain_until for i in items) + timedelta(seconds=1))  # type: ignore[type-var]
 
-        number = _appraise_approve_supervise(v, items)
-        result = execute(v.app.factory, v.app.stores, v.app.settings, number, executor="executor")
+    number = _appraise_approve_supervise(v, items)
+    result = execute(v.app.factory, v.app.stores, v.app.settings, number, executor="executor")
     destroyed, kept = items[:-1], items[-1]
     assert result.items == 2
     assert result.objects_deleted == 2 * 2 + sum(1 for i in destroyed if i.id in renditions)
