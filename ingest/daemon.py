@@ -73,8 +73,9 @@ class Daemon:
             scan_all(self.ctx)
         except Exception:
             log.exception("scan failed")
-            return
-        self.drainer.kick(self.pool)
+        finally:
+            # Files already found ready are drained even when this scan failed part-way.
+            self.drainer.kick(self.pool)
 
     def _renditions(self) -> None:
         # One job instance at a time (max_instances=1) on its own bounded pool: renditions

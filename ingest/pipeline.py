@@ -236,26 +236,33 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
     return item_id
 
 
-def acknowledge(ctx: IngestContext, file_id: uuid.UUID) -> None:
-    """Acknowledge one committed file on its station; a failure leaves it for the next scan."""
+def acknowledge(ctx: IngestContext, file_id: uuid.UUID) -> bool:
+    """Acknowledge one committed file on its station. A station that fails (gone, refusing
+    the move or the delete) affects only this file: the failure is logged and kept as the
+    station's last error, and the file is acknowledged on a later scan. True when done."""
     with unit_of_work(ctx.factory) as session:
         row = session.get(StationFile, file_id, with_for_update=True)
         if row is None or row.state != FileState.INGESTED:
-            return
+            return False
         listing = listing_of(row)
         adapter = ctx.adapters.get(row.station_id)
         if adapter is None:
-            return
+            return False
         try:
             done = adapter.acknowledge(listing)
-        except OSError as exc:
+        except (StationUnavailable, OSError) as exc:
+            error = f"acknowledging {row.rel_path} failed: {exc}"
             log.error(
                 "station acknowledgement failed; will retry",
-                extra={"station": adapter.name, "file": row.rel_path, "error": exc.strerror},
+                extra={"station": adapter.name, "file": row.rel_path, "error": str(exc)},
             )
-            return
+            station = session.get(Station, row.station_id)
+            if station is not None:
+                station.last_error, station.last_error_at = error[:2000], utcnow()
+            return False
         row.state = FileState.ACKNOWLEDGED
     _step("acknowledged", listing, action=done)
+    return True
 
 
 def ingest_next(ctx: IngestContext) -> bool:

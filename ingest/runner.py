@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -66,35 +67,47 @@ def build_context(settings: Settings, factory: SessionFactory, stores: Stores) -
 
 
 def scan_all(ctx: IngestContext) -> list[ScanSummary]:
+    """Scan every station; one that fails (unreachable, or an error nobody foresaw) is
+    logged and kept as its last error, and the others are scanned all the same."""
     summaries = []
-    settle = timedelta(seconds=ctx.settings.settle_seconds)
     for station_id, adapter in ctx.adapters.items():
         try:
-            listings = adapter.list_files()
-        except StationUnavailable as exc:
-            log.error("station unavailable", extra={"station": adapter.name, "error": str(exc)})
+            summaries.append(_scan_one(ctx, station_id, adapter))
+        except Exception as exc:
+            if isinstance(exc, StationUnavailable):
+                log.error("station unavailable", extra={"station": adapter.name, "error": str(exc)})
+            else:
+                log.exception("station scan failed", extra={"station": adapter.name})
             with unit_of_work(ctx.factory) as session:
                 station = session.get(Station, station_id)
                 assert station is not None
                 station.last_error, station.last_error_at = str(exc)[:2000], utcnow()
-            continue
-        free = adapter.free_bytes()
-        with unit_of_work(ctx.factory) as session:
-            station = session.get(Station, station_id)
-            assert station is not None
-            now = utcnow()
-            station.last_contact_at, station.free_bytes = now, free
-            summary = record_scan(
-                session, station=station, listings=listings, now=now, settle=settle
-            )
-        summaries.append(summary)
-        log.info("station scanned", extra=vars(summary))
     acknowledge_leftovers(ctx)
     return summaries
 
 
+def _scan_one(ctx: IngestContext, station_id: uuid.UUID, adapter: StationAdapter) -> ScanSummary:
+    listings = adapter.list_files()
+    free = adapter.free_bytes()
+    with unit_of_work(ctx.factory) as session:
+        station = session.get(Station, station_id)
+        assert station is not None
+        now = utcnow()
+        station.last_contact_at, station.free_bytes = now, free
+        summary = record_scan(
+            session,
+            station=station,
+            listings=listings,
+            now=now,
+            settle=timedelta(seconds=ctx.settings.settle_seconds),
+        )
+    log.info("station scanned", extra=vars(summary))
+    return summary
+
+
 def acknowledge_leftovers(ctx: IngestContext) -> None:
-    """Files committed by a worker that died before acknowledging them."""
+    """Files committed but not yet acknowledged (a worker died, or the station refused):
+    each on its own, so one failing station or file never stops the others."""
     with unit_of_work(ctx.factory) as session:
         ids = list(
             session.execute(
@@ -102,7 +115,10 @@ def acknowledge_leftovers(ctx: IngestContext) -> None:
             ).scalars()
         )
     for file_id in ids:
-        acknowledge(ctx, file_id)
+        try:
+            acknowledge(ctx, file_id)
+        except Exception:
+            log.exception("acknowledging a committed file failed", extra={"file_id": str(file_id)})
 
 
 @dataclass
@@ -112,6 +128,7 @@ class Drainer:
     ctx: IngestContext
     workers: int
     stop: threading.Event = field(default_factory=threading.Event)
+    failures: list[str] = field(default_factory=list)  # what stopped a loop, never silent
     _active: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,6 +136,11 @@ class Drainer:
         try:
             while not self.stop.is_set() and ingest_next(self.ctx):
                 pass
+        except Exception as exc:
+            # A worker's future is never awaited: without this the failure would vanish.
+            log.exception("ingest worker stopped by an error")
+            with self._lock:
+                self.failures.append(f"{type(exc).__name__}: {exc}")
         finally:
             with self._lock:
                 self._active -= 1
@@ -131,7 +153,13 @@ class Drainer:
             pool.submit(self._loop)
 
 
-def run_once(ctx: IngestContext, *, workers: int) -> list[ScanSummary]:
+@dataclass(frozen=True)
+class PassResult:
+    summaries: list[ScanSummary]
+    worker_failures: list[str]
+
+
+def run_once(ctx: IngestContext, *, workers: int) -> PassResult:
     """One pass: scan, let files settle, scan again, ingest everything ready, then return."""
     scan_all(ctx)
     time.sleep(ctx.settings.settle_seconds)
@@ -140,4 +168,4 @@ def run_once(ctx: IngestContext, *, workers: int) -> list[ScanSummary]:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
         drainer.kick(pool)
     acknowledge_leftovers(ctx)
-    return summaries
+    return PassResult(summaries, list(drainer.failures))

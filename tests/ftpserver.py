@@ -32,6 +32,8 @@ class FtpServer:
     bytes_per_second: int = 0  # 0: unthrottled
     # FTPS: (certificate chain, key) files; TLS is then required on control and data.
     tls: tuple[Path, Path] | None = None
+    # pyftpdlib permissions: without "f" the server refuses every rename (a station's move).
+    perm: str = "elradfmwMT"
     # Downloads under way now, and the most there ever were at once (station limits).
     sending: int = 0
     peak_sending: int = 0
@@ -46,7 +48,7 @@ class FtpServer:
 
     def start(self) -> None:
         authorizer = DummyAuthorizer()
-        authorizer.add_user(USER, PASSWORD, str(self.root), perm="elradfmwMT")
+        authorizer.add_user(USER, PASSWORD, str(self.root), perm=self.perm)
         dtp = type("Dtp", (ThrottledDTPHandler,), {"write_limit": self.bytes_per_second})
         server = self
 
@@ -102,10 +104,14 @@ class FtpServer:
 
 @contextmanager
 def ftp_server(
-    root: Path, *, bytes_per_second: int = 0, tls: tuple[Path, Path] | None = None
+    root: Path,
+    *,
+    bytes_per_second: int = 0,
+    tls: tuple[Path, Path] | None = None,
+    perm: str = "elradfmwMT",
 ) -> Iterator[FtpServer]:
     root.mkdir(parents=True, exist_ok=True)
-    server = FtpServer(root, bytes_per_second=bytes_per_second, tls=tls)
+    server = FtpServer(root, bytes_per_second=bytes_per_second, tls=tls, perm=perm)
     server.start()
     try:
         yield server

@@ -10,6 +10,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.markup import escape
 
 from api.cli import tables
 from api.cli.accounts import token_app, user_app
@@ -33,7 +34,7 @@ from config.logging import configure_logging
 from config.settings import DEFAULT_CONFIG_FILE
 from custody.log.append import events_for
 from custody.log.keys import ensure_key
-from ingest.daemon import Daemon, remove_stale_temps
+from ingest.daemon import Daemon, check_deadline, remove_stale_temps
 from ingest.renditions import render_pending
 from ingest.runner import build_context, run_once
 from vault.db import unit_of_work
@@ -164,19 +165,27 @@ def ingest(
         typer.Option("--once", help="Scan, let files settle, ingest everything ready, then exit."),
     ] = False,
 ) -> None:
-    """Ingest from the configured stations. With --once, one pass; otherwise as the daemon."""
+    """Ingest from the configured stations. With --once, one pass (for cron): the deadline
+    alerts are raised as the daemon would; exits 1 if an ingest worker failed."""
     if not once:
         daemon()
         return
     context = _context()
     ingest_ctx = build_context(context.settings, context.factory, context.stores)
     remove_stale_temps(ingest_ctx)
-    summaries = run_once(ingest_ctx, workers=context.settings.ingest_workers)
-    for summary in summaries:
+    done = run_once(ingest_ctx, workers=context.settings.ingest_workers)
+    for summary in done.summaries:
         console.print(
             f"station {summary.station}: {summary.listed} listed, {summary.ready} ready,"
             f" {summary.rejected} rejected, {summary.vanished} vanished"
         )
+    raised = check_deadline(ingest_ctx)
+    if raised:
+        console.print(f"{raised} alert(s) raised: see `evault alerts`")
+    for failure in done.worker_failures:
+        err.print(f"[red]ingest worker failed:[/red] {escape(failure)}", soft_wrap=True)
+    if done.worker_failures:
+        raise typer.Exit(ExitCode.FAILED_CHECK)
 
 
 @app.command("render")

@@ -203,3 +203,26 @@ def test_an_unreachable_webhook_is_an_error_that_names_no_secret(
     assert "alert webhook did not accept an alert; will retry" in caplog.messages
     assert "abc-secret-token" not in caplog.text and SECRET not in caplog.text
     v.app.engine.dispose()
+
+
+def test_ingest_once_raises_the_missed_deadline_alert(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cron deployments run `evault ingest --once` and no daemon: the pass itself must raise
+    the deadline alerts, or a file stuck on its station would never be reported."""
+    v = make_vault(isolated_env)
+    clock = Clock(monkeypatch)
+    stuck = v.station_dir / "CAM1" / "empty.mp4"  # zero bytes: never ingestable
+    stuck.parent.mkdir(parents=True)
+    stuck.touch()
+    clock.offset = -timedelta(hours=25)
+    scan_all(v.ingest_context())
+    clock.offset = timedelta(0)
+
+    done = run_cli(["ingest", "--once"], v.env(), v.root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 alert(s) raised" in done.stdout
+    assert [(a.kind, a.details["file"]) for a in _alerts(v)] == [
+        ("ingest_deadline_missed", "CAM1/empty.mp4")
+    ]
+    v.app.engine.dispose()
