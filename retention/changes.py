@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 
 from custody.log.append import append_event
 from custody.log.kinds import EventKind
-from retention.case_links import link_items
 from retention.ends import apply_rules, facts_of, preserved_items
 from retention.policy import PolicyPreview, current_policy, new_version
 from retention.rules import RetentionPolicy, decide, extends
-from vault.cases import find_case
+from vault.cases import attach_items, find_case
 from vault.db import utcnow
 from vault.errors import Conflict, InputRejected, RetentionViolation
 from vault.items import find_item
@@ -101,8 +100,19 @@ def flag_case(
 def attach(
     session: Session, stores: Stores, number: str, refs: Sequence[str], *, user: User
 ) -> Case:
+    """Attach items to a case: the one entry point (CLI, HTTP, console). Each item's chain
+    records case_linked, then retention_extended when the case gives it a later end, and the
+    stores get the new lock or hold."""
     case = find_case(session, number)
-    linked = link_items(session, case=case, refs=refs, user=user)
+    linked = attach_items(session, case, refs)
+    for item in linked:
+        append_event(
+            session,
+            item_id=item.id,
+            kind=EventKind.CASE_LINKED,
+            actor=f"user:{user.username}",
+            data={"case": case.number, "flags": list(case.flags)},
+        )
     for item in linked:
         apply_rules(session, stores, item, actor=f"user:{user.username}",
                     cause=f"attached to case {number}")  # fmt: skip

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from api.http.deps import EVIDENCE_READERS, SessionDep, require
+from api.context import AppContext
+from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import CaseIn, CaseItemsIn, CaseOut
-from retention.case_links import link_items
+from retention import changes
 from vault.cases import find_case, list_cases, open_case
 from vault.models import Case, Role, User
 
@@ -52,10 +53,12 @@ def get_case(_: Reader, session: SessionDep, number: str) -> CaseOut:
 
 @router.post("/cases/{number}/items", response_model=CaseOut, responses={409: PROBLEM_SCHEMA})
 def post_case_items(
-    user: CaseWorker, session: SessionDep, number: str, body: CaseItemsIn
+    user: CaseWorker,
+    session: SessionDep,
+    context: Annotated[AppContext, Depends(app_context)],
+    number: str,
+    body: CaseItemsIn,
 ) -> CaseOut:
-    """Attach items (ids or digest prefixes). An item already in another case is refused."""
-    case = find_case(session, number)
-    link_items(session, case=case, refs=body.items, user=user)
-    session.refresh(case)
-    return case_out(case)
+    """Attach items (ids or digest prefixes). An item already in another case is refused.
+    Each item's retention follows the case (retention_extended, and the stores' lock)."""
+    return case_out(changes.attach(session, context.stores, number, body.items, user=user))
