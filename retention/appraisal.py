@@ -231,5 +231,9 @@ def supervise(session: Session, number: str, *, user: User) -> AppraisalBatch:
     if user.username == batch.decided_by:
         raise AccessDenied("the principal who approved the batch cannot supervise it")
     batch.supervisor, batch.supervised_at = user.username, utcnow()
+    for decision in to_destroy(batch):
+        append_event(session, item_id=decision.item_id,
+                     kind=EventKind.DESTRUCTION_SUPERVISED, actor=f"user:{user.username}",
+                     data={"batch": number})  # fmt: skip
     session.flush()
     return batch

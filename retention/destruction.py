@@ -48,7 +48,7 @@ UNCHANGING_KINDS = frozenset(
     {
         EventKind.FIXITY_OK, EventKind.VIEWED, EventKind.DOWNLOADED, EventKind.EXPORTED,
         EventKind.ACCESS_REQUESTED, EventKind.ACCESS_APPROVED, EventKind.ACCESS_REFUSED,
-        EventKind.DESTRUCTION_APPROVED,
+        EventKind.DESTRUCTION_APPROVED, EventKind.DESTRUCTION_SUPERVISED,
     }
 )  # fmt: skip
 
@@ -106,6 +106,12 @@ def _item_problems(session: Session, batch: AppraisalBatch, d: AppraisalDecision
     )
     if not approved:
         problems.append(f"{label} has no destruction approval for batch {batch.number}")
+    supervised = any(
+        kind == EventKind.DESTRUCTION_SUPERVISED and data.get("batch") == batch.number
+        for _, kind, data in later
+    )
+    if not supervised:
+        problems.append(f"{label} has no record of supervision for batch {batch.number}")
     changed = [f"#{seq} {kind}" for seq, kind, _ in later if kind not in UNCHANGING_KINDS]
     if changed:
         problems.append(f"{label} changed since appraisal: {', '.join(changed)}")

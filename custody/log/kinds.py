@@ -31,6 +31,8 @@ class EventKind(enum.StrEnum):
     HOLD_RELEASED = "hold_released"
     APPRAISED = "appraised"
     DESTRUCTION_APPROVED = "destruction_approved"
+    # The supervisor (监销人) took on witnessing the destruction: a step of its own.
+    DESTRUCTION_SUPERVISED = "destruction_supervised"
     DESTROYED = "destroyed"
     # An approver's recorded decision that a recording flagged infected may be handed out.
     VIRUS_OVERRIDE = "virus_override"

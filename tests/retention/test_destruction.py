@@ -104,7 +104,12 @@ def test_full_destruction_path(
             assert row.digest == item.digest
             kinds = [e.kind for e in events_for(session, item.id)]
             assert kinds[:4] == ["ingested", "sealed", "access_copy_stored", "retention_set"]
-            assert kinds[-3:] == ["appraised", "destruction_approved", "destroyed"]
+            assert kinds[-4:] == [
+                "appraised", "destruction_approved", "destruction_supervised", "destroyed"
+            ]  # fmt: skip
+            supervised = events_for(session, item.id)[-2]
+            assert supervised.actor == "user:supervisor"
+            assert supervised.data == {"batch": number}
             last = events_for(session, item.id)[-1]
             assert last.data["register"] == result.register_digest
             assert (last.data["executor"], last.data["supervisor"]) == ("executor", "supervisor")
