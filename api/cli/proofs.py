@@ -27,6 +27,7 @@ from custody.log.models import LogHead
 from custody.log.signed_note import verifier_key
 from custody.log.timestamps import load_trust_roots
 from vault.db import unit_of_work, utcnow
+from vault.errors import Conflict
 from vault.models import EvidenceItem
 from vault.pki import ensure_signer
 
@@ -51,6 +52,8 @@ def verify_and_print(
 ) -> None:
     """Run the audit with a progress bar, print each failure (and write the signed PDF
     report when asked), exit 1 on any failure."""
+    if pdf is not None and pdf.exists():  # refused before the (long) audit runs
+        raise Conflict(f"{pdf} exists; the audit report never overwrites a file")
     app = context()
     with (
         unit_of_work(app.factory, read_only=True) as session,
@@ -100,7 +103,7 @@ def _write_report(app: AppContext, report: AuditReport, facts: ReportFacts, pdf:
 
     settings = app.settings
     signer = ensure_signer(settings.keys_path, "audit-report", organisation=settings.organisation)
-    unsigned = pdf.with_name(f".{pdf.name}.unsigned")
+    unsigned = pdf.with_name(f".{pdf.name}.{uuid.uuid4().hex}.unsigned")
     try:
         render_pdf(report, facts, unsigned, font=register_cjk_font(settings.document_font))
         sign_audit_report(
@@ -130,10 +133,17 @@ def _print_report(report: AuditReport, names: dict[uuid.UUID, str]) -> None:
         f" {tables.human_size(report.bytes_rehashed)} re-hashed"
     )
     if report.ok:
-        console.print(
-            f"[green]OK[/green] {summary}: every chain, the Merkle tree, every checkpoint"
-            " and every object checked verified"
+        signed = (
+            f", {report.checkpoints_checked} signed checkpoint(s)"
+            if report.checkpoints_checked
+            else ""
         )
+        console.print(
+            f"[green]OK[/green] {summary}: every chain, the Merkle tree{signed} and every"
+            " object checked verified"
+        )
+        for limit in report.unproven:
+            console.print(f"[yellow]NOT PROVEN TO AN OUTSIDER[/yellow]: {limit}", highlight=False)
         return
     console.print(f"[red]{len(report.findings)} failure(s)[/red] in {summary}")
     raise typer.Exit(ExitCode.FAILED_CHECK)
@@ -149,8 +159,9 @@ def audit_verify(
         Path | None,
         typer.Option(
             dir_okay=False,
-            help="Also write the result as a PDF signed by the vault (PAdES; time-stamped"
-            " when tsa_url is set). Check it with `pyhanko sign validate --trust CA FILE`.",
+            help="Also write the result to this new file as a PDF signed by the vault (PAdES;"
+            " time-stamped when tsa_url is set); an existing file is never overwritten. Check"
+            " it with `pyhanko sign validate --trust CA FILE`.",
         ),
     ] = None,
     against: Annotated[

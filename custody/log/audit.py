@@ -35,10 +35,30 @@ class AuditReport:
     entries_checked: int
     bytes_rehashed: int
     findings: list[Finding]
+    checkpoints_checked: int = 0
+    entries_signed: int = 0  # entries the latest valid checkpoint covers
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    @property
+    def unproven(self) -> list[str]:
+        """What the audit could not establish for someone who does not trust the operator:
+        without a signed checkpoint, a log consistent with itself may still have been
+        rewritten whole."""
+        if self.checkpoints_checked == 0:
+            return [
+                "no checkpoint has been signed: the log agrees with itself, but nothing proves"
+                " to an outsider that it was not rewritten (run `evault checkpoint`)"
+            ]
+        if self.entries_signed < self.entries_checked:
+            newer = self.entries_checked - self.entries_signed
+            return [
+                f"the newest {newer} entries are not yet covered by a signed checkpoint"
+                " (the daemon signs one on its schedule; `evault checkpoint` signs one now)"
+            ]
+        return []
 
 
 def _stream_entries(session: Session) -> Iterator[EntryRow]:
@@ -229,12 +249,10 @@ def audit(
     )
     if log_head is None:
         findings.append(Finding(None, None, "custody log head row is missing"))
-    findings.extend(
-        check_checkpoints(
-            session, tree.tree, log_size, sealed=stores.sealed, witness=witness,
-            tsa_roots=tsa_roots,
-        )
+    signed = check_checkpoints(
+        session, tree.tree, log_size, sealed=stores.sealed, witness=witness, tsa_roots=tsa_roots,
     )  # fmt: skip
+    findings.extend(signed.findings)
 
     query = select(EvidenceItem).order_by(EvidenceItem.ingested_at)
     if item_ids is not None:
@@ -270,4 +288,6 @@ def audit(
             rehashed += size
         if progress is not None:
             progress(item, 2 * item.size)
-    return AuditReport(len(items), checker.entries, rehashed, findings)
+    return AuditReport(
+        len(items), checker.entries, rehashed, findings, signed.count, signed.covered
+    )

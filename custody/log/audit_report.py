@@ -38,11 +38,15 @@ class ReportFacts:
 def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: str) -> None:
     """The report in Chinese and English, in ``font`` (embedded: see vault.documents)."""
     s = layout.styles(font)
-    verdict = (
-        "通过 PASSED: nothing was found altered, removed or reordered"
-        if report.ok
-        else (f"未通过 FAILED: {len(report.findings)} failure(s), listed below")
-    )
+    if not report.ok:
+        verdict = f"未通过 FAILED: {len(report.findings)} failure(s), listed below"
+    elif report.unproven:
+        verdict = (
+            "通过，但未经外部证明 PASSED, NOT PROVEN TO AN OUTSIDER: nothing was found altered,"  # noqa: RUF001
+            " removed or reordered, but see the limits below"
+        )
+    else:
+        verdict = "通过 PASSED: nothing was found altered, removed or reordered"
     latest = facts.latest
     rows = [
         ["监管日志 Custody log", facts.origin],
@@ -50,6 +54,8 @@ def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: s
         ["检查件数 Items checked", str(report.items_checked)],
         ["重算记录 Custody entries recomputed", str(report.entries_checked)],
         ["重算字节 Bytes re-hashed", f"{report.bytes_rehashed:,} ({facts.scope})"],
+        ["核验检查点 Checkpoints verified", str(report.checkpoints_checked)],
+        ["签名覆盖 Entries under a signed checkpoint", str(report.entries_signed)],
         ["见证检查点 Witness checkpoint", facts.witness or "none given"],
     ]
     if latest is not None:
@@ -84,6 +90,9 @@ def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: s
             s.body,
         ),
     ]
+    if report.unproven:
+        story += [Spacer(1, 4 * mm), Paragraph("未能证明的内容 Not proven", s.heading)]
+        story += [layout.text(limit, s.body) for limit in report.unproven]
     if report.findings:
         story += [Spacer(1, 4 * mm), Paragraph("发现的问题 Failures", s.heading)]
         for finding in report.findings[:MAX_FINDINGS_LISTED]:

@@ -168,6 +168,13 @@ def _check_timestamp(
     return []
 
 
+@dataclass(frozen=True)
+class CheckpointsChecked:
+    findings: list[Finding]
+    count: int  # checkpoints whose signature, root and sealed copy were checked
+    covered: int  # entries the largest validly signed checkpoint covers (0: none)
+
+
 def check_checkpoints(
     session: Session,
     tree: RecomputedTree,
@@ -176,7 +183,7 @@ def check_checkpoints(
     sealed: ObjectStore,
     witness: WitnessFile | None = None,
     tsa_roots: list[x509.Certificate] | None = None,
-) -> list[Finding]:
+) -> CheckpointsChecked:
     checkpoints = all_checkpoints(session)
     keys = known_keys(session)
     findings: list[Finding] = []
@@ -196,7 +203,8 @@ def check_checkpoints(
         findings.extend(_against_log("the witnessed checkpoint", witnessed, tree))
     findings.extend(_check_stored_nodes(session, tree))
     findings.extend(_check_consistency(session, bodies, log_size))
-    return findings
+    covered = max((body.size for _, body in bodies), default=0)
+    return CheckpointsChecked(findings, len(checkpoints), covered)
 
 
 def _witness_body(witness: WitnessFile | None, findings: list[Finding]) -> CheckpointBody | None:

@@ -35,6 +35,7 @@ def sign_pdf(
         reason=reason,
     )  # fmt: skip
     timestamper = HTTPTimeStamper(tsa_url, timeout=int(timeout)) if tsa_url else None
-    with open(unsigned, "rb") as source, open(target, "wb") as out:
+    # "x": a signed document is never written over an existing file.
+    with open(unsigned, "rb") as source, open(target, "xb") as out:
         writer = IncrementalPdfFileWriter(source)
         signers.PdfSigner(meta, signer=loaded, timestamper=timestamper).sign_pdf(writer, output=out)
