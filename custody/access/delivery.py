@@ -56,6 +56,15 @@ def refuse_if_infected(item: EvidenceItem) -> None:
         )
 
 
+def refuse_if_undeliverable(item: EvidenceItem) -> None:
+    """What every delivery checks first: the item is still preserved and not withheld by
+    the virus check. Callers that make something for a delivery (a watermarked copy) check
+    it before making anything; deliver() checks it again under its own unit of work."""
+    if item.status != ItemStatus.PRESERVED:
+        raise NotFound(f"item {item.id} is {item.status.value}; nothing to deliver")
+    refuse_if_infected(item)
+
+
 def deliver(
     factory: SessionFactory,
     *,
@@ -83,9 +92,7 @@ def deliver(
         item = session.get(EvidenceItem, item_id)
         if item is None:
             raise NotFound(f"no item {item_id}")
-        if item.status != ItemStatus.PRESERVED:
-            raise NotFound(f"item {item_id} is {item.status.value}; nothing to deliver")
-        refuse_if_infected(item)
+        refuse_if_undeliverable(item)
         digest, size = item.digest, item.size
     if derived is not None:
         digest, size = derived.digest, derived.size

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from custody.access.delivery import ByteRange, deliver
+from custody.access.delivery import ByteRange, deliver, refuse_if_undeliverable
 from custody.access.models import AccessRequest, Purpose
 from custody.access.watermark import made_rendition, make_watermarked_copy
 from custody.log.kinds import EventKind
@@ -58,6 +58,9 @@ def hand_over(
             f"request {request.number} is for an {request.purpose.value}: run `evault export`"
         )
     derived, details, span = None, None, byte_range
+    # Before anything is made: a copy made for a delivery that is then refused would be
+    # bytes no custody event names.
+    refuse_if_undeliverable(item)
     if request.purpose == Purpose.COPY_RENDITION:
         copy = make_watermarked_copy(
             store=store,

@@ -20,6 +20,7 @@ from ingest.renditions import render_pending
 from tests.api.conftest import Api
 from vault import accounts
 from vault.db import unit_of_work, utcnow
+from vault.models import EvidenceItem, ScanStatus
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -210,3 +211,26 @@ def test_investigators_see_only_their_own_requests(
     assert other.status_code == 404
     everyone = api.client.get("/requests", headers=api.as_role("auditor")).json()
     assert {r["number"] for r in everyone} == {mine, api.request_number}
+
+
+def test_a_refused_delivery_makes_no_watermarked_copy(
+    api: Api, people: dict[str, dict[str, str]]
+) -> None:
+    """Every precondition is checked before anything is made: a copy made for a delivery
+    that is then refused would be stored bytes that no custody event names."""
+    item = api.vault.items()[0]
+    number = ask(api, people["wang"], purpose="copy_rendition")["number"]
+    api.client.post(f"/requests/{number}/approve", json={"reason": "ok"},
+                    headers=people["approver"])  # fmt: skip
+    assert render_pending(api.vault.ingest_context()) == (1, 0)
+    with unit_of_work(api.vault.app.factory) as session:
+        row = session.get(EvidenceItem, item.id)
+        assert row is not None
+        row.scan_status, row.scan_detail = ScanStatus.INFECTED, "Eicar-Test-Signature"
+    stored_before = set(api.vault.app.stores.access.iter_digests())
+    before = len(deliveries(api))
+    refused = api.client.get(f"/requests/{number}/items/{item.digest[:12]}/content",
+                             headers=people["wang"])  # fmt: skip
+    assert refused.status_code == 403 and "infected" in refused.json()["detail"]
+    assert set(api.vault.app.stores.access.iter_digests()) == stored_before
+    assert len(deliveries(api)) == before
