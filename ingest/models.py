@@ -33,6 +33,9 @@ class StationFile(UUIDPrimaryKey, Base):
     # Docked-at by the vault's own clock: when a scan first saw the file.
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the vault first saw the file's current size and mtime (its own clock: a station's
+    # clock may be years off, so the file's mtime never decides when it has settled).
+    unchanged_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stable: Mapped[bool] = mapped_column(default=False)
     state: Mapped[FileState] = mapped_column(
         Enum(

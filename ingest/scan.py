@@ -59,7 +59,7 @@ def register_station(session: Session, config: StationConfig) -> Station:
 
 def _reset(row: StationFile, listing: Listing, now: datetime) -> None:
     row.size, row.mtime_ns = listing.size, listing.mtime_ns
-    row.first_seen_at = now
+    row.first_seen_at = row.unchanged_since = now
     row.state, row.stable = FileState.WAITING, False
     row.item_id, row.ingested_at, row.last_error = None, None, None
     row.attempts = 0
@@ -80,12 +80,16 @@ def _observe(
         return  # a worker owns it
     if previous != current:
         row.size, row.mtime_ns = current.size, current.mtime_ns
+        row.unchanged_since = now
         row.stable, row.state = False, FileState.WAITING
         row.last_error = TEMPORARY_REASON if listing.temporary else None
         return
+    if row.unchanged_since is None:  # a row from before the vault kept this
+        row.unchanged_since = now
     if listing.temporary or not is_stable(
-        previous=previous, current=current, now=now, settle=settle
-    ):
+        previous=previous, current=current, unchanged_since=row.unchanged_since, now=now,
+        settle=settle,
+    ):  # fmt: skip
         return
     if current.size == 0:
         if row.state != FileState.REJECTED:
@@ -133,6 +137,7 @@ def record_scan(
                     mtime_ns=listing.mtime_ns,
                     first_seen_at=now,
                     last_seen_at=now,
+                    unchanged_since=now,
                     state=FileState.WAITING,
                     stable=False,
                     attempts=0,

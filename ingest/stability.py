@@ -1,7 +1,10 @@
 """When is a station file finished? Pure decision, no I/O.
 
-A file is taken only when two scans saw the same size and mtime and its mtime is at least
-``settle`` old. Temporary names never get here: the adapter does not list them.
+A file is taken only when two scans saw the same size and mtime and the vault has seen it
+unchanged for at least ``settle``, by the vault's own clock. The file's mtime is the
+station's clock, which may be wrong by years (a file dated 400 days ahead would otherwise
+never settle): it only tells the vault that the file changed. Temporary names never get
+here: the adapter does not list them.
 """
 
 from __future__ import annotations
@@ -16,8 +19,14 @@ class Seen:
     mtime_ns: int
 
 
-def is_stable(*, previous: Seen | None, current: Seen, now: datetime, settle: timedelta) -> bool:
-    if previous is None or previous != current:
+def is_stable(
+    *,
+    previous: Seen | None,
+    current: Seen,
+    unchanged_since: datetime | None,
+    now: datetime,
+    settle: timedelta,
+) -> bool:
+    if previous is None or previous != current or unchanged_since is None:
         return False
-    age_ns = now.timestamp() * 1e9 - current.mtime_ns
-    return age_ns >= settle.total_seconds() * 1e9
+    return now - unchanged_since >= settle

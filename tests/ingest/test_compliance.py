@@ -100,8 +100,7 @@ class Clock:
 
 
 def _docked(v: Vault, clock: Clock, hours_ago: float) -> None:
-    # Written on the station before the vault's June "now" (a file from the future is
-    # still being written, as far as the stability rule can tell).
+    # Written on the station before the vault's June "now", as a real station would.
     june = (vault.db.utcnow() - timedelta(hours=hours_ago + 1)).timestamp()
     for path in v.station_dir.rglob("*.mp4"):
         os.utime(path, (june, june))

@@ -10,7 +10,7 @@ import stat
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from custody.log.models import CustodyEvent
 from ingest.models import FileState, StationFile
 from ingest.pipeline import ingest_next
 from ingest.runner import scan_all
+from ingest.stability import Seen, is_stable
 from ingest.stations.base import Listing, StationUnavailable
 from ingest.stations.local_dir import LocalDirectoryStation
 from tests.conftest import Vault, make_vault, put_clip
@@ -331,3 +332,31 @@ def test_a_copy_that_reads_back_wrong_is_never_committed(
     (row,) = station_files(vault)
     assert row.state == FileState.WAITING
     assert f"{copy} copy of D1/x.mp4 read back as" in (row.last_error or "")
+
+
+def test_a_station_clock_years_ahead_never_stops_ingest(vault: Vault, clip_dir: Path) -> None:
+    """Settling is judged by the vault's own clock: a file dated 400 days ahead by its
+    station is taken once two scans saw it unchanged."""
+    target = put_clip(clip_dir, 0, vault.station_dir / "D1" / "ahead.mp4")
+    ahead = time.time() + 400 * 24 * 3600
+    os.utime(target, (ahead, ahead))
+    ctx = vault.ingest_context()
+    scan_all(ctx)
+    scan_all(ctx)
+    assert ingest_next(ctx)
+    assert [i.original_name for i in vault.items()] == ["ahead.mp4"]
+
+
+def test_settling_counts_from_the_vaults_own_sighting() -> None:
+    seen = Seen(size=10, mtime_ns=int((T0 + timedelta(days=400)).timestamp() * 1e9))
+    settle = timedelta(seconds=30)
+    assert not is_stable(previous=seen, current=seen, unchanged_since=T0,
+                         now=T0 + timedelta(seconds=29), settle=settle)  # fmt: skip
+    assert is_stable(previous=seen, current=seen, unchanged_since=T0,
+                     now=T0 + timedelta(seconds=30), settle=settle)  # fmt: skip
+    grown = Seen(size=11, mtime_ns=seen.mtime_ns)
+    assert not is_stable(previous=seen, current=grown, unchanged_since=T0,
+                         now=T0 + timedelta(hours=1), settle=settle)  # fmt: skip
+
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
