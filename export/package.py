@@ -6,6 +6,7 @@ complete, so a failed export leaves nothing that looks like a package."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -21,7 +22,10 @@ from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from custody.access.models import AccessRequest
+from custody.log.append import append_event
 from custody.log.checkpoints import run_checkpoint_job
+from custody.log.kinds import EventKind
+from custody.log.models import CustodyEvent
 from export.evidence import CustodyWritten, ExportFacts, write_custody
 from export.payload import (
     ExportAborted,
@@ -57,6 +61,9 @@ class _Silent:
 
     def advance(self, amount: int) -> None:
         pass
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -192,9 +199,42 @@ def export(
                 partial.unlink(missing_ok=True)
         else:
             staging.rename(target)
+    except BaseException as exc:
+        try:
+            _record_abandoned(job.factory, auth, number, user_id, exc)
+        except Exception:  # the export's own error is the one to report
+            log.exception("could not record the abandoned export", extra={"export": number})
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(number, target, *result)
+
+
+def _record_abandoned(
+    factory: SessionFactory, auth: Authorized, number: str, user_id: uuid.UUID, exc: BaseException
+) -> None:
+    """Answer every exported entry of this export with export_abandoned: the package those
+    entries describe was removed and never left the vault."""
+    ids = [item.id for item in auth.items]
+    with unit_of_work(factory) as session:
+        user = session.get(User, user_id)
+        actor = f"user:{user.username}" if user is not None else "system:export"
+        exported = session.execute(
+            select(CustodyEvent.item_id, CustodyEvent.data).where(
+                CustodyEvent.item_id.in_(ids), CustodyEvent.kind == EventKind.EXPORTED
+            )
+        ).all()
+        files: dict[uuid.UUID, int] = {}
+        for item_id, data in exported:
+            if data.get("export") == number:
+                files[item_id] = files.get(item_id, 0) + 1
+        reason = str(exc) or type(exc).__name__
+        for item_id in sorted(files, key=str):
+            append_event(
+                session, item_id=item_id, kind=EventKind.EXPORT_ABANDONED, actor=actor,
+                reason=reason[:1000],
+                data={"export": number, "files_recorded": files[item_id], "package": "removed"},
+            )  # fmt: skip
 
 
 def _build(

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 UNCHANGING_KINDS = frozenset(
     {
         EventKind.FIXITY_OK, EventKind.VIEWED, EventKind.DOWNLOADED, EventKind.EXPORTED,
+        EventKind.EXPORT_ABANDONED,
         EventKind.ACCESS_REQUESTED, EventKind.ACCESS_APPROVED, EventKind.ACCESS_REFUSED,
         EventKind.DESTRUCTION_APPROVED, EventKind.DESTRUCTION_SUPERVISED,
     }

@@ -22,6 +22,9 @@ class EventKind(enum.StrEnum):
     VIEWED = "viewed"
     DOWNLOADED = "downloaded"
     EXPORTED = "exported"
+    # An export that stopped part-way: its exported entries name a package that was never
+    # handed over (removed), and this says so and why.
+    EXPORT_ABANDONED = "export_abandoned"
     FIXITY_OK = "fixity_ok"
     FIXITY_FAILED = "fixity_failed"
     REPAIRED = "repaired"

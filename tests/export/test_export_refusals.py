@@ -16,11 +16,13 @@ from custody.access.models import AccessRequest, Purpose
 from custody.log.models import CustodyEvent
 from export.payload import ExportAborted
 from tests.conftest import Vault, run_cli
+from tests.custody.test_tamper import flip_byte
 from tests.export.exporting import Scene, ask, decide, make_scene, run_verifier
 from vault import accounts
 from vault.db import unit_of_work, utcnow
 from vault.errors import AccessDenied, InputRejected, NotFound, VaultError
-from vault.models import EvidenceItem, ItemStatus
+from vault.models import EvidenceItem, ItemStatus, Rendition
+from vault.stores.filesystem import FilesystemStore
 
 MiB = 1024 * 1024
 
@@ -202,3 +204,40 @@ def test_unreachable_time_stamping_authority_stops_the_export(scene: Scene, tmp_
             as_zip=False,
         )
     assert list(out.iterdir()) == []
+
+
+def test_an_export_that_stops_at_the_rendition_step_says_so_on_the_chain(
+    scene: Scene, tmp_path: Path
+) -> None:
+    """The original's exported entry is committed before the rendition fails: the chain then
+    says the export was abandoned, why, and that its package was removed, so no exported
+    entry stands for bytes that never left the vault."""
+    access = scene.vault.app.stores.access
+    assert isinstance(access, FilesystemStore)
+    with unit_of_work(scene.vault.app.factory) as session:
+        rendition = session.execute(
+            select(Rendition).where(Rendition.item_id == scene.long.id)
+        ).scalar_one()
+        assert rendition.digest is not None
+        damaged = access.path_for(rendition.digest)
+    flip_byte(str(damaged))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(VaultError):
+        scene.export(out / "package")
+    assert list(out.iterdir()) == []
+    with unit_of_work(scene.vault.app.factory) as session:
+        events = list(
+            session.execute(
+                select(CustodyEvent).where(CustodyEvent.kind.in_(["exported", "export_abandoned"]))
+            ).scalars()
+        )
+    exported = [e for e in events if e.kind == "exported"]
+    abandoned = {e.item_id: e for e in events if e.kind == "export_abandoned"}
+    assert exported, "the failure came after at least one file was recorded as exported"
+    for entry in exported:
+        answer = abandoned[entry.item_id]  # every exported entry is answered on its chain
+        assert answer.seq > entry.seq
+        assert answer.data["export"] == entry.data["export"]
+        assert answer.data["package"] == "removed"
+        assert "no longer matches its digest" in (answer.reason or "")
