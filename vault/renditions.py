@@ -7,11 +7,15 @@ from __future__ import annotations
 import functools
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import av
+import av.error
 import ffmpeg
 
 from vault.errors import MediaUnreadable
 from vault.media import ffmpeg_binary
+from vault.watermark_layout import layout
 
 # Browsers play this everywhere; faststart puts the index first so playback can start early.
 RENDITION_OPTIONS: dict[str, str | int] = {
@@ -68,20 +72,43 @@ def transcode(source: str, target: Path, *, timeout: float = DEFAULT_TIMEOUT) ->
     return _run(stream, timeout)
 
 
+def frame_size(source: str) -> tuple[int, int]:
+    """Width and height of the first video stream of ``source`` (a path or URL)."""
+    try:
+        with av.open(source) as container:
+            video = container.streams.video[0]
+            return int(video.codec_context.width), int(video.codec_context.height)
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise RenditionFailed(f"cannot read the frame size of the rendition: {exc}") from None
+
+
+def burn_in(video: Any, text: str, *, width: int, height: int) -> Any:
+    """``text`` on every frame, wrapped and sized to it (vault.watermark_layout), bottom left,
+    white on a half-transparent box: legible on any picture."""
+    placed = layout(text, width=width, height=height)
+    count = len(placed.lines)
+    for n, line in enumerate(placed.lines):
+        from_bottom = placed.margin + (count - n) * placed.line_height
+        video = video.drawtext(
+            text=line,
+            x=placed.margin,
+            y=height - from_bottom,
+            fontsize=placed.font_size,
+            fontcolor="white",
+            box=1,
+            boxcolor="black@0.5",
+            boxborderw=2,
+        )
+    return video
+
+
 def watermark(
     source: str, target: Path, text: str, *, has_audio: bool, timeout: float = DEFAULT_TIMEOUT
 ) -> list[str]:
     """A copy of a rendition with ``text`` burned into every frame (audio copied as is)."""
+    width, height = frame_size(source)
     original = ffmpeg.input(source)
-    video = original.video.drawtext(
-        text=text,
-        x=10,
-        y="h-th-10",
-        fontsize=18,
-        fontcolor="white",
-        box=1,
-        boxcolor="black@0.5",
-    )
+    video = burn_in(original.video, text, width=width, height=height)
     options = {k: v for k, v in RENDITION_OPTIONS.items() if k not in ("acodec", "audio_bitrate")}
     streams = [video, original.audio] if has_audio else [video]
     extra = {"acodec": "copy"} if has_audio else {}
