@@ -20,7 +20,12 @@ from custody.log.chain_check import EntryRow, Finding, HeadRow, LogChecker
 from custody.log.checkpoints import WitnessFile
 from custody.log.kinds import EventKind
 from custody.log.models import ChainHead, CustodyEvent, LogHead
-from custody.log.tree_audit import TreeRecomputer, check_checkpoints, sizes_to_recompute
+from custody.log.tree_audit import (
+    TreeRecomputer,
+    check_checkpoints,
+    kept_checkpoints,
+    sizes_to_recompute,
+)
 from vault.errors import NotFound, StoreError
 from vault.models import EvidenceItem, ItemStatus
 from vault.stores.factory import Stores
@@ -236,7 +241,8 @@ def audit(
     }
     log_head = session.get(LogHead, LOG_HEAD_ID)
     log_size = log_head.last_seq if log_head else 0
-    tree = TreeRecomputer(sizes_to_recompute(session, witness) | {log_size})
+    kept = kept_checkpoints(stores.sealed)
+    tree = TreeRecomputer(sizes_to_recompute(session, witness, kept) | {log_size})
     checker = LogChecker(on_leaf=tree.feed)
     by_item: dict[uuid.UUID, list[EntryRow]] = {}
     for row in _stream_entries(session):
@@ -251,6 +257,7 @@ def audit(
         findings.append(Finding(None, None, "custody log head row is missing"))
     signed = check_checkpoints(
         session, tree.tree, log_size, sealed=stores.sealed, witness=witness, tsa_roots=tsa_roots,
+        kept=kept,
     )  # fmt: skip
     findings.extend(signed.findings)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,7 +31,42 @@ from custody.log.signed_note import (
 )
 from custody.log.timestamps import check_token
 from vault.errors import IntegrityViolation, NotFound, StoreError, VerificationError
-from vault.stores.protocol import ObjectStore, rehash
+from vault.stores.protocol import ObjectStore, read_document, rehash
+
+# A checkpoint note is a few hundred bytes; anything larger in the sealed store is not one.
+MAX_NOTE_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class KeptNote:
+    """A checkpoint note found in the sealed store, where legal hold keeps it for ever."""
+
+    digest: str
+    body: CheckpointBody
+
+    @property
+    def label(self) -> str:
+        return (
+            f"the checkpoint kept in the sealed store as sha256:{self.digest[:16]}…"
+            f" ({self.body.size} entries, signed {self.body.time:%Y-%m-%d %H:%M}Z)"
+        )
+
+
+def kept_checkpoints(sealed: ObjectStore) -> list[KeptNote]:
+    """Every checkpoint note the sealed store holds, found by reading each object small
+    enough to be one. The store's own record of what was signed: an insider who deletes the
+    database's checkpoint rows and keys and signs afresh cannot remove these."""
+    kept = []
+    for digest, size in sealed.list_objects():
+        if size > MAX_NOTE_BYTES:
+            continue
+        try:
+            note = read_document(sealed, digest, limit=MAX_NOTE_BYTES).decode("utf-8")
+            body = parse_checkpoint(split_note(note)[0])
+        except (UnicodeDecodeError, VerificationError, NotFound, StoreError):
+            continue  # a time-stamp token, a destruction register, a recording: not a note
+        kept.append(KeptNote(digest, body))
+    return kept
 
 
 def _log(message: str) -> Finding:
@@ -71,9 +107,11 @@ class TreeRecomputer:
             self.tree.roots[self._builder.size] = self._builder.root()
 
 
-def sizes_to_recompute(session: Session, witness: WitnessFile | None) -> set[int]:
-    """Every tree size a checkpoint row, a checkpoint note or the witness claims."""
-    sizes: set[int] = set()
+def sizes_to_recompute(
+    session: Session, witness: WitnessFile | None, kept: Sequence[KeptNote] = ()
+) -> set[int]:
+    """Every tree size a checkpoint row, a checkpoint note, a kept note or the witness claims."""
+    sizes: set[int] = {note.body.size for note in kept}
     checkpoints = all_checkpoints(session)
     notes = [c.note for c in checkpoints] + ([witness.note] if witness else [])
     sizes.update(c.tree_size for c in checkpoints)
@@ -183,10 +221,17 @@ def check_checkpoints(
     sealed: ObjectStore,
     witness: WitnessFile | None = None,
     tsa_roots: list[x509.Certificate] | None = None,
+    kept: Sequence[KeptNote] = (),
 ) -> CheckpointsChecked:
     checkpoints = all_checkpoints(session)
     keys = known_keys(session)
     findings: list[Finding] = []
+    rows = {c.sealed_digest for c in checkpoints}
+    for note in kept:
+        if note.digest in rows:
+            continue  # checked below through its row, with its signature
+        findings.append(_log(f"{note.label} has no checkpoint row in the database: it was deleted"))
+        findings.extend(_against_log(note.label, note.body, tree))
     for checkpoint in checkpoints:
         findings.extend(_check_sealed_copy(checkpoint, sealed))
     bodies: list[tuple[Checkpoint, CheckpointBody]] = []

@@ -117,11 +117,37 @@ def test_rewritten_history_and_re_signed_checkpoints_are_caught_by_the_witness(
     for key in (signed.app.settings.keys_path).glob("*.pem"):
         key.unlink()
     cli(signed, "checkpoint")
-    assert run_cli(["audit", "verify"], signed.env(), signed.root).returncode == 0
     audit_fails(
         signed, "the witnessed checkpoint signed the first 12 entries", "history was rewritten",
         against=True,
     )  # fmt: skip
+
+
+def test_rewritten_and_re_signed_history_is_caught_by_the_sealed_stores_checkpoints(
+    signed: Vault,
+) -> None:
+    """The same insider, and no witness file: the genuine checkpoint is still in the sealed
+    store under legal hold, so the audit alone names it, its missing row, and the rewrite."""
+    with unit_of_work(signed.app.factory) as session:
+        data = dict(session.get(CustodyEvent, 1).data)  # type: ignore[union-attr]
+        genuine = session.scalars(select(Checkpoint.sealed_digest)).one()
+    assert genuine is not None
+    rewrite_chain_from(signed, 1, {**data, "station": "somewhere else"})
+    sql(signed, "DELETE FROM checkpoint")
+    sql(signed, "DELETE FROM signing_key")
+    sql(signed, "DELETE FROM merkle_node")
+    rebuild_merkle_nodes(signed)
+    for key in (signed.app.settings.keys_path).glob("*.pem"):
+        key.unlink()
+    cli(signed, "checkpoint")  # signed afresh with a key of the insider's own
+    out = audit_fails(
+        signed,
+        f"the checkpoint kept in the sealed store as sha256:{genuine[:16]}… (12 entries",
+        "has no checkpoint row in the database: it was deleted",
+        "signed the first 12 entries",
+        "history was rewritten",
+    )
+    assert "chain broken" not in out
 
 
 def rebuild_merkle_nodes(vault: Vault) -> None:

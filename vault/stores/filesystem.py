@@ -267,6 +267,11 @@ class FilesystemStore:
     def iter_digests(self) -> list[str]:
         return sorted(p.name for p in self._objects.glob("*/*/*") if p.is_file())
 
+    def list_objects(self) -> list[tuple[str, int]]:
+        return sorted(
+            (p.name, p.stat().st_size) for p in self._objects.glob("*/*/*") if p.is_file()
+        )
+
     def remove_stale_temps(self) -> int:
         """Delete temp files left by processes that died mid-write; returns how many.
 

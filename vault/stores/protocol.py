@@ -90,6 +90,10 @@ class ObjectStore(Protocol):
         """The retention the store enforces for an object, or None if it enforces none."""
         ...
 
+    def list_objects(self) -> list[tuple[str, int]]:
+        """Every object held: (digest, size), sorted by digest."""
+        ...
+
     def delete(self, digest: str, *, order: DestructionOrder) -> None:
         """Remove an object for the destruction workflow; refused while retention or a hold
         is in force."""
@@ -118,6 +122,13 @@ def validate_digest(digest: str) -> str:
 def read_chunks(stream: BinaryIO, chunk_size: int) -> Iterator[bytes]:
     while chunk := stream.read(chunk_size):
         yield chunk
+
+
+def read_document(store: ObjectStore, digest: str, *, limit: int) -> bytes:
+    """The bytes of a small object the vault wrote itself (a checkpoint note), for
+    verification: never evidence, and never more than ``limit`` bytes."""
+    with store.open(digest) as stream:
+        return stream.read(limit + 1)[:limit]
 
 
 def rehash(store: ObjectStore, digest: str, *, chunk_size: int = 1024 * 1024) -> tuple[str, int]:

@@ -428,14 +428,20 @@ class S3Store:
         return found
 
     def iter_digests(self) -> list[str]:
-        digests: list[str] = []
+        return [digest for digest, _ in self.list_objects()]
+
+    def list_objects(self) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
         prefix = f"{self.config.prefix}objects/"
         with self._translated("list", prefix):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             ):
-                digests.extend(str(o["Key"]).rsplit("/", 1)[-1] for o in page.get("Contents", []))
-        return sorted(digests)
+                found.extend(
+                    (str(o["Key"]).rsplit("/", 1)[-1], int(o["Size"]))
+                    for o in page.get("Contents", [])
+                )
+        return sorted(found)
 
     # -- removal ------------------------------------------------------------------------------
 
