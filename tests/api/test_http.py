@@ -308,7 +308,9 @@ def test_cases_link_items_on_the_custody_record(api: Api) -> None:
     assert linked.json()["items"] == [str(item.id)]
     assert api.client.get(f"/items/{item.id}", headers=inv).json()["case"] == "2026-200"
     chain = api.client.get(f"/items/{item.id}/custody", headers=inv).json()
-    assert chain[-1]["kind"] == "case_linked" and chain[-1]["data"]["case"] == "2026-200"
+    # Linked, then (as at the terminal) the case's retention: litigation keeps it for ever.
+    assert chain[-2]["kind"] == "case_linked" and chain[-2]["data"]["case"] == "2026-200"
+    assert chain[-1]["kind"] == "retention_extended"
     api.client.post("/cases", json={"number": "2026-201"}, headers=inv)
     moved = api.client.post("/cases/2026-201/items", json={"items": [str(item.id)]}, headers=inv)
     assert moved.status_code == 409 and "another case" in moved.json()["detail"]
