@@ -160,6 +160,12 @@ def make_vault(
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's workers start with COLUMNS=80 and LINES=24, and rich fixes a console's
+    # width when it is created with COLUMNS set: `evault` run in-process must size its tables
+    # from the environment each run gives it, as on a real terminal. (Before any test module
+    # imports the CLI.)
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
     config.addinivalue_line(
         "markers",
         "one_database: what the test checks does not depend on the database (memory, TLS,"
