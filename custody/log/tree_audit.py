@@ -1,6 +1,7 @@
 """Invariant 4 beyond the chains: the Merkle tree recomputed from the raw entries, every
-checkpoint's signature and root, consistency between checkpoints, and (optionally) a
-checkpoint an outside party kept. Stored nodes and rows are checked, never trusted."""
+checkpoint's signature and root, consistency between checkpoints, every checkpoint note the
+sealed store keeps (with or without its database row), and (optionally) a checkpoint an
+outside party kept. Stored nodes and rows are checked, never trusted."""
 
 from __future__ import annotations
 
