@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.error_table import outcome_of
 from vault.errors import VaultError
+
+log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://evidence-vault.example/problems/"
@@ -74,6 +77,18 @@ def install(app: FastAPI) -> None:
         return problem(
             request, 422, "invalid-value", "a value in the request cannot be stored or searched"
         )
+
+    @app.exception_handler(StatementError)
+    async def unbindable(request: Request, exc: StatementError) -> JSONResponse:
+        # A value refused before it reached the database: a time without a UTC offset, or
+        # one that cannot be expressed in UTC (year 1 at +14:00). Anything else is ours.
+        if isinstance(exc.orig, OverflowError | ValueError):
+            return problem(
+                request, 422, "invalid-value",
+                f"a value in the request cannot be stored or searched: {exc.orig}",
+            )  # fmt: skip
+        log.error("statement failed", exc_info=exc)
+        return problem(request, 500, "internal", "internal error; the vault's log has details")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -330,3 +330,19 @@ def test_nul_in_a_path_or_query_is_a_client_error(api: Api, url: str) -> None:
     assert answer.status_code in {200, 404, 422}, answer.text
     if answer.status_code != 200:
         assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        "0001-01-01T00:00:00%2B14:00",  # before year 1 in UTC: no such datetime
+        "9999-12-31T23:00:00-14:00",  # after year 9999 in UTC
+        "2026-12-02T00:00:00",  # no offset: the vault never guesses one
+    ],
+)
+def test_a_time_the_vault_cannot_use_is_a_client_error(api: Api, since: str) -> None:
+    """Found by schemathesis: such a time reached the UTC column and answered 500."""
+    answer = api.client.get(f"/items?since={since}", headers=api.as_role("auditor"))
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"].endswith("/invalid-value")
