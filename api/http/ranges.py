@@ -7,7 +7,9 @@ import re
 from custody.access.delivery import ByteRange
 from vault.errors import InputRejected
 
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Twenty digits pass any object's size; more would only reach int()'s 4,300-digit limit.
+RANGE = re.compile(r"^bytes=(\d{0,20})-(\d{0,20})$")
+SHOWN = 80  # characters of a refused header repeated in the answer
 
 
 class RangeNotSatisfiable(InputRejected):
@@ -20,7 +22,9 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         return None
     match = RANGE.match(header.strip())
     if match is None:
-        raise RangeNotSatisfiable(f"only a single bytes=start-end range is served, not {header!r}")
+        raise RangeNotSatisfiable(
+            f"only a single bytes=start-end range is served, not {header[:SHOWN]!r}"
+        )
     first, last = match.groups()
     if not first and not last:
         raise RangeNotSatisfiable("empty range")
@@ -32,5 +36,5 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     start = int(first)
     end = min(int(last), size - 1) if last else size - 1
     if start >= size or end < start:
-        raise RangeNotSatisfiable(f"range {header!r} is outside the {size} bytes")
+        raise RangeNotSatisfiable(f"range {header[:SHOWN]!r} is outside the {size} bytes")
     return ByteRange(start, end - start + 1)
