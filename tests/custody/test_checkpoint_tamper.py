@@ -109,14 +109,7 @@ def test_rewritten_history_and_re_signed_checkpoints_are_caught_by_the_witness(
     seq = 1
     with unit_of_work(signed.app.factory) as session:
         data = dict(session.get(CustodyEvent, seq).data)  # type: ignore[union-attr]
-    rewrite_chain_from(signed, seq, {**data, "station": "somewhere else"})
-    sql(signed, "DELETE FROM checkpoint")
-    sql(signed, "DELETE FROM signing_key")
-    sql(signed, "DELETE FROM merkle_node")
-    rebuild_merkle_nodes(signed)
-    for key in (signed.app.settings.keys_path).glob("*.pem"):
-        key.unlink()
-    cli(signed, "checkpoint")
+    rewrite_and_re_sign(signed, seq, {**data, "station": "somewhere else"})
     audit_fails(
         signed, "the witnessed checkpoint signed the first 12 entries", "history was rewritten",
         against=True,
@@ -132,14 +125,7 @@ def test_rewritten_and_re_signed_history_is_caught_by_the_sealed_stores_checkpoi
         data = dict(session.get(CustodyEvent, 1).data)  # type: ignore[union-attr]
         genuine = session.scalars(select(Checkpoint.sealed_digest)).one()
     assert genuine is not None
-    rewrite_chain_from(signed, 1, {**data, "station": "somewhere else"})
-    sql(signed, "DELETE FROM checkpoint")
-    sql(signed, "DELETE FROM signing_key")
-    sql(signed, "DELETE FROM merkle_node")
-    rebuild_merkle_nodes(signed)
-    for key in (signed.app.settings.keys_path).glob("*.pem"):
-        key.unlink()
-    cli(signed, "checkpoint")  # signed afresh with a key of the insider's own
+    rewrite_and_re_sign(signed, 1, {**data, "station": "somewhere else"})
     out = audit_fails(
         signed,
         f"the checkpoint kept in the sealed store as sha256:{genuine[:16]}… (12 entries",
@@ -148,6 +134,19 @@ def test_rewritten_and_re_signed_history_is_caught_by_the_sealed_stores_checkpoi
         "history was rewritten",
     )
     assert "chain broken" not in out
+
+
+def rewrite_and_re_sign(vault: Vault, seq: int, new_data: dict[str, object]) -> None:
+    """The insider rewrites an entry, deletes the checkpoint rows, keys and stored tree, and
+    signs a fresh checkpoint with a key of their own."""
+    rewrite_chain_from(vault, seq, new_data)
+    sql(vault, "DELETE FROM checkpoint")
+    sql(vault, "DELETE FROM signing_key")
+    sql(vault, "DELETE FROM merkle_node")
+    rebuild_merkle_nodes(vault)
+    for key in (vault.app.settings.keys_path).glob("*.pem"):
+        key.unlink()
+    cli(vault, "checkpoint")
 
 
 def rebuild_merkle_nodes(vault: Vault) -> None:
