@@ -24,8 +24,16 @@ from custody.fixity.models import CopyKind
 from custody.log.kinds import EventKind
 from export.spec import Authorized, ClipSpec
 from vault.db import SessionFactory, unit_of_work
+from vault.derived import record_derived
 from vault.errors import Conflict, IntegrityViolation
-from vault.models import EvidenceItem, MediaStatus, Rendition, RenditionStatus, User
+from vault.models import (
+    DerivedKind,
+    EvidenceItem,
+    MediaStatus,
+    Rendition,
+    RenditionStatus,
+    User,
+)
 from vault.renditions import RenditionFailed, cut_clip, ffmpeg_version, frame_hashes
 from vault.stores.factory import Stores
 from vault.stores.protocol import Retention, StoredObject, read_chunks
@@ -201,6 +209,7 @@ def add_rendition(run: PayloadRun, item: EvidenceItem, *, watermarked: bool) -> 
         }
         copy = (
             make_watermarked_copy(
+                factory=run.factory,
                 store=run.stores.access,
                 rendition=rendition,
                 item=item,
@@ -209,6 +218,7 @@ def add_rendition(run: PayloadRun, item: EvidenceItem, *, watermarked: bool) -> 
                 workdir=run.workdir,
                 chunk_size=run.chunk_size,
                 text=f"{run.auth.recipient} | {run.number}",
+                made_for=run.number,
             )
             if watermarked
             else None
@@ -271,6 +281,9 @@ def add_clip(run: PayloadRun, item: EvidenceItem, clip: ClipSpec) -> list[Packag
             )
     finally:
         made.unlink(missing_ok=True)
+    record_derived(
+        run.factory, item_id=item.id, kind=DerivedKind.CLIP, stored=stored, made_for=run.number
+    )
     span = f"{clip.start:g}-{clip.end:g}"
     _deliver_to(
         run, item, f"{base}.mkv", derived=stored, details={"derivative": "clip", "seconds": span}

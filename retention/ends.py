@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.log.append import append_event, events_for
-from custody.log.kinds import DELIVERY_KINDS, EventKind
+from custody.log.append import append_event
+from custody.log.kinds import EventKind
 from retention.models import LegalHold
 from retention.policy import current_policy
 from retention.rules import (
@@ -23,6 +23,7 @@ from retention.rules import (
     extends,
     show_end,
 )
+from vault.derived import derived_digests
 from vault.models import EvidenceItem, ItemStatus, Rendition
 from vault.stores.factory import Stores
 
@@ -77,17 +78,14 @@ def active_holds(session: Session, item: EvidenceItem) -> list[LegalHold]:
 
 def item_objects(session: Session, item: EvidenceItem) -> tuple[list[str], list[str]]:
     """(sealed-store digests, access-store digests) of everything kept for the item: the two
-    copies, the rendition and every watermarked copy handed out."""
+    copies, the rendition and every derived copy (watermarked copies, export clips)."""
     access = [item.digest]
     rendition = session.execute(
         select(Rendition.digest).where(Rendition.item_id == item.id)
     ).scalar_one_or_none()
     if rendition:
         access.append(rendition)
-    for event in events_for(session, item.id):
-        delivered = event.data.get("digest") if event.kind in DELIVERY_KINDS else None
-        if isinstance(delivered, str) and delivered not in access:
-            access.append(delivered)
+    access += [d for d in derived_digests(session, item.id) if d not in access]
     return [item.digest], access
 
 

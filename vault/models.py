@@ -214,3 +214,23 @@ class Rendition(UUIDPrimaryKey, Base):
     ffmpeg_version: Mapped[str | None] = mapped_column(String(200))
     arguments: Mapped[list[str] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class DerivedKind(enum.StrEnum):
+    WATERMARKED_COPY = "watermarked_copy"  # a rendition with a delivery's or export's text
+    CLIP = "clip"  # a lossless cut of the original, made for an export
+
+
+class DerivedCopy(UUIDPrimaryKey, Base):
+    """A stored object made from an item for one delivery or export (the item's rendition has
+    its own table). A row is written as soon as the object is stored, before it is handed to
+    anyone, so that fixity checks it and destruction deletes it whatever happens next."""
+
+    __tablename__ = "derived_copy"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_item.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    made_for: Mapped[str] = mapped_column(String(100))  # the request or export number

@@ -63,6 +63,7 @@ def hand_over(
     refuse_if_undeliverable(item)
     if request.purpose == Purpose.COPY_RENDITION:
         copy = make_watermarked_copy(
+            factory=factory,
             store=store,
             rendition=made_rendition(session, item),
             item=item,

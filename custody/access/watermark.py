@@ -1,6 +1,6 @@
 """Watermarked copies: a rendition with the requester, request number and time burned into
-every frame, made per delivery and kept in the access store so the custody record's digest
-names bytes that still exist."""
+every frame, made per delivery and kept in the access store (a derived_copy row) so the
+custody record's digest names bytes that still exist, and that fixity and destruction find."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.access.models import AccessRequest
-from vault.db import utcnow
+from vault.db import SessionFactory, utcnow
+from vault.derived import record_derived
 from vault.errors import Conflict
-from vault.models import EvidenceItem, Rendition, RenditionStatus, User
+from vault.models import DerivedKind, EvidenceItem, Rendition, RenditionStatus, User
 from vault.renditions import RenditionFailed, watermark
 from vault.stores.protocol import ObjectStore, Retention, StoredObject, read_chunks
 
@@ -47,6 +48,7 @@ def has_audio(item: EvidenceItem) -> bool:
 
 def make_watermarked_copy(
     *,
+    factory: SessionFactory,
     store: ObjectStore,
     rendition: Rendition,
     item: EvidenceItem,
@@ -55,8 +57,10 @@ def make_watermarked_copy(
     workdir: Path,
     chunk_size: int,
     text: str | None = None,
+    made_for: str | None = None,
 ) -> WatermarkedCopy:
-    """``text`` is burned in; by default the requester, request number and time."""
+    """``text`` is burned in; by default the requester, request number and time. The copy is
+    recorded as the item's derived copy, made for ``made_for`` (default: the request)."""
     assert rendition.digest is not None
     text = text or f"{user.username} | {request.number} | {utcnow():%Y-%m-%d %H:%M:%S} UTC"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -74,4 +78,11 @@ def make_watermarked_copy(
             )
     finally:
         target.unlink(missing_ok=True)
+    record_derived(
+        factory,
+        item_id=item.id,
+        kind=DerivedKind.WATERMARKED_COPY,
+        stored=stored,
+        made_for=made_for or request.number,
+    )
     return WatermarkedCopy(stored, rendition.digest, text, arguments)

@@ -1,10 +1,12 @@
-"""Scheduled fixity: every sealed copy, access copy and rendition is re-hashed once per cycle
-(default 90 days), a slice per run so the work is spread evenly, each result a custody event.
+"""Scheduled fixity: every sealed copy, access copy, rendition and derived copy (watermarked
+copies, export clips) is re-hashed once per cycle (default 90 days), a slice per run so the
+work is spread evenly, each result a custody event.
 
 A damaged sealed or access copy is quarantined and repaired from the other copy, but only if
 that copy still matches the recorded digest; when both are damaged nothing is overwritten and
-the item is reported for a person to act on. A rendition is derived, not evidence: a damaged
-one is quarantined and reported (make it again with `evault render`).
+the item is reported for a person to act on. Renditions and derived copies are not evidence:
+a damaged one is quarantined and reported (make a rendition again with `evault render`; a
+derived copy was handed out once and its custody event names its digest).
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from custody.fixity.models import CopyKind, FixityState, FixityStatus
+from custody.fixity.models import CopyKind, FixityState, FixityStatus, copy_key, kind_of
 from custody.log.append import append_event
 from custody.log.kinds import EventKind
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.errors import Conflict, NotFound, RetentionViolation, StoreError, VaultError
-from vault.models import EvidenceItem, ItemStatus, Rendition, RenditionStatus
+from vault.models import DerivedCopy, EvidenceItem, ItemStatus, Rendition, RenditionStatus
 from vault.stores.factory import Stores
 from vault.stores.protocol import ObjectStore, Retention, read_chunks, rehash
 
@@ -37,18 +39,20 @@ def store_for(stores: Stores, copy: CopyKind) -> ObjectStore:
     return stores.sealed if copy == CopyKind.SEALED else stores.access
 
 
-def _untracked(item_id: Any, copy: CopyKind) -> Any:
-    return ~exists().where(FixityState.item_id == item_id, FixityState.copy == copy.value)
+def _untracked(item_id: Any, key: Any) -> Any:
+    return ~exists().where(FixityState.item_id == item_id, FixityState.copy == key)
 
 
 def track_new_objects(session: Session) -> int:
-    """Enter into the schedule the copies and made renditions not in it yet. Only those are
-    read (an anti-join), so an hourly run costs little however large the vault grows."""
+    """Enter into the schedule the copies, made renditions and derived copies not in it yet.
+    Only those are read (an anti-join), so an hourly run costs little however large the vault
+    grows."""
     added = 0
     for copy in (CopyKind.SEALED, CopyKind.ACCESS):
         new_items = session.execute(
             select(EvidenceItem.id, EvidenceItem.digest, EvidenceItem.size).where(
-                EvidenceItem.status == ItemStatus.PRESERVED, _untracked(EvidenceItem.id, copy)
+                EvidenceItem.status == ItemStatus.PRESERVED,
+                _untracked(EvidenceItem.id, copy.value),
             )
         ).all()
         for item_id, digest, size in new_items:
@@ -61,7 +65,7 @@ def track_new_objects(session: Session) -> int:
             EvidenceItem.status == ItemStatus.PRESERVED,  # a destroyed item's are deleted
             Rendition.status == RenditionStatus.MADE,
             Rendition.digest.is_not(None),
-            _untracked(Rendition.item_id, CopyKind.RENDITION),
+            _untracked(Rendition.item_id, CopyKind.RENDITION.value),
         )
     ).all()
     for item_id, made_digest, made_size in new_renditions:
@@ -74,8 +78,23 @@ def track_new_objects(session: Session) -> int:
             )
         )
         added += 1
+    added += _track_derived(session)
     session.flush()
     return added
+
+
+def _track_derived(session: Session) -> int:
+    key = literal(f"{CopyKind.DERIVED.value}:") + DerivedCopy.digest
+    new_copies = session.execute(
+        select(DerivedCopy.item_id, DerivedCopy.digest, func.max(DerivedCopy.size))
+        .join(EvidenceItem, EvidenceItem.id == DerivedCopy.item_id)
+        .where(EvidenceItem.status == ItemStatus.PRESERVED, _untracked(DerivedCopy.item_id, key))
+        .group_by(DerivedCopy.item_id, DerivedCopy.digest)
+    ).all()
+    for item_id, digest, size in new_copies:
+        key_value = copy_key(CopyKind.DERIVED, digest)
+        session.add(FixityState(item_id=item_id, copy=key_value, digest=digest, size=size))
+    return len(new_copies)
 
 
 def due(
@@ -119,11 +138,13 @@ def _measure(store: ObjectStore, digest: str, chunk_size: int) -> tuple[str | No
 
 
 def check(
-    factory: SessionFactory, stores: Stores, item_id: uuid.UUID, copy: CopyKind, *, chunk_size: int
+    factory: SessionFactory, stores: Stores, item_id: uuid.UUID, key: str, *, chunk_size: int
 ) -> Outcome:
-    """Re-hash one copy (outside any transaction), record the result, repair if it can."""
+    """Re-hash one copy (outside any transaction), record the result, repair if it can.
+    ``key`` is the copy's name in the schedule (a CopyKind, or copy_key() of a derived copy)."""
+    copy = kind_of(key)
     with unit_of_work(factory, read_only=True) as session:
-        state = session.get(FixityState, (item_id, copy.value))
+        state = session.get(FixityState, (item_id, key))
         if state is None:
             raise NotFound(f"{copy} copy of {item_id} is not in the fixity schedule")
         digest, size = state.digest, state.size
@@ -131,7 +152,7 @@ def check(
     actual, found_size, problem = _measure(store, digest, chunk_size)
     intact = actual == digest and found_size == size
     with unit_of_work(factory) as session:
-        state = session.get(FixityState, (item_id, copy.value))
+        state = session.get(FixityState, (item_id, key))
         assert state is not None
         state.last_checked_at = utcnow()
         data = {"copy": copy.value, "store": store.name, "digest": digest, "size": size,
@@ -152,6 +173,8 @@ def check(
     )
     if copy == CopyKind.RENDITION:
         return Outcome(item_id, copy, intact=False, detail="rendition quarantined: re-render it")
+    if copy == CopyKind.DERIVED:
+        return Outcome(item_id, copy, intact=False, detail="derived copy quarantined")
     return _repair(factory, stores, item_id, copy, digest, chunk_size=chunk_size)
 
 
@@ -220,7 +243,7 @@ def run_slice(
             rows = list(session.execute(select(FixityState)).scalars())
         else:
             rows = due(session, now=now, cycle=cycle, every=every)
-        work = [(r.item_id, CopyKind(r.copy)) for r in rows]
+        work = [(r.item_id, r.copy) for r in rows]
     outcomes = []
     for item_id, copy in work:
         try:

@@ -18,6 +18,20 @@ class CopyKind(enum.StrEnum):
     SEALED = "sealed"
     ACCESS = "access"
     RENDITION = "rendition"
+    DERIVED = "derived"  # a watermarked copy or export clip; one schedule row per digest
+
+
+def copy_key(kind: CopyKind, digest: str | None = None) -> str:
+    """The schedule's name for a stored copy: the kind, and for a derived copy its digest
+    (an item has one sealed copy, one access copy, one rendition, but many derived copies)."""
+    if kind == CopyKind.DERIVED:
+        assert digest is not None
+        return f"{kind.value}:{digest}"
+    return kind.value
+
+
+def kind_of(key: str) -> CopyKind:
+    return CopyKind(key.split(":", 1)[0])
 
 
 class FixityStatus(enum.StrEnum):
@@ -31,7 +45,7 @@ class FixityState(Base):
     __tablename__ = "fixity_state"
 
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_item.id"), primary_key=True)
-    copy: Mapped[str] = mapped_column(String(20), primary_key=True)
+    copy: Mapped[str] = mapped_column(String(80), primary_key=True)  # see copy_key()
     digest: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
