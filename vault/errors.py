@@ -63,3 +63,8 @@ class VerificationError(IntegrityViolation):
 class MediaUnreadable(InputRejected):
     """ffmpeg or PyAV cannot read or convert a recording. Its sealed copy is kept all the same
     (invariant 6): only what was to be made from it (a probe, a rendition) is missing."""
+
+
+class DeliveryAborted(Unavailable):
+    """A delivery stopped because the stored copy failed its re-hash on the way out. The
+    custody chain says so, the fixity path has run, and asking again is the remedy."""

@@ -5,6 +5,7 @@ apply as over HTTP: nobody approves their own request, and every byte fetched is
 from __future__ import annotations
 
 import hashlib
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -150,7 +151,7 @@ def fetch(
             handed = hand_over(
                 factory=app.factory,
                 session=session,
-                store=app.stores.access,
+                stores=app.stores,
                 request=approved,
                 item=found,
                 user=user,
@@ -158,7 +159,7 @@ def fetch(
                 chunk_size=app.settings.chunk_size,
             )
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-        with target, Progress(*columns, TransferSpeedColumn()) as progress:
+        with closing(handed.chunks), target, Progress(*columns, TransferSpeedColumn()) as progress:
             task = progress.add_task(out.name, total=handed.size)
             for chunk in handed.chunks:
                 target.write(chunk)

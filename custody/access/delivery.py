@@ -1,22 +1,36 @@
 """The one function that hands stored bytes to a person (invariant 3).
 
 It appends the custody event (actor, reason, request, digest of exactly the bytes delivered)
-and commits it before the first byte is yielded. Nothing else in the code base opens a store
-on a person's behalf; a test enforces that.
+and commits it before the first byte is yielded, and for a view or download a second entry
+when it ends, saying how: complete, interrupted after N bytes, or refused because the copy
+failed its re-hash. Nothing else in the code base opens a store on a person's behalf; a test
+enforces that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+from custody.fixity.checks import check, track_new_objects
+from custody.fixity.models import CopyKind, copy_key, kind_of
 from custody.log.append import append_event
 from custody.log.kinds import DELIVERY_KINDS, EventKind
+from vault.alert_models import AlertLevel
+from vault.alerts import raise_alert
 from vault.db import SessionFactory, unit_of_work
-from vault.errors import AccessDenied, IntegrityViolation, NotFound
+from vault.errors import (
+    AccessDenied,
+    DeliveryAborted,
+    IntegrityViolation,
+    NotFound,
+    VaultError,
+)
 from vault.models import EvidenceItem, ItemStatus, ScanStatus
+from vault.stores.factory import Stores
 from vault.stores.protocol import ObjectStore, StoredObject
 
 
@@ -78,11 +92,17 @@ def deliver(
     chunk_size: int = 1024 * 1024,
     derived: StoredObject | None = None,
     details: dict[str, str] | None = None,
-) -> Iterator[bytes]:
+    stores: Stores | None = None,
+) -> Generator[bytes, None, None]:
     """Yield the bytes of an item's object; the custody event is durable before the first.
 
     ``derived`` serves an object made from the item instead (a watermarked copy of its
     rendition); the event names the item and records the digest of the derived bytes.
+
+    A view or download also gets a delivery_ended entry saying how it ended, however it ends
+    (close the generator when done with it). A copy that fails its re-hash on the way out is
+    handed to the fixity path (``stores`` lets it repair from the other copy) and the caller
+    gets DeliveryAborted: ask again.
     """
     if kind not in DELIVERY_KINDS:
         raise ValueError(f"{kind} is not a delivery")
@@ -104,7 +124,7 @@ def deliver(
         digest if byte_range is None else _digest_of(_read_range(store, digest, span, chunk_size))
     )
     with unit_of_work(factory) as session:
-        append_event(
+        started = append_event(
             session,
             item_id=item_id,
             kind=kind,
@@ -120,12 +140,123 @@ def deliver(
             },
             commit_chain=kind == EventKind.EXPORTED,
         )
-    return _verified_stream(store, digest, span, delivered, chunk_size)
+        seq = started.seq
+    stream = _verified_stream(store, digest, span, delivered, chunk_size)
+    if kind == EventKind.EXPORTED:
+        return stream  # an export ends in its package's exported entries, or export_abandoned
+    copy = (
+        copy_key(CopyKind.DERIVED, digest)
+        if derived is not None
+        else (CopyKind.SEALED.value if stores is not None and store is stores.sealed else "access")
+    )
+    begun = Begun(item_id, seq, actor, store.name, copy, span.length)
+    return _ended_on_record(factory, stream, begun, stores)
+
+
+@dataclass(frozen=True)
+class Begun:
+    """A view or download whose entry is on the chain, for the entry that says how it ended."""
+
+    item_id: uuid.UUID
+    seq: int
+    actor: str
+    store: str
+    copy: str  # its key in the fixity schedule
+    length: int
+
+
+def _ended_on_record(
+    factory: SessionFactory,
+    stream: Iterator[bytes],
+    begun: Begun,
+    stores: Stores | None,
+) -> Generator[bytes, None, None]:
+    # A chunk counts as handed over once the consumer asks for the next one (or for the end):
+    # a recipient that hangs up while one is in flight never got it whole.
+    handed, hasher, recorded = 0, hashlib.sha256(), False
+    ending: dict[str, Any] = {
+        "outcome": "interrupted",
+        "detail": "the recipient stopped reading before the end (connection closed)",
+    }
+    try:
+        for chunk in stream:
+            yield chunk
+            handed += len(chunk)
+            hasher.update(chunk)
+        ending = {"outcome": "complete", "detail": "every byte handed over; digest checked"}
+    except IntegrityViolation as exc:
+        _record_end(factory, begun, handed, hasher, {"outcome": "refused", "detail": str(exc)})
+        recorded = True
+        note = _fixity_after_damage(factory, stores, begun)
+        raise DeliveryAborted(
+            f"the delivery was stopped after {handed} of {begun.length} bytes: {exc}. {note}"
+            " Ask for it again."
+        ) from None
+    except VaultError as exc:
+        ending = {"outcome": "interrupted", "detail": f"the store failed mid-read: {exc}"}
+        raise
+    finally:
+        if not recorded:
+            _record_end(factory, begun, handed, hasher, ending)
+
+
+def _record_end(
+    factory: SessionFactory,
+    begun: Begun,
+    handed: int,
+    hasher: Any,
+    ending: dict[str, Any],
+) -> None:
+    with unit_of_work(factory) as session:
+        append_event(
+            session,
+            item_id=begun.item_id,
+            kind=EventKind.DELIVERY_ENDED,
+            actor=begun.actor,
+            data={
+                **ending,
+                "of": begun.seq,
+                "bytes": handed,
+                "of_bytes": begun.length,
+                "digest_of_bytes": hasher.hexdigest(),
+            },
+        )
+
+
+def _fixity_after_damage(factory: SessionFactory, stores: Stores | None, begun: Begun) -> str:
+    """The fixity check of the copy that failed on the way out: fixity_failed, quarantine and
+    a repair from the other copy where there is one, and an alert for the custodian."""
+    if stores is None:
+        note = "The copy awaits the scheduled fixity check."
+    else:
+        with unit_of_work(factory) as session:
+            track_new_objects(session)  # a copy made since the last fixity run
+        try:
+            outcome = check(factory, stores, begun.item_id, begun.copy, chunk_size=1024 * 1024)
+        except VaultError as exc:
+            note = f"The fixity check could not run ({exc})."
+        else:
+            note = (
+                "The copy was repaired from the other copy."
+                if outcome.repaired
+                else f"Fixity recorded it: {outcome.detail or 'quarantined'}."
+            )
+    with unit_of_work(factory) as session:
+        raise_alert(
+            session,
+            key=f"delivery-refused:{begun.seq}",
+            kind="delivery_refused",
+            level=AlertLevel.ERROR,
+            message=f"a damaged {kind_of(begun.copy)} copy of item {begun.item_id} was found"
+            f" while delivering it (custody entry {begun.seq}). {note}",
+            details={"item": str(begun.item_id), "of": begun.seq, "store": begun.store},
+        )
+    return note
 
 
 def _verified_stream(
     store: ObjectStore, digest: str, span: ByteRange, expected: str, chunk_size: int
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     # The last chunk is held back until the digest checks out, so damaged bytes never reach
     # the recipient as a complete file that looks genuine.
     hasher = hashlib.sha256()

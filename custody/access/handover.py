@@ -3,7 +3,7 @@ and `evault fetch` share. The bytes themselves always come from custody.access.d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from custody.log.kinds import EventKind
 from vault.db import SessionFactory
 from vault.errors import AccessDenied
 from vault.models import EvidenceItem, User
-from vault.stores.protocol import ObjectStore
+from vault.stores.factory import Stores
 
 DELIVERY_KIND = {
     Purpose.VIEW: EventKind.VIEWED,
@@ -27,7 +27,7 @@ DELIVERY_KIND = {
 
 @dataclass(frozen=True)
 class Handover:
-    chunks: Iterator[bytes]
+    chunks: Generator[bytes, None, None]  # close it: the custody record says how it ended
     size: int  # of the whole object
     digest: str  # of the whole object
     media_type: str
@@ -40,7 +40,7 @@ def hand_over(
     *,
     factory: SessionFactory,
     session: Session,
-    store: ObjectStore,
+    stores: Stores,
     request: AccessRequest,
     item: EvidenceItem,
     user: User,
@@ -51,8 +51,11 @@ def hand_over(
     """Plan and start one delivery (its custody event is committed before this returns).
 
     A copy_rendition request gets a freshly watermarked copy, whole; the others get the
-    access copy itself, whole or the asked byte range. The sealed set is never read.
+    access copy itself, whole or the asked byte range. The sealed set is never read (only a
+    repair after a damaged access copy reads it, through the fixity path). Close ``chunks``
+    when done: its custody entry then says how the delivery ended.
     """
+    store = stores.access
     if request.purpose not in DELIVERY_KIND:
         raise AccessDenied(
             f"request {request.number} is for an {request.purpose.value}: run `evault export`"
@@ -86,6 +89,7 @@ def hand_over(
         chunk_size=chunk_size,
         derived=derived,
         details=details,
+        stores=stores,
     )
     if derived is not None:
         name = f"{request.number}-{item.digest[:12]}.mp4"

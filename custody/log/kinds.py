@@ -22,6 +22,11 @@ class EventKind(enum.StrEnum):
     VIEWED = "viewed"
     DOWNLOADED = "downloaded"
     EXPORTED = "exported"
+    # How a view or download ended: complete (every byte handed over and the digest checked),
+    # interrupted (the recipient stopped reading after N bytes), or refused (the stored copy
+    # failed its re-hash on the way out; the fixity path took over). Its "of" is the seq of
+    # the viewed/downloaded entry, which is recorded before the first byte.
+    DELIVERY_ENDED = "delivery_ended"
     # An export that stopped part-way: its exported entries name a package that was never
     # handed over (removed), and this says so and why.
     EXPORT_ABANDONED = "export_abandoned"

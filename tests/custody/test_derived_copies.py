@@ -33,7 +33,7 @@ def watermarked_download(vault: Vault, number: str, item: EvidenceItem, tmp: Pat
         ).scalar_one()
         user = session.execute(select(User).where(User.username == "li")).scalar_one()
         handover = hand_over(
-            factory=vault.app.factory, session=session, store=vault.app.stores.access,
+            factory=vault.app.factory, session=session, stores=vault.app.stores,
             request=request, item=item, user=user, workdir=tmp, chunk_size=64 * 1024,
         )  # fmt: skip
         b"".join(handover.chunks)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.context import AppContext
 from api.http.convert import request_out
+from api.http.delivery_response import DeliveryResponse
 from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA, problem
 from api.http.ranges import RangeNotSatisfiable, parse_range
@@ -129,7 +130,7 @@ def get_content(
     handed = hand_over(
         factory=context.factory,
         session=session,
-        store=context.stores.access,
+        stores=context.stores,
         request=approved,
         item=found,
         user=user,
@@ -147,10 +148,10 @@ def get_content(
         headers["Content-Length"] = str(handed.size)
         encoded = base64.b64encode(bytes.fromhex(handed.digest)).decode()
         headers["Repr-Digest"] = f"sha-256=:{encoded}:"  # RFC 9530: the client can check
-        return StreamingResponse(handed.chunks, media_type=handed.media_type, headers=headers)
+        return DeliveryResponse(handed.chunks, media_type=handed.media_type, headers=headers)
     span = handed.span
     headers["Content-Length"] = str(span.length)
     headers["Content-Range"] = f"bytes {span.start}-{span.start + span.length - 1}/{handed.size}"
-    return StreamingResponse(
+    return DeliveryResponse(
         handed.chunks, status_code=206, media_type=handed.media_type, headers=headers
     )
