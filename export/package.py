@@ -34,6 +34,7 @@ from export.payload import (
     add_clip,
     add_original,
     add_rendition,
+    add_sidecars,
 )
 from export.spec import Authorized, ExportSpec, authorize_export
 from vault.db import SessionFactory, unit_of_work, utcnow
@@ -85,6 +86,7 @@ def _payload(run: PayloadRun, spec: ExportSpec) -> list[PackageFile]:
     files: list[PackageFile] = []
     for item in run.auth.items:
         files.append(add_original(run, item))
+        files += add_sidecars(run, item)
         files += add_rendition(run, item, watermarked=spec.watermark)
         for clipped, clip in run.auth.clips:
             if clipped.id == item.id:

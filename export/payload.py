@@ -29,6 +29,7 @@ from vault.errors import Conflict, IntegrityViolation
 from vault.models import (
     DerivedKind,
     EvidenceItem,
+    ItemSidecar,
     MediaStatus,
     Rendition,
     RenditionStatus,
@@ -52,7 +53,7 @@ class PackageFile:
 
     path: str
     item_id: uuid.UUID
-    role: str  # original | rendition | clip | frames | provenance
+    role: str  # original | sidecar | rendition | clip | frames | provenance
     digest: str
     size: int
 
@@ -117,8 +118,9 @@ def _deliver_to(
     *,
     derived: StoredObject | None = None,
     details: dict[str, str] | None = None,
+    sealed: bool = False,
 ) -> None:
-    store = run.stores.access if derived is not None else run.stores.sealed
+    store = run.stores.access if derived is not None and not sealed else run.stores.sealed
     chunks = deliver(
         run.factory,
         store=store,
@@ -156,6 +158,27 @@ def add_original(run: PayloadRun, item: EvidenceItem) -> PackageFile:
             f" fixity_failed was recorded ({outcome.detail or 'quarantined'}); nothing exported"
         ) from None
     return PackageFile(path, item.id, "original", item.digest, item.size)
+
+
+def add_sidecars(run: PayloadRun, item: EvidenceItem) -> list[PackageFile]:
+    """The station's sidecar files, byte for byte from the sealed store (malformed ones too:
+    they are what the station said)."""
+    with unit_of_work(run.factory, read_only=True) as session:
+        kept = list(
+            session.execute(
+                select(ItemSidecar)
+                .where(ItemSidecar.item_id == item.id)
+                .order_by(ItemSidecar.received_at)
+            ).scalars()
+        )
+    files = []
+    for number, sidecar in enumerate(kept, start=1):
+        path = f"sidecars/{item.id}.{number}.json"
+        stored = StoredObject(sidecar.digest, sidecar.size, sidecar.digest, created=False)
+        details = {"companion": "sidecar", "station_name": sidecar.name}
+        _deliver_to(run, item, path, derived=stored, details=details, sealed=True)
+        files.append(PackageFile(path, item.id, "sidecar", sidecar.digest, sidecar.size))
+    return files
 
 
 def _frames(run: PayloadRun, item: EvidenceItem, path: str, clip: ClipSpec | None) -> PackageFile:

@@ -506,7 +506,7 @@ def check_files(
     described = {f["path"] for f in index.get("files", [])}
     for name in sorted(hashed):
         top = name.split("/")[1] if name.count("/") > 1 else ""
-        if top in ("originals", "renditions", "clips") and name not in described:
+        if top in ("originals", "sidecars", "renditions", "clips") and name not in described:
             report.fail(f"{name} is not one of the files this export made")
     for entry in index.get("files", []):
         path, item, role, digest = entry["path"], entry["item"], entry["role"], entry["sha256"]
@@ -514,7 +514,7 @@ def check_files(
             report.fail(f"{path} does not have the SHA-256 the export recorded for it")
             continue
         chain = chains.get(item)
-        if not chain or role not in ("original", "rendition", "clip"):
+        if not chain or role not in ("original", "sidecar", "rendition", "clip"):
             continue
         exported = [
             e
@@ -529,6 +529,14 @@ def check_files(
             ingested = [e for e in chain if e.get("kind") == "ingested"]
             if not ingested or ingested[0]["data"].get("digest") != digest:
                 report.fail(f"{path} is not the recording item {item} was ingested as")
+        if role == "sidecar":
+            received = [
+                (e["data"].get("sidecar") or {}).get("digest")
+                for e in chain
+                if e.get("kind") in ("ingested", "received_again")
+            ]
+            if digest not in received:
+                report.fail(f"{path} is not a sidecar item {item} was received with")
     report.ok(f"{len(index.get('files', []))} files match the custody record of their items")
 
 

@@ -27,7 +27,15 @@ from retention.rules import RetentionDecision
 from vault.alert_models import AlertLevel
 from vault.alerts import raise_alert
 from vault.media import OCTET_STREAM, ProbeResult
-from vault.models import Device, EvidenceItem, ItemStatus, MediaStatus, ScanStatus, Station
+from vault.models import (
+    Device,
+    EvidenceItem,
+    ItemSidecar,
+    ItemStatus,
+    MediaStatus,
+    ScanStatus,
+    Station,
+)
 from vault.stores.protocol import StoredObject
 
 log = logging.getLogger(__name__)
@@ -127,12 +135,30 @@ def _ingested_data(facts: IngestFacts, described: dict[str, Any]) -> dict[str, A
     if claimed is not None:
         data["station_digest"] = {"sha256": claimed, "matches": claimed == facts.sealed.digest}
     if facts.sidecar is not None:
-        data["sidecar"] = {
-            "digest": facts.sidecar.digest,
-            "size": facts.sidecar.size,
-            "problem": facts.sidecar.problem,
-        }
+        data["sidecar"] = _sidecar_record(facts.sidecar)
     return data
+
+
+def _sidecar_record(sidecar: Sidecar) -> dict[str, Any]:
+    return {
+        "name": sidecar.name,
+        "digest": sidecar.digest,
+        "size": sidecar.size,
+        "problem": sidecar.problem,
+        "kept": sidecar.raw is not None,  # in both stores, under its digest
+    }
+
+
+def _keep_sidecar_row(session: Session, item: EvidenceItem, facts: IngestFacts) -> None:
+    sidecar = facts.sidecar
+    if sidecar is None or sidecar.raw is None:
+        return
+    session.add(
+        ItemSidecar(
+            item_id=item.id, digest=sidecar.digest, size=sidecar.size, name=sidecar.name,
+            station=facts.station.name, received_at=facts.ingested_at, problem=sidecar.problem,
+        )
+    )  # fmt: skip
 
 
 def _flags(facts: IngestFacts) -> list[str]:
@@ -179,19 +205,23 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         select(EvidenceItem).where(EvidenceItem.digest == facts.sealed.digest)
     ).scalar_one_or_none()
     if existing is not None:
+        again: dict[str, Any] = {
+            "digest": facts.sealed.digest,
+            "station": facts.station.name,
+            "source_path": display_name(facts.rel_path),
+            "docked_at": format_time(facts.docked_at),
+        }
+        if facts.sidecar is not None:
+            again["sidecar"] = _sidecar_record(facts.sidecar)
         append_event(
             session,
             item_id=existing.id,
             kind=EventKind.RECEIVED_AGAIN,
             actor=facts.actor,
             at=facts.ingested_at,
-            data={
-                "digest": facts.sealed.digest,
-                "station": facts.station.name,
-                "source_path": display_name(facts.rel_path),
-                "docked_at": format_time(facts.docked_at),
-            },
+            data=again,
         )
+        _keep_sidecar_row(session, existing, facts)
         return existing, False
 
     described = _describe(facts)
@@ -226,6 +256,7 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
     )
     session.add(item)
     session.flush()
+    _keep_sidecar_row(session, item, facts)
     at = facts.ingested_at
     append_event(
         session,

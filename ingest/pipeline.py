@@ -137,8 +137,23 @@ def read_sidecar(adapter: StationAdapter, listing: Listing) -> Sidecar | None:
     for name in sidecar_names(listing.rel_path):
         raw = adapter.read_small(name, limit=MAX_SIDECAR_BYTES)
         if raw is not None:
-            return parse_sidecar(raw)
+            return parse_sidecar(raw, display_name(name))
     return None
+
+
+def keep_sidecar(stores: Stores, sidecar: Sidecar | None, retention: Retention) -> None:
+    """The sidecar's bytes into both stores, re-read and matched, before anything commits:
+    acknowledging may delete the station's copy, and the bytes are evidence of what the
+    station said (a malformed sidecar most of all)."""
+    if sidecar is None or sidecar.raw is None:
+        return
+    put_both(stores.sealed, stores.access, iter([sidecar.raw]), retention=retention)
+    for store in (stores.sealed, stores.access):
+        actual, size = rehash(store, sidecar.digest)
+        if (actual, size) != (sidecar.digest, sidecar.size):
+            raise IntegrityViolation(
+                f"{store.name} copy of sidecar {sidecar.name} read back as {actual} ({size} bytes)"
+            )
 
 
 def _release(ctx: IngestContext, claimed: Claimed, error: str, *, changed: bool) -> None:
@@ -208,6 +223,8 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
         hold=ctx.settings.scanner_unavailable == "hold",
     )  # fmt: skip
     _step("scanned", listing, verdict=scan.status.value, detail=scan.detail)
+    sidecar = read_sidecar(adapter, listing)
+    keep_sidecar(ctx.stores, sidecar, retention)
     prepared = Prepared(
         sealed=sealed,
         access=access,
@@ -218,7 +235,7 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
         name_fields=parse_name(
             listing.rel_path.rsplit(b"/", 1)[-1], ctx.settings.filename_for(station_config)
         ),
-        sidecar=read_sidecar(adapter, listing),
+        sidecar=sidecar,
         scan=scan,
     )
     try:

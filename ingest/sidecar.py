@@ -1,14 +1,15 @@
 """Optional JSON sidecar metadata a station writes beside a recording.
 
-A malformed sidecar never stops a recording from being preserved: the recording is ingested,
-the problem is recorded in its custody entry, and the sidecar's own digest is kept.
+A sidecar is part of what the station handed over: its bytes are kept in both stores with the
+recording, valid or not, before the station copy is acknowledged. A malformed sidecar never
+stops a recording from being preserved: the problem is recorded in its custody entry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,19 +41,27 @@ class Sidecar:
     metadata: StationMetadata | None
     problem: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    name: str = ""  # the file's name on the station, for display
+    raw: bytes | None = field(default=None, repr=False)  # None: over the limit, not read whole
 
     def device_time(self) -> datetime | None:
         return self.metadata.recorded_start if self.metadata else None
 
 
-def parse_sidecar(raw: bytes) -> Sidecar:
+def parse_sidecar(raw: bytes, name: str = "") -> Sidecar:
+    parsed = _parse(raw)
+    whole = len(raw) <= MAX_SIDECAR_BYTES
+    return replace(parsed, name=name, raw=raw if whole else None)
+
+
+def _parse(raw: bytes) -> Sidecar:
     digest = hashlib.sha256(raw).hexdigest()
     if len(raw) > MAX_SIDECAR_BYTES:
         return Sidecar(
             digest,
             len(raw),
             None,
-            f"sidecar is {len(raw)} bytes, over the {MAX_SIDECAR_BYTES}-byte limit",
+            f"sidecar is over the {MAX_SIDECAR_BYTES}-byte limit: not kept, not read",
         )
     try:
         document = json.loads(raw.decode("utf-8"))

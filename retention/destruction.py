@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from retention.models import AppraisalBatch, AppraisalDecision, BatchStatus, Leg
 from retention.register_pdf import RegisterFacts, RegisterRow, render_register
 from vault.accounts import find_user
 from vault.db import SessionFactory, unit_of_work, utcnow
+from vault.derived import sidecars_kept_by_others
 from vault.documents.fonts import register_cjk_font
 from vault.documents.signing import sign_pdf
 from vault.errors import NotFound, RetentionViolation, VaultError
@@ -160,9 +162,7 @@ def execute(
                 + "; ".join(problems)
             )
         batch.status, batch.executor = BatchStatus.EXECUTING.value, user.username
-        targets = [
-            (d.item_id, *item_objects(session, _item(session, d))) for d in to_destroy(batch)
-        ]
+        targets = _targets(session, batch)
     deleted = absent = 0
     for item_id, sealed, access in targets:
         for store, digests in ((stores.sealed, sealed), (stores.access, access)):
@@ -181,6 +181,26 @@ def execute(
                     ) from exc
     finished = _finish(factory, stores, settings, number, deleted=deleted, absent=absent)
     return replace(finished, checkpoint_size=_checkpoint(factory, stores, settings))
+
+
+def _targets(
+    session: Session, batch: AppraisalBatch
+) -> list[tuple[uuid.UUID, list[str], list[str]]]:
+    """(item, sealed digests, access digests) to delete: all each item keeps, except a sidecar
+    whose bytes another preserved item's sidecar also is (content addressing shares them)."""
+    leaving = [d.item_id for d in to_destroy(batch)]
+    targets = []
+    for decision in to_destroy(batch):
+        sealed, access = item_objects(session, _item(session, decision))
+        shared = sidecars_kept_by_others(session, sealed, leaving)
+        targets.append(
+            (
+                decision.item_id,
+                [d for d in sealed if d not in shared],
+                [d for d in access if d not in shared],
+            )
+        )
+    return targets
 
 
 def _checkpoint(factory: SessionFactory, stores: Stores, settings: Settings) -> int | None:

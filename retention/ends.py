@@ -23,7 +23,7 @@ from retention.rules import (
     extends,
     show_end,
 )
-from vault.derived import derived_digests
+from vault.derived import derived_digests, sidecar_digests
 from vault.models import EvidenceItem, ItemStatus, Rendition
 from vault.stores.factory import Stores
 
@@ -78,15 +78,17 @@ def active_holds(session: Session, item: EvidenceItem) -> list[LegalHold]:
 
 def item_objects(session: Session, item: EvidenceItem) -> tuple[list[str], list[str]]:
     """(sealed-store digests, access-store digests) of everything kept for the item: the two
-    copies, the rendition and every derived copy (watermarked copies, export clips)."""
+    copies, the station's sidecars (in both stores), the rendition and every derived copy
+    (watermarked copies, export clips)."""
+    sidecars = sidecar_digests(session, item.id)
     access = [item.digest]
     rendition = session.execute(
         select(Rendition.digest).where(Rendition.item_id == item.id)
     ).scalar_one_or_none()
     if rendition:
         access.append(rendition)
-    access += [d for d in derived_digests(session, item.id) if d not in access]
-    return [item.digest], access
+    access += [d for d in [*derived_digests(session, item.id), *sidecars] if d not in access]
+    return list(dict.fromkeys([item.digest, *sidecars])), access
 
 
 def push_to_stores(session: Session, stores: Stores, item: EvidenceItem) -> None:

@@ -136,7 +136,12 @@ class Vault:
 
 
 def make_vault(
-    root: Path, *, stations: int = 1, station_prefix: str = "", **overrides: object
+    root: Path,
+    *,
+    stations: int = 1,
+    station_prefix: str = "",
+    acknowledge: str = "move",
+    **overrides: object,
 ) -> Vault:
     """A vault under ``root``; two vaults in one test share the database under test, so give
     the second its own ``station_prefix``."""
@@ -146,7 +151,13 @@ def make_vault(
         station_dir = root / f"station{n}"
         station_dir.mkdir(parents=True)
         station_dirs.append(station_dir)
-        configs.append(StationConfig(name=f"{station_prefix}station{n}", path=station_dir))
+        configs.append(
+            StationConfig(
+                name=f"{station_prefix}station{n}",
+                path=station_dir,
+                acknowledge=acknowledge,  # type: ignore[arg-type]
+            )
+        )
     # Tests that are not about the virus check do not depend on ClamAV being installed.
     options: dict[str, object] = {"settle_seconds": 0, "virus_scanner": "off", **overrides}
     settings = Settings(data_dir=root / "data", stations=configs, **options)  # type: ignore[arg-type]

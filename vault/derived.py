@@ -1,5 +1,6 @@
-"""Derived copies as rows: recorded the moment a derivative is stored, in its own unit of work,
-so no later refusal or failure can leave stored bytes that nothing in the database names."""
+"""Objects kept for an item beside its two copies, as rows: derived copies (recorded the moment
+a derivative is stored, in its own unit of work, so no later refusal or failure can leave
+stored bytes that nothing in the database names) and the station's sidecar files."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.db import SessionFactory, unit_of_work
-from vault.models import DerivedCopy, DerivedKind
+from vault.models import DerivedCopy, DerivedKind, EvidenceItem, ItemSidecar, ItemStatus
 from vault.stores.protocol import StoredObject
 
 
@@ -41,3 +42,31 @@ def derived_digests(session: Session, item_id: uuid.UUID) -> list[str]:
         .order_by(DerivedCopy.made_at)
     ).scalars()
     return list(dict.fromkeys(rows))
+
+
+def sidecar_digests(session: Session, item_id: uuid.UUID) -> list[str]:
+    rows = session.execute(
+        select(ItemSidecar.digest)
+        .where(ItemSidecar.item_id == item_id)
+        .order_by(ItemSidecar.received_at)
+    ).scalars()
+    return list(dict.fromkeys(rows))
+
+
+def sidecars_kept_by_others(
+    session: Session, digests: list[str], leaving: list[uuid.UUID]
+) -> set[str]:
+    """Of ``digests``, those another preserved item's sidecar also is (two stations can write
+    the same bytes, "{}" say): destroying one item must not take the other's."""
+    if not digests:
+        return set()
+    rows = session.execute(
+        select(ItemSidecar.digest)
+        .join(EvidenceItem, EvidenceItem.id == ItemSidecar.item_id)
+        .where(
+            ItemSidecar.digest.in_(digests),
+            ItemSidecar.item_id.not_in(leaving),
+            EvidenceItem.status == ItemStatus.PRESERVED,
+        )
+    ).scalars()
+    return set(rows)

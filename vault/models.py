@@ -234,3 +234,18 @@ class DerivedCopy(UUIDPrimaryKey, Base):
     size: Mapped[int] = mapped_column(BigInteger)
     made_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     made_for: Mapped[str] = mapped_column(String(100))  # the request or export number
+
+
+class ItemSidecar(UUIDPrimaryKey, Base):
+    """A station's sidecar file kept with the recording it came with, byte for byte in both
+    stores (its digest names the object). A re-docked copy's sidecar is a row of its own."""
+
+    __tablename__ = "item_sidecar"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("evidence_item.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(Text)  # as it was named on the station
+    station: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    problem: Mapped[str | None] = mapped_column(Text)  # why its metadata was not used

@@ -1,0 +1,108 @@
+"""Sidecars are preserved with their recordings (issue 16, case 8): a valid sidecar, a
+malformed one, and one that came with a re-docked copy are kept byte for byte in both stores
+before the station copy is acknowledged (here: deleted), and travel with the item in an
+export, where the package's verify.py checks them against the custody record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from custody.access.models import Purpose
+from custody.log.append import events_for
+from export.package import ExportJob, export
+from export.spec import ExportSpec
+from ingest.renditions import render_pending
+from tests.conftest import Vault, make_vault, put_clip
+from tests.export.exporting import ask, decide, run_verifier
+from tests.export.test_export_tamper import rebag, relist
+from vault import accounts
+from vault.db import unit_of_work
+from vault.models import EvidenceItem, ItemSidecar, User
+
+VALID = json.dumps({"officer": "P1001", "device": "CAM-7", "matter": "traffic stop"}).encode()
+MALFORMED = b'{"officer": "P1002", "recorded_start": '  # cut off mid-write by the station
+AGAIN = json.dumps({"officer": "P1001", "note": "re-docked after repair"}).encode()
+
+
+def stored(vault: Vault, digest: str) -> list[bytes]:
+    out = []
+    for store in (vault.app.stores.sealed, vault.app.stores.access):
+        with store.open(digest) as stream:
+            out.append(stream.read())
+    return out
+
+
+def test_sidecars_are_kept_byte_for_byte_and_exported(
+    isolated_env: Path, clip_dir: Path, tmp_path: Path
+) -> None:
+    vault = make_vault(isolated_env, acknowledge="delete")
+    station = vault.station_dir / "CAM7"
+    put_clip(clip_dir, 0, station / "a.mp4")
+    (station / "a.mp4.json").write_bytes(VALID)
+    put_clip(clip_dir, 1, station / "b.mp4")
+    (station / "b.json").write_bytes(MALFORMED)
+    vault.ingest()
+    assert sorted(p.name for p in station.iterdir()) == []  # acknowledge = delete: all gone
+    items = {i.original_name: i for i in vault.items()}
+    a, b = items["a.mp4"], items["b.mp4"]
+    assert a.officer == "P1001" and b.officer is None  # the malformed one was not applied
+
+    # The re-docked copy of a.mp4 comes with a sidecar of its own.
+    put_clip(clip_dir, 0, station / "again.mp4")
+    (station / "again.mp4.json").write_bytes(AGAIN)
+    vault.ingest()
+    assert len(vault.items()) == 2
+
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        kept = {
+            (r.item_id, r.name): (r.digest, r.problem)
+            for r in session.execute(select(ItemSidecar)).scalars()
+        }
+        chain_a = [(e.kind, e.data.get("sidecar")) for e in events_for(session, a.id)]
+    assert set(kept) == {(a.id, "CAM7/a.mp4.json"), (b.id, "CAM7/b.json"),
+                         (a.id, "CAM7/again.mp4.json")}  # fmt: skip
+    for (_, name), (digest, problem) in kept.items():
+        raw = {"CAM7/a.mp4.json": VALID, "CAM7/b.json": MALFORMED,
+               "CAM7/again.mp4.json": AGAIN}[name]  # fmt: skip
+        assert digest == hashlib.sha256(raw).hexdigest()
+        assert stored(vault, digest) == [raw, raw]  # both stores, byte for byte
+        assert (problem is not None) == (raw == MALFORMED)
+    again = [s for k, s in chain_a if k == "received_again"]
+    assert again and again[0]["digest"] == hashlib.sha256(AGAIN).hexdigest() and again[0]["kept"]
+
+    with unit_of_work(vault.app.factory) as session:
+        accounts.add_user(session, username="li", roles=["investigator"])
+        accounts.add_user(session, username="zhao", roles=["approver"])
+    render_pending(vault.ingest_context())
+    number = ask(vault, "li", Purpose.EXPORT, [a, b])
+    decide(vault, number)
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        li = session.execute(select(User).where(User.username == "li")).scalar_one().id
+    package = tmp_path / "package"
+    export(
+        ExportJob(vault.app.factory, vault.app.stores, vault.settings),
+        ExportSpec(request=number), user_id=li, target=package, as_zip=False,
+    )  # fmt: skip
+    shipped = sorted((package / "data" / "sidecars").iterdir())
+    assert sorted(p.read_bytes() for p in shipped) == sorted([VALID, AGAIN, MALFORMED])
+    checked = run_verifier(package)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # A sidecar swapped in the package, manifests and all, is caught by the custody record.
+    target = next(p for p in shipped if p.read_bytes() == MALFORMED)
+    target.chmod(0o644)
+    target.write_bytes(b'{"officer": "someone else"}')
+    relist(package, f"data/sidecars/{target.name}")
+    rebag(package)
+    forged = run_verifier(package)
+    assert forged.returncode != 0
+    assert f"data/sidecars/{target.name} is not a sidecar item {b.id} was received with" in (
+        forged.stdout
+    )
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        assert session.get(EvidenceItem, b.id) is not None
+    vault.app.engine.dispose()
