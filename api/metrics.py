@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from custody.fixity.checks import fixity_alerts
 from custody.fixity.models import FixityState
-from ingest.deadline import STILL_WAITING
+from ingest.deadline import STILL_WAITING, counted_from
 from ingest.deadline_rule import Deadline
 from ingest.health import unreachable_stations
 from ingest.models import StationFile
@@ -101,7 +101,7 @@ class VaultCollector(Collector):
             labels=["station", "age"],
         )  # fmt: skip
         rows = self.session.execute(
-            select(Station.name, StationFile.first_seen_at)
+            select(Station.name, counted_from)
             .join(Station, Station.id == StationFile.station_id)
             .where(StationFile.state.in_(STILL_WAITING))
         ).all()

@@ -49,6 +49,7 @@ class IngestFacts:
     sealed: StoredObject
     access: StoredObject
     docked_at: datetime
+    docked_after: datetime | None
     ingested_at: datetime
     retention: RetentionDecision
     probe: ProbeResult | None
@@ -122,6 +123,8 @@ def _ingested_data(facts: IngestFacts, described: dict[str, Any]) -> dict[str, A
             format_time(described["recorded_start"]) if described["recorded_start"] else None
         ),
         "docked_at": format_time(facts.docked_at),
+        # Docked after this, by the vault's own listings of the station (None: no bound).
+        "docked_after": format_time(facts.docked_after) if facts.docked_after else None,
         "ingested_at": format_time(facts.ingested_at),
         "latency_ms": int(latency.total_seconds() * 1000),
         "media_type": facts.probe.media_type if facts.probe else OCTET_STREAM,
@@ -241,6 +244,7 @@ def register_ingest(session: Session, facts: IngestFacts) -> tuple[EvidenceItem,
         recorded_end=described["recorded_end"],
         duration_ms=described["duration_ms"],
         docked_at=facts.docked_at,
+        docked_after=facts.docked_after,
         ingested_at=facts.ingested_at,
         media_status=MediaStatus.PROBED if facts.probe else MediaStatus.UNREADABLE,
         probe=facts.probe.summary if facts.probe else None,

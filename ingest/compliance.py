@@ -44,6 +44,7 @@ def dockings_between(session: Session, start: datetime, end: datetime) -> list[D
             item.ingested_at,
             "ingested",
             str(item.id),
+            item.docked_after,
         )
         for item, station, serial in session.execute(
             select(EvidenceItem, Station.name, Device.serial)
@@ -62,7 +63,7 @@ def dockings_between(session: Session, start: datetime, end: datetime) -> list[D
         )
     ).all():
         found.append(Docking(station, _device_of(row.rel_path), row.rel_path, row.first_seen_at,
-                             None, NOT_INGESTED[row.state]))  # fmt: skip
+                             None, NOT_INGESTED[row.state], None, row.docked_after))  # fmt: skip
     return found
 
 

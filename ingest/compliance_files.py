@@ -21,7 +21,8 @@ SUMMARY_COLUMNS = [
     "compliance_percent", "latency_p50_s", "latency_p90_s", "latency_max_s",
 ]  # fmt: skip
 EXCEPTION_COLUMNS = [
-    "station", "device", "file", "docked_at", "ingested_at", "hours", "verdict", "item",
+    "station", "device", "file", "docked_after", "docked_at", "ingested_at", "hours", "verdict",
+    "item",
 ]  # fmt: skip
 VERDICTS = {
     "late": "超时 late",
@@ -53,8 +54,9 @@ def exception_rows(report: ComplianceReport) -> list[list[str]]:
     for e in report.exceptions:
         d = e.docking
         until = d.ingested_at or report.made_at
-        rows.append([d.station, d.device, d.name, _iso(d.docked_at), _iso(d.ingested_at),
-                     f"{(until - d.docked_at).total_seconds() / 3600:.1f}", e.verdict,
+        rows.append([d.station, d.device, d.name, _iso(d.docked_after), _iso(d.docked_at),
+                     _iso(d.ingested_at),
+                     f"{(until - d.counted_from).total_seconds() / 3600:.1f}", e.verdict,
                      d.item or ""])  # fmt: skip
     return rows
 
@@ -121,18 +123,23 @@ def render_pdf(report: ComplianceReport, target: Path, *, font: str, organisatio
     listed = [["采集站 Station", "设备 Device", "文件 File", "上传时间 Docked",
                "入库时间 Ingested", "小时 Hours", "结论 Verdict"]]  # fmt: skip
     for row in exception_rows(report):
-        station, device, name, docked, ingested, hours, verdict, _ = row
-        listed.append([station, device, name, docked, ingested or "-", hours,
+        station, device, name, after, docked, ingested, hours, verdict, _ = row
+        bound = f"{after} to {docked}" if after else f"≤ {docked}"
+        listed.append([station, device, name, bound, ingested or "-", hours,
                        VERDICTS.get(verdict, verdict)])  # fmt: skip
     story += [
         grid(listed, [35, 30, 70, 40, 40, 18, 30]),
         Spacer(1, 4 * mm),
         layout.text(
             "合规率 = 按时入库数 / (上传数 - 待定数)。"
-            "上传时间以本系统首次在采集站上发现该文件的时间为准(不采用设备或采集站时钟)。"
-            " Compliance = in time / (docked - pending). Docked-at is"
-            " when the vault first saw the file on its station, by the vault's clock (never a"
-            " camera's or a station's). Pending: not yet ingested but still inside the deadline."
+            "上传时间以本系统对采集站的记录为界:晚于最后一次未发现该文件的扫描,不晚于首次发现"
+            "该文件的扫描(不采用设备或采集站时钟);时限自较早的界限起算。"
+            " Compliance = in time / (docked - pending). Docked-at is bounded by the vault's own"
+            " listings of the station, by the vault's clock (never a camera's or a station's):"
+            " after the last listing that did not show the file and no later than the first that"
+            " did (≤: no earlier listing). The deadline runs from the earlier bound, so a file"
+            " that may have waited through an outage is not called in time."
+            " Pending: not yet ingested but still inside the deadline."
             " Overdue: not ingested and past it. Vanished: gone from the station before the vault"
             " could take it.",
             s.body,

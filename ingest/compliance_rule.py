@@ -28,6 +28,14 @@ class Docking:
     ingested_at: datetime | None
     outcome: str  # ingested | waiting | rejected | vanished
     item: str | None = None
+    # The earlier bound: the station's last listing before the first sighting (docked_at).
+    docked_after: datetime | None = None
+
+    @property
+    def counted_from(self) -> datetime:
+        """The deadline runs from the earliest moment the vault cannot rule out: a recording
+        that may have waited through an outage is not called in time."""
+        return self.docked_after or self.docked_at
 
 
 @dataclass
@@ -91,10 +99,10 @@ def month_bounds(month: str, zone: str) -> tuple[datetime, datetime]:
 
 def _verdict(d: Docking, *, deadline: Deadline, now: datetime) -> str:
     if d.ingested_at is not None:
-        return "in_time" if deadline.in_time(d.ingested_at - d.docked_at) else "late"
+        return "in_time" if deadline.in_time(d.ingested_at - d.counted_from) else "late"
     if d.outcome == "vanished":
         return "vanished"
-    if deadline.in_time(now - d.docked_at):
+    if deadline.in_time(now - d.counted_from):
         return "pending"
     return "rejected" if d.outcome == "rejected" else "overdue"
 
@@ -114,7 +122,7 @@ def summarise(
             row.docked += 1
             if verdict in ("in_time", "late"):
                 assert d.ingested_at is not None
-                row.latencies.append((d.ingested_at - d.docked_at).total_seconds())
+                row.latencies.append((d.ingested_at - d.counted_from).total_seconds())
             if verdict == "in_time":
                 row.in_time += 1
             elif verdict == "late":

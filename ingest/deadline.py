@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -21,6 +21,8 @@ from vault.models import Station
 # A file in these states is still only on its station (INGESTED is safe, awaiting its
 # acknowledgement; VANISHED and ACKNOWLEDGED are gone from it).
 STILL_WAITING = (FileState.WAITING, FileState.INGESTING, FileState.REJECTED)
+# The deadline runs from the earliest moment a file may have docked (see StationFile).
+counted_from = func.coalesce(StationFile.docked_after, StationFile.first_seen_at)
 
 
 def deadline_of(settings: Settings) -> Deadline:
@@ -50,13 +52,13 @@ def raise_deadline_alerts(session: Session, *, now: datetime, deadline: Deadline
         .join(Station, Station.id == StationFile.station_id)
         .where(
             StationFile.state.in_(STILL_WAITING),
-            StationFile.first_seen_at <= now - deadline.warning,
+            counted_from <= now - deadline.warning,
         )
         .order_by(StationFile.first_seen_at)
     ).all()
     raised = 0
     for row, station in rows:
-        age = now - row.first_seen_at
+        age = now - row.counted_from
         stage = deadline.stage(age)
         if stage is None:
             continue
@@ -73,6 +75,7 @@ def raise_deadline_alerts(session: Session, *, now: datetime, deadline: Deadline
                 "file": row.rel_path,
                 "state": row.state.value,
                 "docked_at": row.first_seen_at.isoformat(),
+                "docked_after": row.docked_after.isoformat() if row.docked_after else None,
                 "age_hours": hours,
                 "deadline_hours": deadline.hours,
                 "last_error": row.last_error,
@@ -102,11 +105,11 @@ def waiting_summary(session: Session, *, now: datetime, deadline: Deadline) -> l
     """For /health: per station, how many files are near or past the deadline right now."""
     counts: dict[tuple[str, Stage], list[timedelta]] = {}
     for first_seen, station in session.execute(
-        select(StationFile.first_seen_at, Station.name)
+        select(counted_from, Station.name)
         .join(Station, Station.id == StationFile.station_id)
         .where(
             StationFile.state.in_(STILL_WAITING),
-            StationFile.first_seen_at <= now - deadline.warning,
+            counted_from <= now - deadline.warning,
         )
     ).all():
         stage = deadline.stage(now - first_seen)

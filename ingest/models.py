@@ -32,6 +32,15 @@ class StationFile(UUIDPrimaryKey, Base):
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     # Docked-at by the vault's own clock: when a scan first saw the file.
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The last listing of the station before the one that first saw the file: it was docked
+    # after this and no later than first_seen_at (None: no earlier listing to bound it).
+    docked_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def counted_from(self) -> datetime:
+        """Where the ingest deadline runs from: the earliest moment it may have docked."""
+        return self.docked_after or self.first_seen_at
+
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # When the vault first saw the file's current size and mtime (its own clock: a station's
     # clock may be years off, so the file's mtime never decides when it has settled).

@@ -187,6 +187,7 @@ def _register(
                 sealed=prepared.sealed,
                 access=prepared.access,
                 docked_at=row.first_seen_at,
+                docked_after=row.docked_after,
                 ingested_at=now,
                 retention=prepared.decision,
                 probe=prepared.probe,

@@ -93,6 +93,7 @@ def _scan_one(ctx: IngestContext, station_id: uuid.UUID, adapter: StationAdapter
         station = session.get(Station, station_id)
         assert station is not None
         now = utcnow()
+        listed_before = station.last_contact_at
         station.last_contact_at, station.free_bytes = now, free
         summary = record_scan(
             session,
@@ -100,6 +101,7 @@ def _scan_one(ctx: IngestContext, station_id: uuid.UUID, adapter: StationAdapter
             listings=listings,
             now=now,
             settle=timedelta(seconds=ctx.settings.settle_seconds),
+            listed_before=listed_before,
         )
     log.info("station scanned", extra=vars(summary))
     return summary

@@ -57,23 +57,36 @@ def register_station(session: Session, config: StationConfig) -> Station:
     return row
 
 
-def _reset(row: StationFile, listing: Listing, now: datetime) -> None:
+def docked_after(listed_before: datetime | None, now: datetime) -> datetime | None:
+    """The earlier bound of a file first seen now: the station's previous listing (a vault or
+    station outage makes it long ago). A clock stepped back gives no bound, not a wrong one."""
+    return listed_before if listed_before is not None and listed_before < now else None
+
+
+def _reset(row: StationFile, listing: Listing, now: datetime, after: datetime | None) -> None:
     row.size, row.mtime_ns = listing.size, listing.mtime_ns
     row.first_seen_at = row.unchanged_since = now
+    row.docked_after = after
     row.state, row.stable = FileState.WAITING, False
     row.item_id, row.ingested_at, row.last_error = None, None, None
     row.attempts = 0
 
 
 def _observe(
-    row: StationFile, listing: Listing, now: datetime, settle: timedelta, summary: ScanSummary
+    row: StationFile,
+    listing: Listing,
+    now: datetime,
+    settle: timedelta,
+    summary: ScanSummary,
+    *,
+    after: datetime | None,
 ) -> None:
     previous = Seen(row.size, row.mtime_ns)
     current = Seen(listing.size, listing.mtime_ns)
     row.last_seen_at = now
     if row.state in (FileState.ACKNOWLEDGED, FileState.VANISHED):
         if row.state == FileState.VANISHED or previous != current:
-            _reset(row, listing, now)  # a new file under an old name, or one that came back
+            _reset(row, listing, now, after)  # a new file under an old name, or one back
             summary.new += 1
         return
     if row.state not in (FileState.WAITING, FileState.REJECTED):
@@ -109,8 +122,17 @@ def _observe(
 
 
 def record_scan(
-    session: Session, *, station: Station, listings: list[Listing], now: datetime, settle: timedelta
+    session: Session,
+    *,
+    station: Station,
+    listings: list[Listing],
+    now: datetime,
+    settle: timedelta,
+    listed_before: datetime | None = None,
 ) -> ScanSummary:
+    """Record one listing of the station taken at ``now``; ``listed_before`` is when it was
+    last listed before, the earlier bound of every file this listing shows for the first
+    time."""
     # Scans of one station by several daemons take turns on the station's row, so two of
     # them never both insert the same new file. NO KEY UPDATE (key_share): inserting an item
     # takes a key-share lock on its station, and a full FOR UPDATE here would deadlock
@@ -136,6 +158,7 @@ def record_scan(
                     size=listing.size,
                     mtime_ns=listing.mtime_ns,
                     first_seen_at=now,
+                    docked_after=docked_after(listed_before, now),
                     last_seen_at=now,
                     unchanged_since=now,
                     state=FileState.WAITING,
@@ -146,7 +169,7 @@ def record_scan(
             )
             summary.new += 1
         else:
-            _observe(row, listing, now, settle, summary)
+            _observe(row, listing, now, settle, summary, after=docked_after(listed_before, now))
     for gone in rows.values():
         if gone.last_error == TEMPORARY_REASON and gone.state == FileState.WAITING:
             session.delete(gone)  # renamed to its final name: that name is its own row

@@ -85,7 +85,7 @@ def sla_report(session: Session, *, deadline: Deadline, now: datetime) -> list[S
         .where(StationFile.state.in_(OPEN_STATES))
         .order_by(StationFile.first_seen_at)
     ).scalars():
-        age = now - row.first_seen_at
+        age = now - row.counted_from
         # An ingested file still on the station is safe; it is not waiting on the guarantee.
         overdue = deadline.missed(age) and row.state in STILL_WAITING
         report[row.station_id].waiting.append(
@@ -93,7 +93,7 @@ def sla_report(session: Session, *, deadline: Deadline, now: datetime) -> list[S
         )
     samples: dict[uuid.UUID, list[timedelta]] = {}
     for item in session.execute(select(EvidenceItem)).scalars():
-        latency = item.ingested_at - item.docked_at
+        latency = item.ingested_at - (item.docked_after or item.docked_at)
         samples.setdefault(item.station_id, []).append(latency)
         if not deadline.in_time(latency):
             report[item.station_id].late.append(LateItem(str(item.id), item.original_name, latency))

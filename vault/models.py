@@ -94,7 +94,9 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     recorded_start: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     recorded_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
-    docked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    docked_at: Mapped[datetime] = mapped_column(UTCDateTime)  # first seen on its station
+    # The earlier bound of docking: the last listing of the station that did not show it.
+    docked_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     media_status: Mapped[MediaStatus] = mapped_column(
         Enum(

@@ -115,22 +115,60 @@ def _june_vault(root: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch) -> 
     v = make_vault(root, display_timezone="UTC")
     clock = Clock(monkeypatch, datetime(2026, 6, 15, 12, tzinfo=UTC))
     cams = v.station_dir
+    # Each file is docked between a listing that did not show it and one that did: the
+    # deadline runs from the first (the report shows both), so each gets a listing just before.
     put_clip(clip_dir, 0, cams / "CAM2" / "late.mp4")
     _docked(v, clock, 30)
+    _docked(v, clock, 2.1)
     put_clip(clip_dir, 1, cams / "CAM1" / "a.mp4")
     put_clip(clip_dir, 2, cams / "CAM1" / "b.mp4")
     _docked(v, clock, 2)
     v.ingest()
     gone = put_clip(clip_dir, 3, cams / "CAM2" / "gone.mp4")
-    _docked(v, clock, 40)
+    _docked(v, clock, 40)  # (the clock stepped back: no earlier bound, not a wrong one)
     gone.unlink()
     _docked(v, clock, 39)  # seen missing: vanished
+    _docked(v, clock, 26.1)
     (cams / "CAM3").mkdir()
     (cams / "CAM3" / "stuck.mp4").write_bytes(b"")  # zero bytes: never ingestable
     _docked(v, clock, 26)
+    _docked(v, clock, 1.1)
     (cams / "CAM3" / "new.mp4").write_bytes(b"x")
     _docked(v, clock, 1)
     return v
+
+
+def test_a_file_docked_while_the_vault_was_down_is_not_called_in_time(
+    isolated_env: Path, clip_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The vault lists the station, stops for 30 hours, and on restart finds a recording that
+    could have docked any time in those 30 hours: it is late by the vault's own record, and
+    the report shows the bound (before, first sight counted as docking: "in time")."""
+    v = make_vault(isolated_env, display_timezone="UTC")
+    clock = Clock(monkeypatch, datetime(2026, 6, 15, 12, tzinfo=UTC))
+    clock.offset = -timedelta(hours=31)
+    scan_all(v.ingest_context())  # the station is empty; then the vault stops
+    put_clip(clip_dir, 0, v.station_dir / "CAM1" / "outage.mp4")
+    clock.offset = timedelta(0)  # 31 hours later it is back
+    v.ingest()
+    (item,) = v.items()
+    assert (item.docked_at - item.docked_after).total_seconds() >= 31 * 3600  # type: ignore[operator]
+    with unit_of_work(v.app.factory) as session:
+        report = compliance_report(session, month="2026-06", zone="UTC",
+                                   deadline=DAY, now=vault.db.utcnow())  # fmt: skip
+    (row,) = report.stations
+    assert (row.in_time, row.late) == (0, 1)
+    out = tmp_path / "report"
+    out.mkdir()
+    written = write_report(report, out, font=register_cjk_font(None), organisation="Unit 7")
+    (late,) = _csv(written[1].read_text())
+    assert (late["file"], late["verdict"]) == ("outage.mp4", "late")
+    assert late["docked_after"] and late["docked_after"] < late["docked_at"]
+    assert float(late["hours"]) >= 31
+    text = subprocess.run(["pdftotext", "-layout", str(written[2]), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    assert late["docked_after"] in text and late["docked_at"] in text  # the bound, both ends
+    v.app.engine.dispose()
 
 
 def _csv(text: str) -> list[dict[str, str]]:
