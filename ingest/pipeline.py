@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from ingest.admission import IngestFacts, register_ingest
 from ingest.claims import claim_next
 from ingest.models import FileState, StationFile
 from ingest.naming import NameFields, display_name, parse_name
+from ingest.shared_sidecars import left_for_siblings, unapplied_if_shared
 from ingest.sidecar import MAX_SIDECAR_BYTES, Sidecar, parse_sidecar, sidecar_names
 from ingest.stations.base import Listing, SourceChanged, StationAdapter, StationUnavailable
 from ingest.throttle import Throttle, throttled
@@ -225,6 +226,10 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
     )  # fmt: skip
     _step("scanned", listing, verdict=scan.status.value, detail=scan.detail)
     sidecar = read_sidecar(adapter, listing)
+    with unit_of_work(ctx.factory, read_only=True) as session:
+        row = session.get(StationFile, claimed.file_id)
+        if row is not None:
+            sidecar = unapplied_if_shared(sidecar, row, session)
     keep_sidecar(ctx.stores, sidecar, retention)
     prepared = Prepared(
         sealed=sealed,
@@ -262,7 +267,7 @@ def acknowledge(ctx: IngestContext, file_id: uuid.UUID) -> bool:
         row = session.get(StationFile, file_id, with_for_update=True)
         if row is None or row.state != FileState.INGESTED:
             return False
-        listing = listing_of(row)
+        listing = replace(listing_of(row), keep=left_for_siblings(session, row))
         adapter = ctx.adapters.get(row.station_id)
         if adapter is None:
             return False

@@ -32,6 +32,9 @@ class Listing:
     # Named like a file still being written (".part", rsync's ".name.XXXXXX" …): listed so a
     # stuck one shows in the SLA, never ingested under that name.
     temporary: bool = False
+    # Companions to leave in place when acknowledging (a stem sidecar another recording
+    # still needs: ingest.shared_sidecars).
+    keep: tuple[bytes, ...] = ()
 
 
 class StationAdapter(Protocol):
@@ -80,7 +83,7 @@ def acknowledge_on(
     may have moved some already) once it is safely in the vault."""
     try:
         for rel in [listing.rel_path, *sidecar_names(listing.rel_path)]:
-            if not files.exists(rel):
+            if rel in listing.keep or not files.exists(rel):
                 continue
             if mode == "delete":
                 files.delete(rel)

@@ -126,7 +126,11 @@ class LocalDirectoryStation:
     def acknowledge(self, listing: Listing) -> str:
         if self.ack_mode == "none":
             return "left on station"
-        companions = [s for s in sidecar_names(listing.rel_path) if os.path.lexists(self._abs(s))]
+        companions = [
+            s
+            for s in sidecar_names(listing.rel_path)
+            if s not in listing.keep and os.path.lexists(self._abs(s))
+        ]
         for rel in [listing.rel_path, *companions]:
             if self.ack_mode == "delete":
                 with contextlib.suppress(FileNotFoundError):

@@ -106,3 +106,34 @@ def test_sidecars_are_kept_byte_for_byte_and_exported(
     with unit_of_work(vault.app.factory, read_only=True) as session:
         assert session.get(EvidenceItem, b.id) is not None
     vault.app.engine.dispose()
+
+
+def test_a_stem_sidecar_two_recordings_share_is_kept_with_both_and_applied_to_neither(
+    isolated_env: Path, clip_dir: Path
+) -> None:
+    """``clip.json`` beside ``clip.mp4`` and ``clip.mov``: before, it went with whichever was
+    ingested first (metadata and all) and left the station with it."""
+    vault = make_vault(isolated_env)
+    station = vault.station_dir / "CAM7"
+    put_clip(clip_dir, 0, station / "clip.mp4")
+    put_clip(clip_dir, 1, station / "clip.mov")
+    (station / "clip.json").write_bytes(VALID)
+    vault.ingest()
+    vault.ingest()  # acknowledgements left for a later pass are done by then
+    items = {i.original_name: i for i in vault.items()}
+    assert set(items) == {"clip.mp4", "clip.mov"}
+    assert all(i.officer is None for i in items.values())  # whose it is cannot be told
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        kept = {
+            r.item_id: (r.digest, r.problem or "")
+            for r in session.execute(select(ItemSidecar)).scalars()
+        }
+    assert set(kept) == {i.id for i in items.values()}
+    for digest, problem in kept.values():
+        assert digest == hashlib.sha256(VALID).hexdigest()
+        assert "could belong to" in problem and "applied to none" in problem
+    assert stored(vault, hashlib.sha256(VALID).hexdigest()) == [VALID, VALID]
+    assert not list(station.iterdir())  # all three acknowledged, the sidecar last
+    moved = vault.station_dir / "ingested" / "CAM7"
+    assert sorted(p.name for p in moved.iterdir()) == ["clip.json", "clip.mov", "clip.mp4"]
+    vault.app.engine.dispose()
