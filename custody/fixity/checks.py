@@ -1,8 +1,9 @@
-"""Scheduled fixity: every sealed copy, access copy, rendition and derived copy (watermarked
-copies, export clips) is re-hashed once per cycle (default 90 days), a slice per run so the
-work is spread evenly, each result a custody event.
+"""Scheduled fixity: every sealed copy, access copy, kept sidecar (in each store), rendition and
+derived copy (watermarked copies, export clips) is re-hashed once per cycle (default 90 days),
+a slice per run so the work is spread evenly, each result a custody event.
 
-A damaged sealed or access copy is quarantined and repaired from the other copy, but only if
+A damaged sealed or access copy (of a recording or of a sidecar) is quarantined and repaired
+from the other copy, but only if
 that copy still matches the recorded digest; when both are damaged nothing is overwritten and
 the item is reported for a person to act on. Renditions and derived copies are not evidence:
 a damaged one is quarantined and reported (make a rendition again with `evault render`; a
@@ -22,12 +23,27 @@ from typing import Any
 from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from custody.fixity.models import CopyKind, FixityState, FixityStatus, copy_key, kind_of
+from custody.fixity.models import (
+    IN_SEALED_STORE,
+    REPAIRED_FROM,
+    CopyKind,
+    FixityState,
+    FixityStatus,
+    copy_key,
+    kind_of,
+)
 from custody.log.append import append_event
 from custody.log.kinds import EventKind
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.errors import Conflict, NotFound, RetentionViolation, StoreError, VaultError
-from vault.models import DerivedCopy, EvidenceItem, ItemStatus, Rendition, RenditionStatus
+from vault.models import (
+    DerivedCopy,
+    EvidenceItem,
+    ItemSidecar,
+    ItemStatus,
+    Rendition,
+    RenditionStatus,
+)
 from vault.stores.factory import Stores
 from vault.stores.protocol import ObjectStore, Retention, read_chunks, rehash
 
@@ -36,7 +52,7 @@ ACTOR = f"system:fixity@{socket.gethostname()}"
 
 
 def store_for(stores: Stores, copy: CopyKind) -> ObjectStore:
-    return stores.sealed if copy == CopyKind.SEALED else stores.access
+    return stores.sealed if copy in IN_SEALED_STORE else stores.access
 
 
 def _untracked(item_id: Any, key: Any) -> Any:
@@ -79,7 +95,28 @@ def track_new_objects(session: Session) -> int:
         )
         added += 1
     added += _track_derived(session)
+    added += _track_sidecars(session)
     session.flush()
+    return added
+
+
+def _track_sidecars(session: Session) -> int:
+    added = 0
+    for kind in (CopyKind.SIDECAR_SEALED, CopyKind.SIDECAR_ACCESS):
+        key = literal(f"{kind.value}:") + ItemSidecar.digest
+        new_copies = session.execute(
+            select(ItemSidecar.item_id, ItemSidecar.digest, func.max(ItemSidecar.size))
+            .join(EvidenceItem, EvidenceItem.id == ItemSidecar.item_id)
+            .where(
+                EvidenceItem.status == ItemStatus.PRESERVED, _untracked(ItemSidecar.item_id, key)
+            )
+            .group_by(ItemSidecar.item_id, ItemSidecar.digest)
+        ).all()
+        for item_id, digest, size in new_copies:
+            session.add(
+                FixityState(item_id=item_id, copy=copy_key(kind, digest), digest=digest, size=size)
+            )
+        added += len(new_copies)
     return added
 
 
@@ -187,14 +224,15 @@ def _repair(
     *,
     chunk_size: int,
 ) -> Outcome:
-    other = CopyKind.ACCESS if copy == CopyKind.SEALED else CopyKind.SEALED
+    other = REPAIRED_FROM[copy]
+    key, other_key = copy_key(copy, digest), copy_key(other, digest)
     source, target = store_for(stores, other), store_for(stores, copy)
     actual, _, problem = _measure(source, digest, chunk_size)
     if actual != digest:
         detail = f"both copies are damaged ({other} {problem}): nothing was overwritten"
         log.critical("no intact copy left", extra={"item": str(item_id), "detail": detail})
         with unit_of_work(factory) as session:
-            state = session.get(FixityState, (item_id, other.value))
+            state = session.get(FixityState, (item_id, other_key))
             if state is not None:
                 state.status = FixityStatus.FAILED.value
                 state.quarantined_at = state.quarantined_at or utcnow()
@@ -213,7 +251,7 @@ def _repair(
         log.error("fixity repair refused", extra={"item": str(item_id), "detail": detail})
         return Outcome(item_id, copy, intact=False, detail=detail)
     with unit_of_work(factory) as session:
-        state = session.get(FixityState, (item_id, copy.value))
+        state = session.get(FixityState, (item_id, key))
         assert state is not None
         state.status, state.quarantined_at = FixityStatus.REPAIRED.value, None
         append_event(

@@ -19,12 +19,27 @@ class CopyKind(enum.StrEnum):
     ACCESS = "access"
     RENDITION = "rendition"
     DERIVED = "derived"  # a watermarked copy or export clip; one schedule row per digest
+    # A station's sidecar kept with the item, in each store: repaired from the other like
+    # the recording's own two copies.
+    SIDECAR_SEALED = "sidecar-sealed"
+    SIDECAR_ACCESS = "sidecar-access"
+
+
+PER_DIGEST = frozenset({CopyKind.DERIVED, CopyKind.SIDECAR_SEALED, CopyKind.SIDECAR_ACCESS})
+# Each repairable copy, and the copy it is repaired from.
+REPAIRED_FROM = {
+    CopyKind.SEALED: CopyKind.ACCESS,
+    CopyKind.ACCESS: CopyKind.SEALED,
+    CopyKind.SIDECAR_SEALED: CopyKind.SIDECAR_ACCESS,
+    CopyKind.SIDECAR_ACCESS: CopyKind.SIDECAR_SEALED,
+}
+IN_SEALED_STORE = frozenset({CopyKind.SEALED, CopyKind.SIDECAR_SEALED})
 
 
 def copy_key(kind: CopyKind, digest: str | None = None) -> str:
-    """The schedule's name for a stored copy: the kind, and for a derived copy its digest
-    (an item has one sealed copy, one access copy, one rendition, but many derived copies)."""
-    if kind == CopyKind.DERIVED:
+    """The schedule's name for a stored copy: the kind, and for a kind an item has many of
+    (derived copies, sidecars) the digest too."""
+    if kind in PER_DIGEST:
         assert digest is not None
         return f"{kind.value}:{digest}"
     return kind.value

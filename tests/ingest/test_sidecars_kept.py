@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from custody.access.models import Purpose
+from custody.fixity.checks import Outcome, run_slice
+from custody.fixity.models import CopyKind
 from custody.log.append import events_for
 from export.package import ExportJob, export
 from export.spec import ExportSpec
 from ingest.renditions import render_pending
 from tests.conftest import Vault, make_vault, put_clip
+from tests.custody.test_tamper import flip_byte
 from tests.export.exporting import ask, decide, run_verifier
 from tests.export.test_export_tamper import rebag, relist
 from vault import accounts
 from vault.db import unit_of_work
 from vault.models import EvidenceItem, ItemSidecar, User
+from vault.stores.filesystem import FilesystemStore
 
 VALID = json.dumps({"officer": "P1001", "device": "CAM-7", "matter": "traffic stop"}).encode()
 MALFORMED = b'{"officer": "P1002", "recorded_start": '  # cut off mid-write by the station
@@ -136,4 +141,33 @@ def test_a_stem_sidecar_two_recordings_share_is_kept_with_both_and_applied_to_ne
     assert not list(station.iterdir())  # all three acknowledged, the sidecar last
     moved = vault.station_dir / "ingested" / "CAM7"
     assert sorted(p.name for p in moved.iterdir()) == ["clip.json", "clip.mov", "clip.mp4"]
+    vault.app.engine.dispose()
+
+
+def test_a_damaged_sidecar_copy_is_repaired_from_the_other_store(
+    isolated_env: Path, clip_dir: Path
+) -> None:
+    vault = make_vault(isolated_env)
+    put_clip(clip_dir, 0, vault.station_dir / "CAM7" / "a.mp4")
+    (vault.station_dir / "CAM7" / "a.mp4.json").write_bytes(VALID)
+    vault.ingest()
+    (item,) = vault.items()
+    digest = hashlib.sha256(VALID).hexdigest()
+    sealed = vault.app.stores.sealed
+    assert isinstance(sealed, FilesystemStore)
+    flip_byte(str(sealed.path_for(digest)), offset=10)
+
+    def everything() -> list[Outcome]:
+        return run_slice(
+            vault.app.factory, vault.app.stores, cycle=timedelta(days=90),
+            every=timedelta(hours=1), chunk_size=64 * 1024, everything=True,
+        )  # fmt: skip
+
+    (failed,) = [o for o in everything() if not o.intact]
+    assert (failed.copy, failed.repaired) == (CopyKind.SIDECAR_SEALED, True)
+    assert stored(vault, digest) == [VALID, VALID]
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        kinds = [(e.kind, e.data.get("copy")) for e in events_for(session, item.id)]
+    assert ("fixity_failed", "sidecar-sealed") in kinds and ("repaired", "sidecar-sealed") in kinds
+    assert all(o.intact for o in everything())
     vault.app.engine.dispose()
