@@ -4,6 +4,7 @@ it. Refusals happen here, before a single file is written."""
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,6 +65,8 @@ def _duration_s(item: EvidenceItem) -> float | None:
 
 
 def _check_clip(item: EvidenceItem, clip: ClipSpec) -> None:
+    if not (math.isfinite(clip.start) and math.isfinite(clip.end)):
+        raise InputRejected(f"clip of {item.id}: start and end must be finite numbers of seconds")
     if not 0 <= clip.start < clip.end:
         raise InputRejected(
             f"clip of {item.id}: start {clip.start} must be >= 0 and before end {clip.end}"
@@ -81,6 +84,9 @@ def _check_clip(item: EvidenceItem, clip: ClipSpec) -> None:
 
 def authorize_export(session: Session, spec: ExportSpec, user: User) -> Authorized:
     """The request, items and clips of an export, or the exact reason it is refused."""
+    for field, text in (("recipient", spec.recipient), ("reason", spec.reason)):
+        if any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in text):
+            raise InputRejected(f"the {field} holds a control character (NUL, ESC …): not allowed")
     request = find_request(session, spec.request)
     if request.purpose != Purpose.EXPORT:
         raise AccessDenied(

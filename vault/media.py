@@ -13,6 +13,7 @@ import filetype
 import imageio_ffmpeg
 
 from vault.errors import MediaUnreadable
+from vault.scrub import without_locations
 
 MP4_FORMAT_NAMES = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2"}
 FORMAT_MEDIA_TYPES = {
@@ -133,7 +134,7 @@ def probe_stream(stream: BinaryIO) -> ProbeResult:
             )
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError, AttributeError) as exc:
         # AttributeError: PyAV leaves a stream's codec context empty for some damaged input.
-        raise ProbeFailed(str(exc) or type(exc).__name__) from exc
+        raise ProbeFailed(without_locations(str(exc)) or type(exc).__name__) from exc
     has_video = any(s["type"] == "video" for s in streams)
     if not streams:
         raise ProbeFailed("no audio or video streams found")

@@ -5,6 +5,7 @@ job that stores the results and records them in custody lives in ingest.renditio
 from __future__ import annotations
 
 import functools
+import logging
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import ffmpeg
 
 from vault.errors import MediaUnreadable
 from vault.media import ffmpeg_binary
+from vault.scrub import tool_report
 from vault.watermark_layout import layout
 
 # Browsers play this everywhere; faststart puts the index first so playback can start early.
@@ -27,7 +29,8 @@ RENDITION_OPTIONS: dict[str, str | int] = {
     "audio_bitrate": "128k",
     "movflags": "+faststart",
 }
-STDERR_TAIL = 800
+STDERR_TAIL = 4000
+log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 3600.0  # seconds; a stuck ffmpeg is killed, not waited on forever
 
 
@@ -57,8 +60,14 @@ def _run(stream: ffmpeg.nodes.OutputStream, timeout: float) -> list[str]:
         process.communicate()
         raise RenditionFailed(f"ffmpeg did not finish within {timeout:.0f} s") from None
     if process.returncode != 0:
-        tail = stderr.decode(errors="replace").strip()[-STDERR_TAIL:]
-        raise RenditionFailed(tail or f"ffmpeg failed with exit status {process.returncode}")
+        report = stderr.decode(errors="replace").strip()
+        # The whole report (paths and all) is for the operator's log; the exception's text
+        # reaches custody records and HTTP answers, so it carries no location.
+        log.warning("ffmpeg failed", extra={"status": process.returncode,
+                                            "report": report[-STDERR_TAIL:]})  # fmt: skip
+        raise RenditionFailed(
+            tool_report(report) or f"ffmpeg failed with exit status {process.returncode}"
+        )
     return arguments
 
 
