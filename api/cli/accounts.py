@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from api.cli.shared import console, context
+from api.cli.tables import Table, shown
 from vault import accounts
 from vault.db import unit_of_work
 from vault.errors import InputRejected
@@ -34,7 +34,7 @@ def user_add(
     app = context()
     with unit_of_work(app.factory) as session:
         user = accounts.add_user(session, username=username, roles=role, display_name=name)
-        console.print(f"added {user.username} ({', '.join(user.roles)})")
+        console.print(f"added {shown(user.username)} ({', '.join(user.roles)})")
 
 
 @user_app.command("list")
@@ -57,7 +57,7 @@ def user_disable(username: Annotated[str, typer.Argument(help="Login name")]) ->
     app = context()
     with unit_of_work(app.factory) as session:
         accounts.disable_user(session, username)
-    console.print(f"disabled {username}")
+    console.print(f"disabled {shown(username)}")
 
 
 @token_app.command("issue")
@@ -71,7 +71,7 @@ def token_issue(
     with unit_of_work(app.factory) as session:
         issued = accounts.issue_token(session, username=username, label=label, days=days)
         expires = f"{issued.token.expires_at:%Y-%m-%d %H:%M} UTC"
-    console.print(f"token for {username}, expires {expires} (shown only now):")
+    console.print(f"token for {shown(username)}, expires {expires} (shown only now):")
     console.print(issued.secret, soft_wrap=True, highlight=False)
 
 
@@ -83,7 +83,7 @@ def token_revoke(
     app = context()
     with unit_of_work(app.factory) as session:
         token = accounts.revoke_token(session, prefix[: len(accounts.TOKEN_PREFIX) + 6])
-        console.print(f"revoked {token.prefix}… ({token.label or 'no label'})")
+        console.print(f"revoked {token.prefix}… ({shown(token.label or 'no label')})")
 
 
 @user_app.command("keys")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from api.cli.shared import console, context, err
+from api.cli.tables import Table, shown
 from api.error_table import ExitCode
 from custody.fixity.checks import fixity_alerts, quarantined, run_slice
 from vault.db import unit_of_work
@@ -37,7 +37,9 @@ def fixity_run(
         if outcome.repaired:
             console.print(f"[yellow]REPAIRED[/yellow] {outcome.item_id} {outcome.copy} copy")
         elif not outcome.intact:
-            console.print(f"[red]FAILED[/red] {outcome.item_id} {outcome.copy}: {outcome.detail}")
+            console.print(
+                f"[red]FAILED[/red] {outcome.item_id} {outcome.copy}: {shown(outcome.detail)}"
+            )
     intact = sum(o.intact for o in outcomes)
     console.print(f"{len(outcomes)} cop(ies) checked, {intact} intact")
     if intact < len(outcomes):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from api.cli.requests import ReasonOption, TokenOption, _me
 from api.cli.shared import console, context
+from api.cli.tables import Table
 from ingest.gap_service import explain_gap, list_gaps
 from ingest.gaps import CAUSE_NAMES, GapCause
 from vault.db import unit_of_work

@@ -282,7 +282,7 @@ def show(
             "categories": ", ".join(item.categories or ()) or "-",
         }
     for key, value in fields.items():
-        console.print(f"[bold]{key:>16}[/bold]  {value}", highlight=False)
+        console.print(f"[bold]{key:>16}[/bold]  {tables.shown(value)}", highlight=False)
 
 
 @app.command()

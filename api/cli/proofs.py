@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from api.cli import tables
 from api.cli.shared import console, context, err
+from api.cli.tables import Table, shown
 from api.context import AppContext
 from api.error_table import ExitCode
 from custody.log.append import LOG_HEAD_ID
@@ -127,7 +127,9 @@ def _print_report(report: AuditReport, names: dict[uuid.UUID, str]) -> None:
             else "custody log"
         )
         where = f" entry seq {finding.seq}" if finding.seq is not None else ""
-        console.print(f"[red]FAIL[/red] {who}{where}: {finding.message}", highlight=False)
+        console.print(
+            f"[red]FAIL[/red] {shown(f'{who}{where}: {finding.message}')}", highlight=False
+        )
     summary = (
         f"{report.items_checked} item(s), {report.entries_checked} custody entries,"
         f" {tables.human_size(report.bytes_rehashed)} re-hashed"
@@ -143,7 +145,9 @@ def _print_report(report: AuditReport, names: dict[uuid.UUID, str]) -> None:
             " object checked verified"
         )
         for limit in report.unproven:
-            console.print(f"[yellow]NOT PROVEN TO AN OUTSIDER[/yellow]: {limit}", highlight=False)
+            console.print(
+                f"[yellow]NOT PROVEN TO AN OUTSIDER[/yellow]: {shown(limit)}", highlight=False
+            )
         return
     console.print(f"[red]{len(report.findings)} failure(s)[/red] in {summary}")
     raise typer.Exit(ExitCode.FAILED_CHECK)

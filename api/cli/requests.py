@@ -11,10 +11,10 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from api.cli.shared import console, context
+from api.cli.tables import Table
 from custody.access import requests as access
 from custody.access.handover import hand_over
 from custody.access.models import Purpose, RequesterKind

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from api.cli.requests import TokenOption, _me
 from api.cli.shared import console, context, err
+from api.cli.tables import Table, shown
 from retention import appraisal, changes, holds
 from retention.models import Decision
 from retention.policy import current_policy, current_version
@@ -174,7 +174,7 @@ def supervise(
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.SUPERVISOR)
         batch = appraisal.supervise(session, number, user=user)
-        console.print(f"{batch.number}: supervised by {batch.supervisor}")
+        console.print(f"{batch.number}: supervised by {shown(batch.supervisor)}")
 
 
 @retention_app.command("destroy")
@@ -297,7 +297,7 @@ def case_open(
     with unit_of_work(app.factory) as session:
         _me_any(session, token, Role.CUSTODIAN, Role.INVESTIGATOR)
         case = open_case(session, number=number, title=title, flags=flag)
-        console.print(f"case {case.number} opened")
+        console.print(f"case {shown(case.number)} opened")
 
 
 @case_app.command("attach")
@@ -311,7 +311,7 @@ def case_attach(
     with unit_of_work(app.factory) as session:
         user = _me_any(session, token, Role.CUSTODIAN, Role.INVESTIGATOR)
         case = changes.attach(session, app.stores, number, items, user=user)
-        console.print(f"case {case.number}: {len(case.items)} item(s)")
+        console.print(f"case {shown(case.number)}: {len(case.items)} item(s)")
 
 
 def _me_any(session: Session, token: str, *roles: Role) -> User:
@@ -330,7 +330,7 @@ def case_close(
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.CUSTODIAN)
         case = changes.close_case(session, app.stores, number, user=user)
-        console.print(f"case {case.number} closed")
+        console.print(f"case {shown(case.number)} closed")
 
 
 @case_app.command("flag")
@@ -344,4 +344,4 @@ def case_flag(
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.CUSTODIAN)
         case = changes.flag_case(session, app.stores, number, flag, user=user)
-        console.print(f"case {case.number}: {', '.join(case.flags)}")
+        console.print(f"case {shown(case.number)}: {', '.join(case.flags)}")

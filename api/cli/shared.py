@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from api.cli.tables import shown
 from api.context import AppContext, open_context
 from api.error_table import ExitCode, outcome_of
 from config.logging import configure_logging
@@ -37,5 +38,5 @@ def context(*, migrate: bool = False) -> AppContext:
 
 def fail(exc: VaultError) -> NoReturn:
     """Say what went wrong in one line and exit with the error's code (api.error_table)."""
-    err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+    err.print(f"[red]error:[/red] {shown(exc)}", soft_wrap=True)
     raise typer.Exit(outcome_of(exc).exit_code) from exc

@@ -11,10 +11,10 @@ import typer
 from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
-from rich.table import Table
 
 from api.cli import tables
 from api.cli.shared import console, context, err, fail
+from api.cli.tables import Table
 from api.error_table import ExitCode
 from ingest.compliance import compliance_report
 from ingest.compliance_files import write_report

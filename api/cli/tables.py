@@ -1,17 +1,54 @@
-"""Turning records into rich tables and lines for people."""
+"""Turning records into rich tables and lines for people.
+
+Stored text (a file name from a station, a sidecar value, a request's reason) is shown as text,
+never interpreted: Rich markup in it is printed literally and control, bidi and zero-width
+characters are shown as \\uXXXX, so nobody who can name a file or write a reason can crash the
+CLI, plant a hyperlink, hide text or reverse it on a custodian's or approver's terminal."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Table as RichTable
+from rich.text import Text
 
 from api.doctor import Check, Status
 from custody.log.models import CustodyEvent
 from ingest.deadline_rule import Deadline
 from ingest.sla import StationSla
 from vault.models import EvidenceItem
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def visible(text: str) -> str:
+    """Control, format (bidi overrides, zero-width) and line/paragraph separator characters
+    as \\uXXXX; line breaks and tabs stay."""
+    return "".join(
+        c if c in "\n\t" or unicodedata.category(c) not in _INVISIBLE else f"\\u{ord(c):04x}"
+        for c in text
+    )
+
+
+def shown(value: object) -> str:
+    """Stored text for a line that also carries markup: escaped, and made visible."""
+    return escape(visible(str(value)))
+
+
+class Table(RichTable):
+    """A rich Table whose text cells and title are text, never markup (pass a Text for a
+    styled cell)."""
+
+    def __init__(self, *headers: str, title: str | None = None, **options: Any) -> None:
+        super().__init__(*headers, title=Text(visible(title)) if title else None, **options)
+
+    def add_row(self, *renderables: Any, **options: Any) -> None:
+        cells = [Text(visible(r)) if isinstance(r, str) else r for r in renderables]
+        super().add_row(*cells, **options)
 
 
 def local(at: datetime | None, zone: str) -> str:
@@ -122,7 +159,7 @@ def sla_tables(report: list[StationSla], deadline: Deadline) -> list[Table]:
     return tables
 
 
-STATUS_STYLE = {Status.PASS: "[green]PASS[/green]", Status.WARN: "[yellow]WARN[/yellow]"}
+STATUS_STYLE = {Status.PASS: Text("PASS", "green"), Status.WARN: Text("WARN", "yellow")}
 
 
 def doctor_table(results: list[Check]) -> Table:
@@ -132,6 +169,6 @@ def doctor_table(results: list[Check]) -> Table:
     table.add_column("detail", overflow="fold")
     table.add_column("fix", overflow="fold")
     for result in results:
-        shown = STATUS_STYLE.get(result.status, "[red]FAIL[/red]")
-        table.add_row(result.name, shown, result.detail, result.fix)
+        status = STATUS_STYLE.get(result.status, Text("FAIL", "red"))
+        table.add_row(result.name, status, result.detail, result.fix)
     return table

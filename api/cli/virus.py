@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from api.cli.requests import ReasonOption, TokenOption, _me
 from api.cli.shared import console, context
+from api.cli.tables import Table, shown
 from custody.access.virus_release import flagged_items, release_infected
 from vault.db import unit_of_work
 from vault.models import Role
@@ -41,4 +41,6 @@ def release(
     with unit_of_work(context().factory) as session:
         approver = _me(session, token, Role.APPROVER)
         released = release_infected(session, ref=item, approver=approver, reason=reason)
-        console.print(f"released {released.id} ({released.scan_detail}); recorded in custody")
+        console.print(
+            f"released {released.id} ({shown(released.scan_detail)}); recorded in custody"
+        )

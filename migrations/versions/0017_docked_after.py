@@ -27,6 +27,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # SQLite drops a column in place ("never" recreate): rebuilding evidence_item would break
+    # the foreign keys that point at it.
     for table in ("station_file", "evidence_item"):
-        with op.batch_alter_table(table) as batch:
+        with op.batch_alter_table(table, recreate="never") as batch:
             batch.drop_column("docked_after")

@@ -46,7 +46,7 @@ def test_metrics_count_ingest_latency_waiting_files_and_alerts(api: Api, clip_di
         session.execute(
             update(StationFile)
             .where(StationFile.rel_path == "CAM2/stuck.mp4")
-            .values(first_seen_at=utcnow() - timedelta(hours=25))
+            .values(first_seen_at=utcnow() - timedelta(hours=25), docked_after=None)
         )
     metrics = scrape(api)
     assert metrics[("evault_station_files_waiting", (("age", "<1h"), *station))] == 1
