@@ -68,6 +68,19 @@ def add_user(
 
 def disable_user(session: Session, username: str) -> User:
     user = find_user(session, username)
+    if user.disabled_at is None and Role.ADMIN.value in user.roles:
+        others = [
+            u
+            for u in session.execute(
+                select(User).where(User.disabled_at.is_(None), User.id != user.id)
+            ).scalars()
+            if Role.ADMIN.value in u.roles
+        ]
+        if not others:
+            raise Conflict(
+                f"{username} is the last active admin: add another admin before disabling"
+                " this one (nobody could manage users after)"
+            )
     if user.disabled_at is None:
         user.disabled_at = utcnow()
     session.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -11,13 +12,23 @@ from vault.errors import Conflict, InputRejected, NotFound
 from vault.items import find_item
 from vault.models import Case, CaseFlag, EvidenceItem
 
+# Letters and digits of any script (a court's number reads "(2026)京0108刑初117号"), the
+# brackets such numbers use, "-", "_", ".", "#" and spaces; it starts with a letter, digit or
+# bracket and holds no "..": it appears in URLs and file names and must never act as a path.
+CASE_NUMBER = re.compile(r"[\w(\uff08\u3014][\w()\uff08\uff09\u3014\u3015\-.# ]{0,99}")
+CASE_NUMBER_RULE = (
+    "a case number is 1-100 characters: letters and digits of any script, round brackets"
+    " (half- or full-width), tortoise-shell brackets, '-', '_', '.', '#' and spaces, starting"
+    " with a letter, digit or opening bracket, without '..'"
+)
+
 
 def open_case(
     session: Session, *, number: str, title: str = "", flags: Sequence[CaseFlag] = ()
 ) -> Case:
     number = number.strip()
-    if not number or len(number) > 100 or not number.isprintable():
-        raise InputRejected("a case number is 1-100 printable characters")
+    if not CASE_NUMBER.fullmatch(number) or ".." in number:
+        raise InputRejected(CASE_NUMBER_RULE)
     if session.execute(select(Case.id).where(Case.number == number)).first() is not None:
         raise Conflict(f"case {number!r} already exists")
     case = Case(number=number, title=title, flags=sorted({f.value for f in flags}))

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from vault.errors import Conflict, NotFound
 from vault.models import Device, EvidenceItem, ItemStatus, Station
 
-MIN_PREFIX = 4
+MIN_PREFIX = 6
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def find_item(session: Session, reference: str) -> EvidenceItem:
-    """An item by full id, unique id prefix, or unique digest prefix (what people paste)."""
+    """An item by full id, or a unique prefix of at least six hex digits of its id or its
+    digest (what people paste). Prefixes are ranges on the two indexed columns: no pattern
+    matching, so nothing in a reference acts as a wildcard."""
     ref = reference.strip().lower()
     try:
         found = session.get(EvidenceItem, uuid.UUID(ref))
@@ -24,24 +28,20 @@ def find_item(session: Session, reference: str) -> EvidenceItem:
         found = None
     if found is not None:
         return found
-    if len(ref) < MIN_PREFIX:
+    hex_ref = ref.replace("-", "")
+    if not _HEX.fullmatch(hex_ref) or len(hex_ref) > 64:
+        raise NotFound(
+            f"{reference!r} is not an item reference: give an item id, or at least"
+            f" {MIN_PREFIX} hex digits of an id or a digest"
+        )
+    if len(hex_ref) < MIN_PREFIX:
         raise NotFound(f"{reference!r} is too short to name an item (give at least {MIN_PREFIX})")
-    matches = list(
-        session.execute(
-            select(EvidenceItem)
-            .where(
-                EvidenceItem.digest.startswith(ref) | cast(EvidenceItem.id, String).startswith(ref)
-            )
-            .limit(3)
-        ).scalars()
-    )
-    if not matches:
-        # UUIDs are stored without dashes on SQLite and with them on PostgreSQL.
-        matches = [
-            i
-            for i in session.execute(select(EvidenceItem)).scalars()
-            if str(i.id).startswith(ref) or i.id.hex.startswith(ref)
-        ][:3]
+    by_digest = EvidenceItem.digest.between(hex_ref.ljust(64, "0"), hex_ref.ljust(64, "f"))
+    condition: ColumnElement[bool] = by_digest
+    if len(hex_ref) <= 32:
+        low, high = uuid.UUID(hex_ref.ljust(32, "0")), uuid.UUID(hex_ref.ljust(32, "f"))
+        condition = or_(by_digest, EvidenceItem.id.between(low, high))
+    matches = list(session.execute(select(EvidenceItem).where(condition).limit(2)).scalars())
     if not matches:
         raise NotFound(f"no item matches {reference!r}")
     if len(matches) > 1:

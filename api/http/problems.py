@@ -92,7 +92,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(request, exc.status_code, "http", str(exc.detail))
+        answer = problem(request, exc.status_code, "http", str(exc.detail))
+        # Starlette's own headers (a 405's Allow) are part of the answer; RFC 9110 requires it.
+        for name, value in (exc.headers or {}).items():
+            answer.headers[name] = value
+        return answer
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,65 @@
+"""Smaller findings of the security review (issue 17): item references are an id or a hex
+prefix of six or more digits (no SQL wildcard, no scan of the item table), case numbers come
+from a documented character set, a 405 says what is allowed, and the last admin stays."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import Api
+from vault import accounts
+from vault.db import unit_of_work
+from vault.errors import Conflict
+
+
+@pytest.mark.parametrize("ref", ["____", "______", "%25%25%25%25%25%25", "%25", "abc", "zzzzzzz"])
+def test_item_references_are_never_patterns(api: Api, ref: str) -> None:
+    answer = api.client.get(f"/items/{ref}", headers=api.as_role("custodian"))
+    assert answer.status_code == 404, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_item_references_by_id_or_digest_prefix(api: Api) -> None:
+    (item,) = api.vault.items()
+    for ref in (str(item.id), item.id.hex, str(item.id)[:8], item.digest[:6], item.digest):
+        answer = api.client.get(f"/items/{ref}", headers=api.as_role("custodian"))
+        assert answer.status_code == 200, (ref, answer.text)
+        assert answer.json()["id"] == str(item.id)
+    short = api.client.get(f"/items/{item.digest[:5]}", headers=api.as_role("custodian"))
+    assert short.status_code == 404 and "too short" in short.json()["detail"]
+
+
+@pytest.mark.parametrize("number", ["../../x", "..", "a/b", ".hidden", "x\u202ey", "x\x00"])
+def test_case_numbers_from_a_documented_set(api: Api, number: str) -> None:
+    answer = api.client.post(
+        "/cases", json={"number": number, "title": "t"}, headers=api.as_role("custodian")
+    )
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    assert "letters and digits of any script" in detail or "NUL" in detail
+
+
+def test_a_court_case_number_is_accepted(api: Api) -> None:
+    answer = api.client.post(
+        "/cases", json={"number": "(2026)京0108刑初117号", "title": "t"},
+        headers=api.as_role("custodian"),
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_405_says_which_methods_are_allowed(api: Api) -> None:
+    answer = api.client.delete("/items", headers=api.as_role("custodian"))
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET"
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_the_last_active_admin_cannot_be_disabled(api: Api) -> None:
+    answer = api.client.post("/users/only-admin/disable", headers=api.as_role("admin"))
+    assert answer.status_code == 409, answer.text
+    assert "last active admin" in answer.json()["detail"]
+    with unit_of_work(api.vault.app.factory) as session:
+        accounts.add_user(session, username="second-admin", roles=["admin"])
+    assert api.client.post("/users/only-admin/disable", headers=api.as_role("admin")).is_success
+    with unit_of_work(api.vault.app.factory) as session, pytest.raises(Conflict):
+        accounts.disable_user(session, "second-admin")
