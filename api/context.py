@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import grp
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -26,10 +30,10 @@ class AppContext:
 
 def open_context(settings: Settings, *, migrate: bool = False) -> AppContext:
     """Connect; migrate when asked (``init``) or when the database is the embedded SQLite."""
+    _owner_only(settings.data_dir, settings.store_group)
     engine = make_engine(settings.database, pool_size=settings.db_pool_size)
     embedded = engine.dialect.name == "sqlite"
     if migrate or embedded:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrations.upgrade(engine)
     elif not migrations.is_current(engine):
         raise ConfigurationError(
@@ -38,6 +42,16 @@ def open_context(settings: Settings, *, migrate: bool = False) -> AppContext:
     factory = make_session_factory(engine)
     _seed_retention_policy(factory, settings)
     return AppContext(settings, engine, factory, open_stores(settings))
+
+
+def _owner_only(data_dir: Path, group: str | None) -> None:
+    """The data directory holds the database, the keys and the default stores: the vault's
+    account alone may list it; a store group may only pass through it to the stores."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(PermissionError, KeyError):  # not ours: doctor reports it
+        if group:
+            os.chown(data_dir, -1, grp.getgrnam(group).gr_gid)
+        os.chmod(data_dir, 0o710 if group else 0o700)
 
 
 def _seed_retention_policy(factory: sessionmaker[Session], settings: Settings) -> None:

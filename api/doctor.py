@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 import migrations
+from api.doctor_modes import too_wide
 from config.settings import Settings, StationConfig, same_location
 from custody.log.models import CustodyEvent, LogHead
 from ingest.runner import make_adapter_for
@@ -94,13 +95,16 @@ def run_checks(settings: Settings) -> list[Check]:
         ("access", settings.access_store_spec),
     ):
         try:
-            stores[role] = build_store(spec, role=role, chunk_size=settings.chunk_size)
+            stores[role] = build_store(
+                spec, role=role, chunk_size=settings.chunk_size, group=settings.store_group
+            )
         except VaultError as exc:
             results.append(Check(f"{role} store", Status.FAIL, _one_line(exc), "see the detail"))
     if len(stores) < 2:
         check("ffmpeg", _ffmpeg)
         return results
     check("stores distinct", lambda: _distinct(settings, stores))
+    check("file modes", lambda: _file_modes(settings, stores))
     for role, store in stores.items():
         check(f"{role} store writable", lambda s=store: _writable(s))  # type: ignore[misc]
         if isinstance(store, S3Store):
@@ -210,6 +214,18 @@ def _distinct(settings: Settings, stores: dict[str, ObjectStore]) -> str | tuple
             'put the access store on another disk (access_store = "/mnt/other/access")',
         )
     return f"{sealed.location()} | {access.location()}"
+
+
+def _file_modes(settings: Settings, stores: dict[str, ObjectStore]) -> str:
+    wide = too_wide(settings, stores)
+    if wide:
+        shown = "; ".join(wide[:5]) + (f"; and {len(wide) - 5} more" if len(wide) > 5 else "")
+        raise CheckFailed(
+            f"readable by other local accounts, outside custody: {shown}",
+            "chmod -R go-rwx the data directory (or g-w,o-rwx with store_group set); the vault"
+            " makes new files owner-only",
+        )
+    return "objects, database and keys are readable by the vault's account only"
 
 
 def _writable(store: ObjectStore) -> str:

@@ -175,6 +175,9 @@ class Settings(BaseSettings):
     # ``[sealed_store] kind = "s3"  bucket = "evidence-sealed"``.
     sealed_store: Path | S3StoreConfig | None = None
     access_store: Path | S3StoreConfig | None = None
+    # Filesystem stores are owner-only (objects 0400, directories 0700). A group named here
+    # (a backup operator's) may read them too: 0440 and 0750. Nobody else, ever.
+    store_group: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")
     # Who keeps the evidence: named on signed reports and exports, and in the vault's CA.
     organisation: str = Field(default="evidence-vault", min_length=1, max_length=200)
     # The custody log's signing keys (Ed25519 private keys, mode 0600); keep them off the

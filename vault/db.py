@@ -6,6 +6,8 @@ unit of work (``unit_of_work``) is the one place that commits.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -98,6 +100,17 @@ def _sqlite_begin_immediate(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _owner_only_database(path: Path) -> None:
+    """The SQLite file (and so its WAL and shared-memory files, which SQLite creates with the
+    database's mode) readable by the vault's account alone: it names every recording."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(file, 0o600)
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine whose pool holds ``pool_size`` connections plus as many again on demand.
 
@@ -108,7 +121,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _owner_only_database(Path(path))
         else:
             pool = {}  # an in-memory database lives in one connection per thread
         engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 60}, **pool)

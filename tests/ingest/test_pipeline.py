@@ -227,7 +227,7 @@ def test_stored_objects_are_read_only(vault: Vault, clip_dir: Path) -> None:
     vault.ingest()
     [item] = vault.items()
     for locator in (item.sealed_locator, item.access_locator):
-        assert stat.S_IMODE(os.stat(locator).st_mode) == 0o444
+        assert stat.S_IMODE(os.stat(locator).st_mode) == 0o400
 
 
 class VanishingStation(LocalDirectoryStation):

@@ -26,7 +26,7 @@ def test_put_names_object_by_sha256_and_makes_it_read_only(tmp_path: Path) -> No
     assert stored.size == len(data) and stored.created
     path = store.path_for(stored.digest)
     assert path.read_bytes() == data
-    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
     assert list((tmp_path / "s" / "tmp").iterdir()) == []
 
 

@@ -29,10 +29,12 @@ def shares_device(a: FilesystemStore, b: FilesystemStore) -> bool:
     return os.stat(a.root).st_dev == os.stat(b.root).st_dev
 
 
-def build_store(spec: StoreSpec, *, role: str, chunk_size: int) -> ObjectStore:
+def build_store(
+    spec: StoreSpec, *, role: str, chunk_size: int, group: str | None = None
+) -> ObjectStore:
     """The store for one role, without contacting it (``doctor`` inspects it separately)."""
     if isinstance(spec, Path):
-        return FilesystemStore(spec, name=role, chunk_size=chunk_size)
+        return FilesystemStore(spec, name=role, chunk_size=chunk_size, group=group)
     mode = spec.lock_mode or ROLE_LOCK_MODES[role]
     return S3Store(spec, name=role, lock_mode=mode, chunk_size=chunk_size)
 
@@ -40,8 +42,9 @@ def build_store(spec: StoreSpec, *, role: str, chunk_size: int) -> ObjectStore:
 def open_stores(settings: Settings, *, check_buckets: bool = True) -> Stores:
     """Build both stores; an S3 bucket that cannot keep its promise stops start-up here."""
     chunk = settings.chunk_size
-    sealed = build_store(settings.sealed_store_spec, role="sealed", chunk_size=chunk)
-    access = build_store(settings.access_store_spec, role="access", chunk_size=chunk)
+    group = settings.store_group
+    sealed = build_store(settings.sealed_store_spec, role="sealed", chunk_size=chunk, group=group)
+    access = build_store(settings.access_store_spec, role="access", chunk_size=chunk, group=group)
     for store in (sealed, access):
         if isinstance(store, S3Store) and check_buckets:
             for warning in warnings(store, require_ready(store)):

@@ -1,7 +1,10 @@
 """Filesystem object store: the embedded default.
 
-Write path: temp file on the same filesystem -> fsync -> chmod 0444 -> ``os.link`` to the
+Write path: temp file on the same filesystem -> fsync -> chmod 0400 -> ``os.link`` to the
 digest's path (fails if present, so nothing is ever overwritten) -> fsync the directory.
+
+Owner-only: objects 0400 in 0700 directories, so no other local account reads a recording
+without a custody event. With a group (a backup operator's), 0440 and 0750.
 
 A plain filesystem has no retention lock, so the store keeps each object's retention in a small
 JSON record beside the objects and enforces it itself: it refuses to shorten a retention and
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import grp
 import hashlib
 import json
 import os
@@ -19,6 +23,7 @@ import secrets
 import socket
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -32,9 +37,19 @@ from vault.stores.protocol import (
     validate_digest,
 )
 
-READ_ONLY = 0o444
 # Temp files of another host (a shared mount) are only removed once this old.
 FOREIGN_TEMP_AGE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Modes:
+    file: int  # objects (read-only: write-once)
+    directory: int
+    record: int  # retention records
+
+
+OWNER_ONLY = Modes(file=0o400, directory=0o700, record=0o600)
+WITH_GROUP = Modes(file=0o440, directory=0o750, record=0o640)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -56,18 +71,34 @@ def _pid_alive(pid: int) -> bool:
 
 
 class FilesystemStore:
-    def __init__(self, root: Path, *, name: str, chunk_size: int = 1024 * 1024) -> None:
+    def __init__(
+        self, root: Path, *, name: str, chunk_size: int = 1024 * 1024, group: str | None = None
+    ) -> None:
         self.name = name
         self.root = root
         self.chunk_size = chunk_size
+        self.modes = WITH_GROUP if group else OWNER_ONLY
         self._objects = root / "objects"
         self._tmp = root / "tmp"
         self._retention = root / "retention"
         try:
+            self._gid = grp.getgrnam(group).gr_gid if group else -1
+        except KeyError:
+            raise StoreError(f"{name} store: there is no group {group!r} (store_group)") from None
+        try:
             for directory in (self._objects, self._tmp, self._retention):
-                directory.mkdir(parents=True, exist_ok=True)
+                self._make_dirs(directory)
+            # A store made before modes were owner-only: closing its top directories is
+            # enough to keep other accounts out of everything below them.
+            for directory in (root, self._objects, self._tmp, self._retention):
+                self._own(directory, self.modes.directory)
         except OSError as exc:
             raise StoreError(f"{name} store at {root} cannot be created: {exc.strerror}") from exc
+
+    def _own(self, path: Path, mode: int) -> None:
+        os.chmod(path, mode)
+        if self._gid != -1:
+            os.chown(path, -1, self._gid)
 
     def location(self) -> str:
         return str(self.root.resolve())
@@ -92,7 +123,7 @@ class FilesystemStore:
                     size += len(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(tmp_path, READ_ONLY)
+            self._own(tmp_path, self.modes.file)
             yield tmp_path, hasher.hexdigest(), size
         except OSError as exc:
             raise StoreError(self._describe(exc)) from exc
@@ -162,9 +193,11 @@ class FilesystemStore:
         while not probe.exists():
             missing.append(probe)
             probe = probe.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        # A new directory entry is durable only once its parent is fsynced.
         for created in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # made meanwhile by another writer
+                created.mkdir(mode=self.modes.directory)
+                self._own(created, self.modes.directory)
+            # A new directory entry is durable only once its parent is fsynced.
             _fsync_dir(created.parent)
 
     def _describe(self, exc: OSError) -> str:
@@ -232,7 +265,8 @@ class FilesystemStore:
         self._make_dirs(path.parent)
         until = None if retention.until is None else retention.until.astimezone(UTC).isoformat()
         tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
-        with open(tmp, "x", encoding="utf-8") as out:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.modes.record)
+        with open(fd, "w", encoding="utf-8") as out:
             json.dump({"until": until, "hold": retention.hold}, out)
             out.flush()
             os.fsync(out.fileno())
