@@ -40,12 +40,26 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+class WithoutQueryString(logging.Filter):
+    """The access log names the path, never the query string: a client that puts a token
+    (or anything else secret) in a URL must not have it written to the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLineFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueryString) for f in access.filters):
+        access.addFilter(WithoutQueryString())
     # Third-party chatter at INFO buries the custody-relevant lines.
     for noisy in ("apscheduler", "alembic", "sqlalchemy", "libav"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

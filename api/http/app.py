@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from api.context import AppContext, open_context
 from api.http import problems
 from api.http.deps import EVERYONE, require
+from api.http.request_gate import RequestGate
 from api.http.routes import (
     cases,
     exports,
@@ -48,6 +49,7 @@ def create_app(context: AppContext) -> FastAPI:
     )
     app.state.context = context
     problems.install(app)
+    app.add_middleware(RequestGate, context=lambda: context, limit=context.settings.max_body_bytes)
     for router in (
         health.router,
         metrics.router,

@@ -63,3 +63,19 @@ def test_the_last_active_admin_cannot_be_disabled(api: Api) -> None:
     assert api.client.post("/users/only-admin/disable", headers=api.as_role("admin")).is_success
     with unit_of_work(api.vault.app.factory) as session, pytest.raises(Conflict):
         accounts.disable_user(session, "second-admin")
+
+
+def test_if_range_is_honoured_with_the_digest_as_strong_etag(api: Api) -> None:
+    (item,) = api.vault.items()
+    url = f"/requests/{api.request_number}/items/{item.digest[:12]}/content"
+    auth = api.as_role("investigator")
+    whole = api.client.get(url, headers=auth)
+    assert whole.headers["etag"] == f'"{item.digest}"'
+    matching = api.client.get(
+        url, headers=auth | {"Range": "bytes=0-99", "If-Range": f'"{item.digest}"'}
+    )
+    assert matching.status_code == 206 and len(matching.content) == 100
+    for stale in ('"0000"', "Wed, 21 Oct 2015 07:28:00 GMT", f'W/"{item.digest}"'):
+        answer = api.client.get(url, headers=auth | {"Range": "bytes=0-99", "If-Range": stale})
+        assert answer.status_code == 200, stale  # the whole object, as RFC 9110 says
+        assert len(answer.content) == item.size

@@ -117,6 +117,12 @@ def get_content(
     """Stream (purpose view) or download (copy_original) one item of an approved, unexpired
     request of yours. Supports `Range: bytes=…`, so a browser video element can seek."""
     approved, found = access.authorize_delivery(session, ref=ref, item_ref=item, user=user)
+    etag = f'"{found.digest}"'  # strong: the digest names exactly these bytes
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != etag:
+        # RFC 9110 13.1.5: a validator that does not match (a date, or another copy's tag)
+        # means the client's part is stale: send the whole object, not the range.
+        range_header = None
     try:
         span = (
             None
@@ -144,6 +150,8 @@ def get_content(
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(handed.filename)}",
         "Cache-Control": "no-store",
     }
+    if approved.purpose != Purpose.COPY_RENDITION:
+        headers["ETag"] = etag
     if handed.span is None:
         headers["Content-Length"] = str(handed.size)
         encoded = base64.b64encode(bytes.fromhex(handed.digest)).decode()
