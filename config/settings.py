@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     access_store: Path | S3StoreConfig | None = None
     # Filesystem stores are owner-only (objects 0400, directories 0700). A group named here
     # (a backup operator's) may read them too: 0440 and 0750. Nobody else, ever.
+    # Separation of duties: nobody holds admin and approver together (an admin who approves
+    # needs nobody else to hand evidence out). True lifts the rule, for a one-person vault.
+    admin_may_approve: bool = False
     # The largest request body the API reads (JSON bodies are small): a larger one is refused
     # with 413 before a byte of it is read, and so is any body without a valid token (401).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)

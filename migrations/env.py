@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Engine, create_engine
 
 import custody.access.models
+import custody.admin.models
 import custody.fixity.models
 import custody.log.models
 import custody.log.proof_models  # noqa: F401

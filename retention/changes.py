@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from custody.admin.log import append_admin
 from custody.log.append import append_event
 from custody.log.kinds import EventKind
 from retention.ends import apply_rules, facts_of, preserved_items
@@ -55,6 +56,9 @@ def edit_policy(
             " item(s); retention only grows, so nothing was changed"
         )
     version = new_version(session, policy, actor=user.username, reason=reason)
+    append_admin(session, actor=f"user:{user.username}", action="policy_changed",
+                 subject=f"retention policy version {version.version}",
+                 data={"reason": reason})  # fmt: skip
     extended = 0
     for item in preserved_items(session):
         extended += apply_rules(

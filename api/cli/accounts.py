@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from api.cli.shared import console, context
+from api.cli.shared import cli_actor, console, context
 from api.cli.tables import Table, shown
+from custody.admin import acts
 from vault import accounts
 from vault.db import unit_of_work
 from vault.errors import InputRejected
@@ -33,7 +34,10 @@ def user_add(
     """Add a user with one or more roles."""
     app = context()
     with unit_of_work(app.factory) as session:
-        user = accounts.add_user(session, username=username, roles=role, display_name=name)
+        user = acts.add_user(
+            session, actor=cli_actor(), username=username, roles=role, display_name=name,
+            admin_may_approve=app.settings.admin_may_approve,
+        )  # fmt: skip
         console.print(f"added {shown(user.username)} ({', '.join(user.roles)})")
 
 
@@ -56,7 +60,7 @@ def user_disable(username: Annotated[str, typer.Argument(help="Login name")]) ->
     """Disable a user: their tokens stop working at once. Nothing they did is erased."""
     app = context()
     with unit_of_work(app.factory) as session:
-        accounts.disable_user(session, username)
+        acts.disable_user(session, actor=cli_actor(), username=username)
     console.print(f"disabled {shown(username)}")
 
 
@@ -69,7 +73,9 @@ def token_issue(
     """Issue a token and print it once. Use it as `Authorization: Bearer <token>`."""
     app = context()
     with unit_of_work(app.factory) as session:
-        issued = accounts.issue_token(session, username=username, label=label, days=days)
+        issued = acts.issue_token(
+            session, actor=cli_actor(), username=username, label=label, days=days
+        )
         expires = f"{issued.token.expires_at:%Y-%m-%d %H:%M} UTC"
     console.print(f"token for {shown(username)}, expires {expires} (shown only now):")
     console.print(issued.secret, soft_wrap=True, highlight=False)
@@ -82,7 +88,9 @@ def token_revoke(
     """Revoke a token at once."""
     app = context()
     with unit_of_work(app.factory) as session:
-        token = accounts.revoke_token(session, prefix[: len(accounts.TOKEN_PREFIX) + 6])
+        token = acts.revoke_token(
+            session, actor=cli_actor(), prefix=prefix[: len(accounts.TOKEN_PREFIX) + 6]
+        )
         console.print(f"revoked {token.prefix}… ({shown(token.label or 'no label')})")
 
 

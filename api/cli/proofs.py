@@ -132,6 +132,7 @@ def _print_report(report: AuditReport, names: dict[uuid.UUID, str]) -> None:
         )
     summary = (
         f"{report.items_checked} item(s), {report.entries_checked} custody entries,"
+        f" {report.admin_entries_checked} administration entries,"
         f" {tables.human_size(report.bytes_rehashed)} re-hashed"
     )
     if report.ok:

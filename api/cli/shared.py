@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import NoReturn
 
 import typer
@@ -34,6 +35,12 @@ def context(*, migrate: bool = False) -> AppContext:
         return open_context(loaded, migrate=migrate)
     except VaultError as exc:
         fail(exc)
+
+
+def cli_actor() -> str:
+    """Who ran an administrative command: the operating-system account on the vault's host
+    (the administration log names it; the CLI has no token of its own)."""
+    return f"cli:{getpass.getuser()}"
 
 
 def fail(exc: VaultError) -> NoReturn:

@@ -5,6 +5,7 @@ Nothing stored as a flag is trusted: the answer comes from the rows and the byte
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -15,18 +16,21 @@ from asn1crypto import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.admin.log import AdminCheck, check_admin_log
 from custody.log.append import LOG_HEAD_ID
 from custody.log.chain_check import EntryRow, Finding, HeadRow, LogChecker
-from custody.log.checkpoints import WitnessFile
+from custody.log.checkpoints import WitnessFile, all_checkpoints
 from custody.log.kinds import EventKind
 from custody.log.models import ChainHead, CustodyEvent, LogHead
+from custody.log.signed_note import CheckpointBody, parse_checkpoint, split_note
 from custody.log.tree_audit import (
+    KeptNote,
     TreeRecomputer,
     check_checkpoints,
     kept_checkpoints,
     sizes_to_recompute,
 )
-from vault.errors import NotFound, StoreError
+from vault.errors import NotFound, StoreError, VerificationError
 from vault.models import EvidenceItem, ItemStatus
 from vault.stores.factory import Stores
 from vault.stores.protocol import ObjectStore, rehash
@@ -42,6 +46,7 @@ class AuditReport:
     findings: list[Finding]
     checkpoints_checked: int = 0
     entries_signed: int = 0  # entries the latest valid checkpoint covers
+    admin_entries_checked: int = 0  # of the administration log
 
     @property
     def ok(self) -> bool:
@@ -260,6 +265,9 @@ def audit(
         kept=kept,
     )  # fmt: skip
     findings.extend(signed.findings)
+    admin = check_admin_log(session)
+    findings.extend(Finding(None, None, problem) for problem in admin.problems)
+    findings.extend(_admin_against_checkpoints(session, kept, admin))
 
     query = select(EvidenceItem).order_by(EvidenceItem.ingested_at)
     if item_ids is not None:
@@ -296,5 +304,32 @@ def audit(
         if progress is not None:
             progress(item, 2 * item.size)
     return AuditReport(
-        len(items), checker.entries, rehashed, findings, signed.count, signed.covered
-    )
+        len(items), checker.entries, rehashed, findings, signed.count, signed.covered,
+        len(admin.heads),
+    )  # fmt: skip
+
+
+def _admin_against_checkpoints(
+    session: Session, kept: Sequence[KeptNote], admin: AdminCheck
+) -> list[Finding]:
+    """Each checkpoint (in the database, and kept in the sealed store) that commits to the
+    administration log must find the head it signed in the log as stored now: a rewrite that
+    re-hashed every entry passes the chain check, not this one."""
+    committed: list[tuple[str, CheckpointBody]] = []
+    for checkpoint in all_checkpoints(session):
+        with contextlib.suppress(VerificationError):  # a forged note is reported elsewhere
+            committed.append(
+                (f"checkpoint {checkpoint.id}", parse_checkpoint(split_note(checkpoint.note)[0]))
+            )
+    committed += [(note.label, note.body) for note in kept]
+    findings = []
+    for label, body in committed:
+        if body.admin is None:
+            continue
+        entries, head = body.admin
+        if entries > len(admin.heads) or admin.heads[entries - 1] != head:
+            findings.append(
+                Finding(None, None, f"{label} signed an administration log of {entries}"
+                        " entries that is not the one stored now: it was rewritten")
+            )  # fmt: skip
+    return findings

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from custody.admin.log import admin_head
 from custody.log.append import lock_log_head
 from custody.log.keys import ensure_key, known_keys, log_origin
 from custody.log.merkle import verify_consistency
@@ -22,6 +23,7 @@ from custody.log.proof_models import Checkpoint
 from custody.log.signed_note import (
     CheckpointBody,
     add_signature,
+    parse_checkpoint,
     sign_note,
     split_note,
     verifier_key,
@@ -81,7 +83,13 @@ def create_checkpoint(
     head = lock_log_head(session)
     size = head.last_seq
     latest = latest_checkpoint(session)
-    if size == 0 or (latest is not None and latest.tree_size == size and not force):
+    admin = admin_head(session)
+    unchanged = (
+        latest is not None
+        and latest.tree_size == size
+        and parse_checkpoint(split_note(latest.note)[0]).admin == admin
+    )
+    if size == 0 or (unchanged and not force):
         return None  # an empty log commits to nothing; an unchanged one is signed already
     root = stored_root(session, size)
     if latest is not None:
@@ -101,7 +109,8 @@ def create_checkpoint(
     key_row, key = ensure_key(session, settings.keys_path, configured_origin=settings.log_origin)
     origin = log_origin(session, settings.log_origin)
     now = utcnow()
-    note = sign_note(CheckpointBody(origin, size, root, now).text(), name=key_row.name, key=key)
+    body = CheckpointBody(origin, size, root, now, admin)
+    note = sign_note(body.text(), name=key_row.name, key=key)
     checkpoint = Checkpoint(
         tree_size=size,
         root_hash=root,

@@ -21,6 +21,8 @@ from vault.errors import VerificationError
 ED25519_TYPE = b"\x01"
 EM_DASH = "\u2014"
 TIME_PREFIX = "time "
+# An extension line committing to the administration log: "admin <entries> <head, base64>".
+ADMIN_PREFIX = "admin "
 
 
 def key_id(name: str, public_key: bytes) -> bytes:
@@ -53,11 +55,16 @@ class CheckpointBody:
     size: int
     root: bytes
     time: datetime
+    admin: tuple[int, bytes] | None = None  # (entries, head hash) of the administration log
 
     def text(self) -> str:
         stamp = self.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         root = base64.b64encode(self.root).decode()
-        return f"{self.origin}\n{self.size}\n{root}\n{TIME_PREFIX}{stamp}\n"
+        text = f"{self.origin}\n{self.size}\n{root}\n{TIME_PREFIX}{stamp}\n"
+        if self.admin is not None:
+            entries, head = self.admin
+            text += f"{ADMIN_PREFIX}{entries} {base64.b64encode(head).decode()}\n"
+        return text
 
 
 def sign_note(text: str, *, name: str, key: Ed25519PrivateKey) -> str:
@@ -138,4 +145,18 @@ def parse_checkpoint(text: str) -> CheckpointBody:
         when = datetime.strptime(times[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError as exc:
         raise VerificationError(f"checkpoint time {times[0]!r} is malformed") from exc
-    return CheckpointBody(origin, int(size_line), root, when)
+    return CheckpointBody(origin, int(size_line), root, when, _admin_line(lines[3:-1]))
+
+
+def _admin_line(extensions: list[str]) -> tuple[int, bytes] | None:
+    found = [line[len(ADMIN_PREFIX) :] for line in extensions if line.startswith(ADMIN_PREFIX)]
+    if not found:
+        return None
+    entries, _, encoded = found[-1].partition(" ")
+    try:
+        head = base64.b64decode(encoded, validate=True)
+    except ValueError as exc:
+        raise VerificationError("checkpoint's administration log head is not base64") from exc
+    if len(found) != 1 or not entries.isdigit() or len(head) != 32:
+        raise VerificationError("checkpoint has a malformed administration log line")
+    return int(entries), head

@@ -10,7 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
-import ingest.models  # noqa: F401 - every model in the metadata, as migrations/env.py has it
+import custody.admin.models  # noqa: F401 - every model in the metadata, as in migrations/env.py
+import ingest.models  # noqa: F401
 from custody.log.merkle import root_from_leaves
 from custody.log.merkle_store import stored_root
 from custody.log.models import LogHead

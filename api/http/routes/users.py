@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from api.http.deps import SessionDep, require
+from api.context import AppContext
+from api.http.deps import EVERYONE, SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import TokenIn, TokenOut, UserIn, UserOut
+from custody.admin import acts
 from vault import accounts
 from vault.models import Role, User
 
@@ -16,6 +18,8 @@ router = APIRouter(
     tags=["users"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA}
 )
 Admin = Annotated[User, Depends(require(Role.ADMIN))]
+Anyone = Annotated[User, Depends(require(*EVERYONE))]
+Context = Annotated[AppContext, Depends(app_context)]
 
 
 def _user_out(user: User) -> UserOut:
@@ -33,17 +37,20 @@ def get_users(_: Admin, session: SessionDep) -> list[UserOut]:
     status_code=status.HTTP_201_CREATED,
     responses={409: PROBLEM_SCHEMA},
 )
-def post_user(_: Admin, session: SessionDep, body: UserIn) -> UserOut:
-    user = accounts.add_user(
-        session, username=body.username, roles=body.roles, display_name=body.display_name
-    )
+def post_user(admin: Admin, session: SessionDep, context: Context, body: UserIn) -> UserOut:
+    """Add a user (recorded in the administration log). The new user has no token: they get
+    one by signing in, or by running `evault token issue` on the vault's host."""
+    user = acts.add_user(
+        session, actor=f"user:{admin.username}", username=body.username, roles=body.roles,
+        display_name=body.display_name, admin_may_approve=context.settings.admin_may_approve,
+    )  # fmt: skip
     return _user_out(user)
 
 
 @router.post("/users/{username}/disable", response_model=UserOut)
-def disable_user(_: Admin, session: SessionDep, username: str) -> UserOut:
+def disable_user(admin: Admin, session: SessionDep, username: str) -> UserOut:
     """Disable a user; their tokens stop working at once. Nothing they did is erased."""
-    return _user_out(accounts.disable_user(session, username))
+    return _user_out(acts.disable_user(session, actor=f"user:{admin.username}", username=username))
 
 
 @router.post(
@@ -52,8 +59,11 @@ def disable_user(_: Admin, session: SessionDep, username: str) -> UserOut:
     status_code=status.HTTP_201_CREATED,
     responses={409: PROBLEM_SCHEMA},
 )
-def post_token(_: Admin, session: SessionDep, username: str, body: TokenIn) -> TokenOut:
-    issued = accounts.issue_token(session, username=username, label=body.label, days=body.days)
+def post_token(holder: Anyone, session: SessionDep, username: str, body: TokenIn) -> TokenOut:
+    """Issue yourself another token (only your own: an admin cannot mint tokens for others)."""
+    issued = acts.issue_own_token(
+        session, holder=holder, username=username, label=body.label, days=body.days
+    )
     token = issued.token
     return TokenOut(
         prefix=token.prefix, label=token.label, expires_at=token.expires_at, token=issued.secret
@@ -61,6 +71,6 @@ def post_token(_: Admin, session: SessionDep, username: str, body: TokenIn) -> T
 
 
 @router.post("/tokens/{prefix}/revoke", response_model=TokenOut)
-def revoke_token(_: Admin, session: SessionDep, prefix: str) -> TokenOut:
-    token = accounts.revoke_token(session, prefix)
+def revoke_token(admin: Admin, session: SessionDep, prefix: str) -> TokenOut:
+    token = acts.revoke_token(session, actor=f"user:{admin.username}", prefix=prefix)
     return TokenOut(prefix=token.prefix, label=token.label, expires_at=token.expires_at)

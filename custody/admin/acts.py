@@ -1,0 +1,79 @@
+"""Administrative acts, each recorded in the administration log in the same unit of work as
+the change itself: the one entry point for the CLI and the HTTP API alike. Flushes only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from custody.admin.log import append_admin
+from vault import accounts
+from vault.errors import AccessDenied, Conflict
+from vault.models import ApiToken, Role, User
+
+# Who may never hold these together: an admin who could also approve would need nobody else
+# to hand evidence out (the admin makes the requester; the approver is the admin).
+EXCLUSIVE = [(Role.ADMIN, Role.APPROVER)]
+
+
+def add_user(
+    session: Session,
+    *,
+    actor: str,
+    username: str,
+    roles: Iterable[str],
+    display_name: str = "",
+    admin_may_approve: bool = False,
+) -> User:
+    wanted = set(accounts.parse_roles(roles))
+    for one, other in EXCLUSIVE:
+        if {one.value, other.value} <= wanted and not admin_may_approve:
+            raise Conflict(
+                f"nobody may hold both {one.value} and {other.value}: separation of duties"
+                " (admin_may_approve = true lifts this, and every act still names its actor)"
+            )
+    user = accounts.add_user(
+        session, username=username, roles=sorted(wanted), display_name=display_name
+    )
+    append_admin(session, actor=actor, action="user_added", subject=username,
+                 data={"roles": user.roles, "display_name": display_name})  # fmt: skip
+    return user
+
+
+def disable_user(session: Session, *, actor: str, username: str) -> User:
+    user = accounts.disable_user(session, username)
+    append_admin(session, actor=actor, action="user_disabled", subject=username, data={})
+    return user
+
+
+def issue_token(
+    session: Session, *, actor: str, username: str, label: str = "", days: int
+) -> accounts.IssuedToken:
+    issued = accounts.issue_token(session, username=username, label=label, days=days)
+    append_admin(
+        session, actor=actor, action="token_issued", subject=username,
+        data={"prefix": issued.token.prefix, "label": label, "days": days},
+    )  # fmt: skip
+    return issued
+
+
+def issue_own_token(
+    session: Session, *, holder: User, username: str, label: str = "", days: int
+) -> accounts.IssuedToken:
+    """Over the API a token is issued only to its holder: an admin who could mint tokens for
+    others could act as an investigator and as an approver alone."""
+    if holder.username != username:
+        raise AccessDenied(
+            "a token is issued only to its holder: sign in as that user, or have them run"
+            " `evault token issue` on the vault's host"
+        )
+    return issue_token(session, actor=f"user:{holder.username}", username=username,
+                       label=label, days=days)  # fmt: skip
+
+
+def revoke_token(session: Session, *, actor: str, prefix: str) -> ApiToken:
+    token = accounts.revoke_token(session, prefix)
+    append_admin(session, actor=actor, action="token_revoked", subject=token.user.username,
+                 data={"prefix": token.prefix})  # fmt: skip
+    return token
