@@ -26,7 +26,7 @@ from ingest.admission import IngestFacts, register_ingest
 from ingest.claims import claim_next
 from ingest.models import FileState, StationFile
 from ingest.naming import NameFields, display_name, parse_name
-from ingest.shared_sidecars import left_for_siblings, unapplied_if_shared
+from ingest.shared_sidecars import left_on_station, unapplied_if_shared
 from ingest.sidecar import MAX_SIDECAR_BYTES, Sidecar, parse_sidecar, sidecar_names
 from ingest.stations.base import Listing, SourceChanged, StationAdapter, StationUnavailable
 from ingest.throttle import Throttle, throttled
@@ -267,10 +267,10 @@ def acknowledge(ctx: IngestContext, file_id: uuid.UUID) -> bool:
         row = session.get(StationFile, file_id, with_for_update=True)
         if row is None or row.state != FileState.INGESTED:
             return False
-        listing = replace(listing_of(row), keep=left_for_siblings(session, row))
         adapter = ctx.adapters.get(row.station_id)
         if adapter is None:
             return False
+        listing = replace(listing_of(row), keep=left_on_station(session, row, adapter.name))
         try:
             done = adapter.acknowledge(listing)
         except (StationUnavailable, OSError) as exc:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ingest.models import FileState, StationFile
 from ingest.naming import display_name
 from ingest.sidecar import Sidecar, sidecar_names
+from vault.models import ItemSidecar
 
 NOT_YET_ACKNOWLEDGED = (
     FileState.WAITING, FileState.INGESTING, FileState.INGESTED, FileState.REJECTED,
@@ -61,11 +62,22 @@ def unapplied_if_shared(
     )
 
 
-def left_for_siblings(session: Session, row: StationFile) -> tuple[bytes, ...]:
-    """Companions to leave on the station when acknowledging ``row``: a shared stem sidecar
-    while another of its recordings is still to be ingested or acknowledged."""
+def left_on_station(session: Session, row: StationFile, station: str) -> tuple[bytes, ...]:
+    """Companions to leave on the station when acknowledging ``row``: a sidecar the vault
+    did not keep with its item (one over the size limit: moving or deleting it would lose
+    it), and a shared stem sidecar while another of its recordings still needs it."""
+    kept = set(
+        session.execute(
+            select(ItemSidecar.name).where(
+                ItemSidecar.item_id == row.item_id, ItemSidecar.station == station
+            )
+        ).scalars()
+    )
+    left = [name for name in sidecar_names(bytes(row.rel_path_raw))
+            if display_name(name) not in kept]  # fmt: skip
     mine = stem_sidecar(bytes(row.rel_path_raw))
-    if mine is None:
-        return ()
-    waiting = [s for s in stem_siblings(session, row) if s.state in NOT_YET_ACKNOWLEDGED]
-    return (mine,) if waiting else ()
+    if mine is not None and mine not in left:
+        waiting = [s for s in stem_siblings(session, row) if s.state in NOT_YET_ACKNOWLEDGED]
+        if waiting:
+            left.append(mine)
+    return tuple(left)

@@ -28,6 +28,11 @@ class IssuedToken:
     secret: str
 
 
+def token_prefix(secret: str) -> str:
+    """The token's public name: shown in listings, recorded on custody entries."""
+    return secret[: len(TOKEN_PREFIX) + 6]
+
+
 def token_hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
@@ -103,7 +108,7 @@ def issue_token(
     token = ApiToken(
         user_id=user.id,
         token_hash=token_hash(secret),
-        prefix=secret[: len(TOKEN_PREFIX) + 6],
+        prefix=token_prefix(secret),
         label=label,
         expires_at=utcnow() + timedelta(days=days),
     )

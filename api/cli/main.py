@@ -37,6 +37,7 @@ from custody.log.keys import ensure_key
 from ingest.daemon import Daemon, check_deadline, remove_stale_temps
 from ingest.renditions import render_pending
 from ingest.runner import build_context, run_once
+from vault.credential import current_token
 from vault.db import unit_of_work
 from vault.errors import VaultError
 from vault.items import ItemFilter, find_item, list_items
@@ -346,11 +347,14 @@ def demo(
 def main(args: list[str] | None = None) -> None:
     """`evault ARGS`: ends by SystemExit with the exit code; a VaultError is one line on stderr
     and the exit code api.error_table gives its class, never a traceback."""
+    credential = current_token.set(None)  # set by --token, for this command only
     try:
         app(args=args, prog_name="evault")
     except VaultError as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        err.print(f"[red]error:[/red] {tables.shown(exc)}", soft_wrap=True)
         sys.exit(outcome_of(exc).exit_code)
+    finally:
+        current_token.reset(credential)
 
 
 if __name__ == "__main__":

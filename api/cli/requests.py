@@ -18,7 +18,8 @@ from api.cli.tables import Table
 from custody.access import requests as access
 from custody.access.handover import hand_over
 from custody.access.models import Purpose, RequesterKind
-from vault.accounts import authenticate
+from vault.accounts import authenticate, token_prefix
+from vault.credential import current_token
 from vault.db import unit_of_work
 from vault.errors import AccessDenied, Conflict, NotAuthenticated
 from vault.models import Role, User
@@ -39,6 +40,7 @@ def _me(session: Session, token: str, role: Role | None = None) -> User:
     if not token:
         raise NotAuthenticated("give your API token with --token or EVAULT_TOKEN")
     user = authenticate(session, token)
+    current_token.set(token_prefix(token))
     if role is not None and not user.has_any(frozenset({role})):
         raise AccessDenied(f"this needs the {role.value} role")
     return user

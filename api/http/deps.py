@@ -11,7 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from vault.accounts import authenticate
+from vault.accounts import authenticate, token_prefix
+from vault.credential import current_token
 from vault.db import unit_of_work
 from vault.errors import AccessDenied, NotAuthenticated
 from vault.models import Role, User
@@ -79,9 +80,16 @@ def require(*roles: Role) -> Callable[..., Awaitable[User]]:
     """A dependency admitting users who hold at least one of ``roles``."""
     wanted = frozenset(roles)
 
-    # async: a pure check, run on the event loop rather than costing a trip to a thread.
-    async def dependency(user: Annotated[User, Depends(current_user)]) -> User:
-        return _holding(user, wanted)
+    # async: a pure check, run on the event loop rather than costing a trip to a thread. Run
+    # there, it also sets the request's credential where the route's thread inherits it.
+    async def dependency(
+        user: Annotated[User, Depends(current_user)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> User:
+        holding = _holding(user, wanted)
+        if credentials is not None:
+            current_token.set(token_prefix(credentials.credentials))
+        return holding
 
     dependency.allowed_roles = wanted  # type: ignore[attr-defined]
     return dependency

@@ -13,6 +13,7 @@ from custody.log.canonical import GENESIS_HASH, canonical_bytes, chain_hash, eve
 from custody.log.kinds import EventKind
 from custody.log.merkle_store import record_leaf
 from custody.log.models import ChainHead, CustodyEvent, LogHead
+from vault.credential import current_token
 from vault.db import utcnow
 from vault.errors import IntegrityViolation
 
@@ -44,6 +45,9 @@ def append_event(
     data also records the chain before it (entries and head hash): an export's exported
     events carry it, so a package that drops one of the item's entries no longer matches a
     signed, Merkle-proven entry."""
+    via = current_token.get()
+    if via is not None:
+        data = {**data, "via_token": via}
     head = lock_log_head(session)
     chain = session.get(ChainHead, item_id, with_for_update=True)
     prev_hash = chain.head_hash if chain is not None else GENESIS_HASH

@@ -13,6 +13,7 @@ from custody.admin.models import AdminEvent
 from custody.log.canonical import GENESIS_HASH
 from tests.api.conftest import Api
 from tests.conftest import Vault, run_cli
+from vault.accounts import token_prefix
 from vault.db import unit_of_work
 from vault.synthetic import generate_clip
 
@@ -88,3 +89,17 @@ def test_the_administration_log_is_checked_and_a_rewrite_is_caught(vault: Vault)
     assert "was altered" not in rewritten
     assert "signed an administration log of 3 entries that is not the one stored now" in (rewritten)
     vault.app.engine.dispose()
+
+
+def test_custody_entries_name_the_token_they_came_through(api: Api) -> None:
+    (item,) = api.vault.items()
+    chain = api.client.get(f"/items/{item.id}/custody", headers=api.as_role("auditor")).json()
+    by_kind = {e["kind"]: e["data"] for e in chain}
+    assert by_kind["access_requested"]["via_token"] == token_prefix(api.tokens["investigator"])
+    assert by_kind["access_approved"]["via_token"] == token_prefix(api.tokens["approver"])
+    assert "via_token" not in by_kind["ingested"]  # the daemon acts under no token
+    url = f"/requests/{api.request_number}/items/{item.digest[:12]}/content"
+    api.client.get(url, headers=api.as_role("investigator")).raise_for_status()
+    after = api.client.get(f"/items/{item.id}/custody", headers=api.as_role("auditor")).json()
+    viewed = [e["data"] for e in after if e["kind"] in ("viewed", "delivery_ended")]
+    assert [v["via_token"] for v in viewed] == [token_prefix(api.tokens["investigator"])] * 2

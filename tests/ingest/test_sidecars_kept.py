@@ -19,6 +19,7 @@ from custody.log.append import events_for
 from export.package import ExportJob, export
 from export.spec import ExportSpec
 from ingest.renditions import render_pending
+from ingest.sidecar import MAX_SIDECAR_BYTES
 from tests.conftest import Vault, make_vault, put_clip
 from tests.custody.test_tamper import flip_byte
 from tests.export.exporting import ask, decide, run_verifier
@@ -170,4 +171,26 @@ def test_a_damaged_sidecar_copy_is_repaired_from_the_other_store(
         kinds = [(e.kind, e.data.get("copy")) for e in events_for(session, item.id)]
     assert ("fixity_failed", "sidecar-sealed") in kinds and ("repaired", "sidecar-sealed") in kinds
     assert all(o.intact for o in everything())
+    vault.app.engine.dispose()
+
+
+def test_a_sidecar_too_big_to_keep_is_left_on_the_station(
+    isolated_env: Path, clip_dir: Path
+) -> None:
+    """Over the size limit the vault does not read a sidecar whole, so it cannot keep it: with
+    acknowledge = delete it must stay on the station rather than be lost."""
+    vault = make_vault(isolated_env, acknowledge="delete")
+    station = vault.station_dir / "CAM7"
+    put_clip(clip_dir, 0, station / "a.mp4")
+    huge = b'{"note": "' + b"x" * (MAX_SIDECAR_BYTES + 10) + b'"}'
+    (station / "a.mp4.json").write_bytes(huge)
+    vault.ingest()
+    (item,) = vault.items()
+    assert sorted(p.name for p in station.iterdir()) == ["a.mp4.json"]  # the recording went
+    assert (station / "a.mp4.json").read_bytes() == huge
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        (ingested, *_) = events_for(session, item.id)
+        assert session.execute(select(ItemSidecar)).first() is None
+    assert ingested.data["sidecar"]["kept"] is False
+    assert "over the" in ingested.data["sidecar"]["problem"]
     vault.app.engine.dispose()
