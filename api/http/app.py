@@ -73,6 +73,7 @@ def create_app(context: AppContext) -> FastAPI:
             schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
                 Problem.model_json_schema()
             )
+            document_problems(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -83,6 +84,34 @@ def create_app(context: AppContext) -> FastAPI:
         return openapi_schema()
 
     return app
+
+
+# What any operation may answer besides its own outcomes: the request gate's and the
+# authentication's refusals, and a body or parameter the schema refuses.
+COMMON_PROBLEMS = {
+    "401": "No valid bearer token.",
+    "403": "The token's user lacks the role, or the rule forbids it.",
+    "413": "The request body is over max_body_bytes.",
+    "422": "A parameter or the body is not valid.",
+}
+
+
+def document_problems(schema: dict[str, Any]) -> None:
+    """Every 4xx of every operation is application/problem+json (FastAPI's default 422 says
+    application/json with its own schema, which the vault never sends), and every operation
+    has an operationId and a summary."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in COMMON_PROBLEMS.items():
+                responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    response["content"] = problem
+            operation.setdefault("summary", operation["operationId"].replace("_", " "))
+    schema["components"]["schemas"].pop("HTTPValidationError", None)
+    schema["components"]["schemas"].pop("ValidationError", None)
 
 
 def app_from_settings() -> FastAPI:

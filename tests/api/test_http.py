@@ -349,3 +349,19 @@ def test_a_time_the_vault_cannot_use_is_a_client_error(api: Api, since: str) -> 
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["type"].endswith("/invalid-value")
+
+
+def test_every_operation_documents_its_problems(api: Api) -> None:
+    spec = api.client.get("/openapi.json", headers=api.as_role("auditor")).json()
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    assert len(operations) >= 40
+    ids = [op["operationId"] for op in operations]
+    assert len(set(ids)) == len(ids) and all(op["summary"] for op in operations)
+    for op in operations:
+        for status in ("401", "403", "413", "422"):
+            assert status in op["responses"], (op["operationId"], status)
+        for status, response in op["responses"].items():
+            if status.startswith("4"):
+                assert list(response["content"]) == ["application/problem+json"], (
+                    op["operationId"], status,
+                )  # fmt: skip
