@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
+from api.context import AppContext
 from api.http.convert import event_out, item_out
-from api.http.deps import EVIDENCE_READERS, SessionDep, require
+from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
+from api.http.moments import moment
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.retention_schemas import ReasonIn
 from api.http.schemas import DeviceOut, EventOut, ItemOut, StationOut
@@ -18,6 +19,10 @@ from custody.log.append import events_for
 from vault.items import ItemFilter, find_item, list_items
 from vault.models import Device, ItemStatus, Role, Station, User
 
+MOMENT = (
+    "recorded {}: an ISO 8601 time with its offset or Z, or a date (the start of that day in"
+    " the vault's display time zone); a time without a zone is refused"
+)
 router = APIRouter(responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
 Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
 
@@ -26,16 +31,31 @@ Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
 def get_items(
     _: Reader,
     session: SessionDep,
+    context: Annotated[AppContext, Depends(app_context)],
     station: Annotated[str | None, Query(max_length=100, examples=["station-01"])] = None,
     device: Annotated[str | None, Query(max_length=100, examples=["CAM1"])] = None,
     officer: Annotated[str | None, Query(max_length=100, examples=["P1001"])] = None,
-    since: Annotated[datetime | None, Query(description="recorded at or after")] = None,
-    until: Annotated[datetime | None, Query(description="recorded before")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description=MOMENT.format("at or after"),
+            examples=["2026-12-02T10:00:00+08:00"],
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(max_length=40, description=MOMENT.format("before"), examples=["2026-12-03"]),
+    ] = None,
     status: ItemStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[ItemOut]:
-    """Newest first. Filters combine; times are ISO 8601 with a zone."""
-    flt = ItemFilter(station, device, officer, since, until, status, limit)
+    """Newest first. Filters combine; times are ISO 8601 with a zone, or dates."""
+    zone = context.settings.display_timezone
+    flt = ItemFilter(
+        station, device, officer, moment(since, name="since", zone=zone),
+        moment(until, name="until", zone=zone), status, limit,
+    )  # fmt: skip
     return [item_out(item) for item in list_items(session, flt)]
 
 
