@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from vault.db import SessionFactory, unit_of_work
@@ -36,21 +36,18 @@ def record_derived(
 
 def derived_digests(session: Session, item_id: uuid.UUID) -> list[str]:
     """Every distinct derived object of the item, oldest first."""
-    rows = session.execute(
-        select(DerivedCopy.digest)
-        .where(DerivedCopy.item_id == item_id)
-        .order_by(DerivedCopy.made_at)
-    ).scalars()
-    return list(dict.fromkeys(rows))
+    return _distinct(session, select(DerivedCopy.digest).where(DerivedCopy.item_id == item_id)
+                     .order_by(DerivedCopy.made_at))  # fmt: skip
 
 
 def sidecar_digests(session: Session, item_id: uuid.UUID) -> list[str]:
-    rows = session.execute(
-        select(ItemSidecar.digest)
-        .where(ItemSidecar.item_id == item_id)
-        .order_by(ItemSidecar.received_at)
-    ).scalars()
-    return list(dict.fromkeys(rows))
+    """Every distinct sidecar kept with the item, first received first."""
+    return _distinct(session, select(ItemSidecar.digest).where(ItemSidecar.item_id == item_id)
+                     .order_by(ItemSidecar.received_at))  # fmt: skip
+
+
+def _distinct(session: Session, query: Select[str]) -> list[str]:
+    return list(dict.fromkeys(session.execute(query).scalars()))
 
 
 def sidecars_kept_by_others(
