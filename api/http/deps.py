@@ -103,17 +103,29 @@ def read_only_session(
         yield session
 
 
-def require_without_write_lock(*roles: Role) -> Callable[..., User]:
+def require_without_write_lock(*roles: Role) -> Callable[..., Awaitable[User]]:
     """Like ``require``, for routes that run units of work of their own (a destruction): the
     caller is authenticated in a read-only session, which on SQLite takes no write lock."""
     wanted = frozenset(roles)
 
-    def dependency(
+    def authenticated(
         session: Annotated[Session, Depends(read_only_session, scope="function")],
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> User:
         return _holding(current_user(session, credentials), wanted)
 
+    # async, as in ``require``: the credential set here reaches the route's thread.
+    async def dependency(
+        user: Annotated[User, Depends(authenticated)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> User:
+        if credentials is not None:
+            current_token.set(token_prefix(credentials.credentials))
+        return user
+
+    # The annotation names a local function: give FastAPI the object, not the string that
+    # ``from __future__ import annotations`` leaves (it resolves strings in module globals).
+    dependency.__annotations__["user"] = Annotated[User, Depends(authenticated)]
     dependency.allowed_roles = wanted  # type: ignore[attr-defined]
     return dependency
 

@@ -11,6 +11,7 @@ from ingest.renditions import render_pending
 from tests.api.conftest import Api
 from tests.api.test_http import approved_request
 from tests.export.exporting import run_verifier
+from vault.accounts import token_prefix
 
 
 def leftovers(api: Api) -> list[Path]:
@@ -36,6 +37,11 @@ def test_export_over_http_verifies_and_leaves_nothing_behind(api: Api, tmp_path:
     assert verified.returncode == 0, verified.stdout
     assert "1 item(s)" in verified.stdout
     assert leftovers(api) == []
+    chain = api.client.get(f"/items/{item.id}/custody", headers=api.as_role("auditor")).json()
+    exported = [e["data"] for e in chain if e["kind"] == "exported"]
+    assert exported and {e["via_token"] for e in exported} == {
+        token_prefix(api.tokens["investigator"])
+    }  # the export route authenticates without a write lock, and still names the token
 
 
 def test_refused_export_is_a_problem_and_leaves_nothing(api: Api) -> None:
