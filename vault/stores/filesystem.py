@@ -91,7 +91,8 @@ class FilesystemStore:
             # A store made before modes were owner-only: closing its top directories is
             # enough to keep other accounts out of everything below them.
             for directory in (root, self._objects, self._tmp, self._retention):
-                self._own(directory, self.modes.directory)
+                with contextlib.suppress(PermissionError):  # not ours: `doctor` names it
+                    self._own(directory, self.modes.directory)
         except OSError as exc:
             raise StoreError(f"{name} store at {root} cannot be created: {exc.strerror}") from exc
 
