@@ -147,9 +147,9 @@ def deliver(
     copy = (
         copy_key(CopyKind.DERIVED, digest)
         if derived is not None
-        else (CopyKind.SEALED.value if stores is not None and store is stores.sealed else "access")
+        else (CopyKind.SEALED if stores is not None and store is stores.sealed else CopyKind.ACCESS)
     )
-    begun = Begun(item_id, seq, actor, store.name, copy, span.length)
+    begun = Begun(item_id, seq, actor, store.name, copy, span.length, chunk_size)
     return _ended_on_record(factory, stream, begun, stores)
 
 
@@ -163,6 +163,7 @@ class Begun:
     store: str
     copy: str  # its key in the fixity schedule
     length: int
+    chunk_size: int  # for the re-hash if the copy turns out damaged
 
 
 def _ended_on_record(
@@ -232,7 +233,7 @@ def _fixity_after_damage(factory: SessionFactory, stores: Stores | None, begun: 
         with unit_of_work(factory) as session:
             track_new_objects(session)  # a copy made since the last fixity run
         try:
-            outcome = check(factory, stores, begun.item_id, begun.copy, chunk_size=1024 * 1024)
+            outcome = check(factory, stores, begun.item_id, begun.copy, chunk_size=begun.chunk_size)
         except VaultError as exc:
             note = f"The fixity check could not run ({exc})."
         else:
