@@ -71,23 +71,39 @@ def add_user(
     return user
 
 
+def _refuse_losing_last_admin(session: Session, user: User, what: str) -> None:
+    if user.disabled_at is not None or Role.ADMIN.value not in user.roles:
+        return
+    others = [
+        u
+        for u in session.execute(
+            select(User).where(User.disabled_at.is_(None), User.id != user.id)
+        ).scalars()
+        if Role.ADMIN.value in u.roles
+    ]
+    if not others:
+        raise Conflict(
+            f"{user.username} is the last active admin: add another admin before {what}"
+            " (nobody could manage users after)"
+        )
+
+
 def disable_user(session: Session, username: str) -> User:
     user = find_user(session, username)
-    if user.disabled_at is None and Role.ADMIN.value in user.roles:
-        others = [
-            u
-            for u in session.execute(
-                select(User).where(User.disabled_at.is_(None), User.id != user.id)
-            ).scalars()
-            if Role.ADMIN.value in u.roles
-        ]
-        if not others:
-            raise Conflict(
-                f"{username} is the last active admin: add another admin before disabling"
-                " this one (nobody could manage users after)"
-            )
+    _refuse_losing_last_admin(session, user, "disabling this one")
     if user.disabled_at is None:
         user.disabled_at = utcnow()
+    session.flush()
+    return user
+
+
+def set_roles(session: Session, username: str, roles: Iterable[str]) -> User:
+    """Replace a user's roles (at least one). The last active admin keeps admin."""
+    user = find_user(session, username)
+    wanted = parse_roles(roles)
+    if Role.ADMIN.value not in wanted:
+        _refuse_losing_last_admin(session, user, "removing admin from this one")
+    user.roles = sorted(wanted)
     session.flush()
     return user
 

@@ -18,7 +18,7 @@ from vault.pki import import_user_key, issue_user_key
 
 ROLES_HELP = "Role(s): " + ", ".join(r.value for r in Role) + ". Repeat --role for several."
 
-user_app = typer.Typer(help="Add, list and disable the people who use the vault.")
+user_app = typer.Typer(help="Add, list, change the roles of, and disable the vault's users.")
 token_app = typer.Typer(
     help="Issue and revoke API tokens. A token is shown once, when issued; the vault keeps"
     " only its hash."
@@ -53,6 +53,25 @@ def user_list() -> None:
             disabled = f"{user.disabled_at:%Y-%m-%d}" if user.disabled_at else ""
             table.add_row(user.username, user.display_name, ", ".join(user.roles), disabled)
     console.print(table)
+
+
+@user_app.command("roles")
+def user_roles(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    grant: Annotated[
+        list[str] | None, typer.Option("--grant", "-g", help="Role to grant. " + ROLES_HELP)
+    ] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="Role to remove.")] = None,
+) -> None:
+    """Grant or remove roles, e.g. `evault user roles li.wei --grant custodian`. Recorded in
+    the administration log; admin and approver are never held together."""
+    app = context()
+    with unit_of_work(app.factory) as session:
+        user = acts.change_roles(
+            session, actor=cli_actor(), username=username, grant=grant or [],
+            remove=remove or [], admin_may_approve=app.settings.admin_may_approve,
+        )  # fmt: skip
+        console.print(f"{shown(user.username)} holds {', '.join(user.roles)}")
 
 
 @user_app.command("disable")

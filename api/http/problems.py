@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.error_table import outcome_of
 from vault.errors import VaultError
 
+UNPARSEABLE_BODY = "There was an error parsing the body"  # fastapi.routing's HTTPException
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -92,6 +94,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNPARSEABLE_BODY:
+            # FastAPI's answer to a body that is not UTF-8: the same 422 as any other body
+            # that is not JSON, which every operation documents.
+            return problem(request, 422, "invalid-request", "the body is not UTF-8 JSON")
         answer = problem(request, exc.status_code, "http", str(exc.detail))
         # Starlette's own headers (a 405's Allow) are part of the answer; RFC 9110 requires it.
         for name, value in (exc.headers or {}).items():

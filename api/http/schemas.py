@@ -159,6 +159,16 @@ class UserIn(Input):
     roles: list[Role] = Field(min_length=1)
 
 
+class RolesIn(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"grant": ["custodian"], "remove": ["investigator"]}]},
+    )
+
+    grant: list[Role] = Field(default_factory=list, max_length=len(Role))
+    remove: list[Role] = Field(default_factory=list, max_length=len(Role))
+
+
 class UserOut(BaseModel):
     username: str
     display_name: str

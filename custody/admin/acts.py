@@ -17,6 +17,17 @@ from vault.models import ApiToken, Role, User
 EXCLUSIVE = [(Role.ADMIN, Role.APPROVER)]
 
 
+def _allowed(roles: Iterable[str], *, admin_may_approve: bool) -> set[str]:
+    wanted = set(accounts.parse_roles(roles))
+    for one, other in EXCLUSIVE:
+        if {one.value, other.value} <= wanted and not admin_may_approve:
+            raise Conflict(
+                f"nobody may hold both {one.value} and {other.value}: separation of duties"
+                " (admin_may_approve = true lifts this, and every act still names its actor)"
+            )
+    return wanted
+
+
 def add_user(
     session: Session,
     *,
@@ -26,18 +37,42 @@ def add_user(
     display_name: str = "",
     admin_may_approve: bool = False,
 ) -> User:
-    wanted = set(accounts.parse_roles(roles))
-    for one, other in EXCLUSIVE:
-        if {one.value, other.value} <= wanted and not admin_may_approve:
-            raise Conflict(
-                f"nobody may hold both {one.value} and {other.value}: separation of duties"
-                " (admin_may_approve = true lifts this, and every act still names its actor)"
-            )
+    wanted = _allowed(roles, admin_may_approve=admin_may_approve)
     user = accounts.add_user(
         session, username=username, roles=sorted(wanted), display_name=display_name
     )
     append_admin(session, actor=actor, action="user_added", subject=username,
                  data={"roles": user.roles, "display_name": display_name})  # fmt: skip
+    return user
+
+
+def change_roles(
+    session: Session,
+    *,
+    actor: str,
+    username: str,
+    grant: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    admin_may_approve: bool = False,
+) -> User:
+    """Grant and remove roles in one act: one administration entry names both lists and the
+    roles the user holds after it. Granting a role held already, or removing one not held,
+    changes nothing and is not recorded as a change."""
+    user = accounts.find_user(session, username)
+    granting = set(accounts.parse_roles(grant)) if grant else set()
+    removing = set(accounts.parse_roles(remove)) if remove else set()
+    if granting & removing:
+        raise Conflict(f"cannot grant and remove {', '.join(sorted(granting & removing))} at once")
+    before = set(user.roles)
+    after = _allowed((before | granting) - removing, admin_may_approve=admin_may_approve)
+    if after == before:
+        return user
+    accounts.set_roles(session, username, after)
+    append_admin(
+        session, actor=actor, action="roles_changed", subject=username,
+        data={"granted": sorted(after - before), "removed": sorted(before - after),
+              "roles": sorted(after)},
+    )  # fmt: skip
     return user
 
 

@@ -103,3 +103,50 @@ def test_custody_entries_name_the_token_they_came_through(api: Api) -> None:
     after = api.client.get(f"/items/{item.id}/custody", headers=api.as_role("auditor")).json()
     viewed = [e["data"] for e in after if e["kind"] in ("viewed", "delivery_ended")]
     assert [v["via_token"] for v in viewed] == [token_prefix(api.tokens["investigator"])] * 2
+
+
+def test_role_changes_are_administrative_acts_with_the_same_rules(api: Api) -> None:
+    admin = api.as_role("admin")
+
+    def roles(username: str, **body: list[str]) -> tuple[int, dict[str, object]]:
+        answer = api.client.post(f"/users/{username}/roles", json=body, headers=admin)
+        return answer.status_code, answer.json()
+
+    status, user = roles("target", grant=["custodian"], remove=["investigator"])
+    assert (status, user["roles"]) == (200, ["custodian"])
+    # Granting approver to an admin (here, to oneself) is the same breach as adding one.
+    status, refused = roles("only-admin", grant=["approver"])
+    assert status == 409 and "separation of duties" in str(refused["detail"])
+    # The only admin cannot take admin away from themselves: nobody could manage users after.
+    status, refused = roles("only-admin", grant=["auditor"], remove=["admin"])
+    assert status == 409 and "last active admin" in str(refused["detail"])
+    status, refused = roles("target", remove=["custodian"])
+    assert status == 422 and "at least one role" in str(refused["detail"])
+    # Nobody but an admin changes roles, not even their own.
+    own = api.client.post("/users/only-approver/roles", json={"grant": ["investigator"]},
+                          headers=api.as_role("approver"))  # fmt: skip
+    assert own.status_code == 403
+    status, _ = roles("target", grant=["custodian"])  # held already: no change, no entry
+    assert status == 200
+    with unit_of_work(api.vault.app.factory, read_only=True) as session:
+        changes = [
+            (e.actor, e.action, e.subject, e.data)
+            for e in session.execute(select(AdminEvent).order_by(AdminEvent.seq)).scalars()
+        ]
+    assert changes == [
+        ("user:only-admin", "roles_changed", "target",
+         {"granted": ["custodian"], "removed": ["investigator"], "roles": ["custodian"]}),
+    ]  # fmt: skip
+
+
+def test_the_cli_changes_roles_and_names_its_account(vault: Vault) -> None:
+    env = vault.env()
+    assert run_cli(["user", "add", "li", "-r", "investigator"], env, vault.root).returncode == 0
+    changed = run_cli(["user", "roles", "li", "--grant", "auditor"], env, vault.root)
+    assert changed.returncode == 0 and "li holds auditor, investigator" in changed.stdout
+    both = ["user", "roles", "li", "--grant", "admin", "-g", "approver"]
+    refused = run_cli(both, env, vault.root)
+    assert refused.returncode == 3 and "separation of duties" in refused.stderr
+    assert [(a.split(":")[0], act, who) for a, act, who in admin_log(vault)] == [
+        ("cli", "user_added", "li"), ("cli", "roles_changed", "li"),
+    ]  # fmt: skip

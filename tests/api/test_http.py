@@ -55,6 +55,7 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "/requests/{ref}/export"): {"investigator"},
     ("GET", "/users"): ADMIN,
     ("POST", "/users"): ADMIN,
+    ("POST", "/users/{username}/roles"): ADMIN,
     ("POST", "/users/{username}/disable"): ADMIN,
     # Only the holder issues a token ({username} is another user here): nobody, not an admin.
     ("POST", "/users/{username}/tokens"): set(),
@@ -119,6 +120,7 @@ def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, obj
     bodies: dict[str, dict[str, object]] = {
         "/users": {"username": "new-user", "roles": ["auditor"]},
         "/users/{username}/tokens": {"label": "matrix", "days": 1},
+        "/users/{username}/roles": {"grant": ["auditor"]},
         "/requests": {"items": [item.digest[:12]], "purpose": "view", "reason": "matrix"},
         "/cases": {"number": "matrix-case", "flags": ["major"]},
         "/cases/{number}/items": {"items": [item.digest[:12]]},

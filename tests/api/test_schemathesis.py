@@ -4,11 +4,17 @@ conforms to the description (status code, content type, headers, body schema); i
 is refused, a missing or ignored credential is noticed, an undocumented method is refused.
 Bounded for CI.
 
+A third run is stateful: it follows the description's OpenAPI links from a new request to its
+approval (by another user, as the two-person rule demands) and from the approved request to
+its content and its export, so those routes are reached with requests that really exist.
+
 Not run: positive_data_acceptance (the vault refuses some schema-valid input by rule, such as
-a reason of spaces) and the stateful checks (use after free, resource availability)."""
+a reason of spaces)."""
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
+from custody.access.models import Purpose
 from ingest.renditions import render_pending
 from tests.api.conftest import Api
 from tests.api.test_http import approved_request
@@ -105,3 +112,65 @@ def _role_check(
         case.call_and_validate(headers=headers, checks=CHECKS)
 
     return conforms
+
+
+# Who makes each linked call: the two-person rule means the approver is never the requester.
+APPROVER_OPERATIONS = {"approve_request", "refuse_request"}
+
+
+def test_links_lead_from_a_request_to_its_content_and_export(api: Api) -> None:
+    """Stateful: scenarios start anywhere and follow the links. A new request names the vault's
+    item (generated item lists would name nothing, and every scenario would end in a 404) and
+    takes each purpose in turn (an export needs an export request); every other field is
+    generated. The approver's calls carry the approver's token, the rest
+    the investigator's. At least one scenario must reach the content and the export with a
+    success, or the links lead nowhere."""
+    render_pending(api.vault.ingest_context())
+    item = api.vault.items()[0].digest[:12]
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", api.client.app, headers=api.as_role("auditor")
+    ).include(path_regex="^/requests")
+    answers: Counter[tuple[str, int]] = Counter()
+    # Each purpose in turn, every other one an export: only an export request's ExportIt link
+    # can succeed, and the state machine picks among three links after an approval.
+    purposes = itertools.cycle(
+        [value for p in Purpose if p != Purpose.EXPORT for value in (p.value, "export")]
+    )
+
+    class Scenario(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: schemathesis.Case) -> None:
+            if case.operation.definition.raw.get("operationId") == "create_request" and (
+                isinstance(case.body, dict)
+            ):
+                case.body["items"] = [item]
+                case.body.pop("case", None)
+                case.body["purpose"] = next(purposes)
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            operation_id = case.operation.definition.raw.get("operationId")
+            role = "approver" if operation_id in APPROVER_OPERATIONS else "investigator"
+            return {"headers": api.as_role(role)}
+
+        def after_call(self, response: Any, case: schemathesis.Case) -> None:
+            super().after_call(response, case)
+            answers[(case.operation.definition.raw["operationId"], response.status_code)] += 1
+
+        def validate_response(self, response: Any, case: schemathesis.Case,
+                              additional_checks: Any = None, **kwargs: Any) -> None:  # fmt: skip
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Scenario.run(
+        settings=settings(
+            max_examples=100,
+            stateful_step_count=10,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    print(sorted(answers.items()))
+    reached = {operation for (operation, status), _ in answers.items() if status in (200, 201, 206)}
+    assert {"create_request", "approve_request", "deliver_item", "export_request"} <= reached, (
+        sorted(answers.items())
+    )

@@ -40,6 +40,7 @@ def _streamed(path: Path, folder: Path, chunk_size: int) -> Iterator[bytes]:
 
 @router.post(
     "/requests/{ref}/export",
+    operation_id="export_request",
     response_class=StreamingResponse,
     response_model=None,
     responses={

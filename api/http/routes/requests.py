@@ -39,11 +39,45 @@ RequestReader = Annotated[
 Context = Annotated[AppContext, Depends(app_context)]
 
 
+# OpenAPI links (3.0 section 4.7.10): how a client goes from a new request to its decision,
+# and from an approved request to the bytes. Schemathesis follows them statefully.
+_THIS_REQUEST = {"ref": "$request.path.ref"}
+_NEW_REQUEST = {"ref": "$response.body#/number"}
+_DECIDED_LINKS = {
+    "DeliverFirstItem": {
+        "operationId": "deliver_item",
+        "parameters": {**_THIS_REQUEST, "item": "$response.body#/items/0"},
+        "description": "An approved view or copy request's first item, as bytes.",
+    },
+    "ExportIt": {
+        "operationId": "export_request",
+        "parameters": _THIS_REQUEST,
+        "description": "An approved export request, as a BagIt package.",
+    },
+    "ShowIt": {"operationId": "show_request", "parameters": _THIS_REQUEST},
+}
+
+
 @router.post(
     "/requests",
+    operation_id="create_request",
     response_model=RequestOut,
     status_code=status.HTTP_201_CREATED,
-    responses={422: PROBLEM_SCHEMA},
+    responses={
+        201: {
+            "description": "The request, pending unless views need no approval.",
+            "links": {
+                "ApproveIt": {
+                    "operationId": "approve_request",
+                    "parameters": _NEW_REQUEST,
+                    "description": "An approver (not the requester) approves it.",
+                },
+                "RefuseIt": {"operationId": "refuse_request", "parameters": _NEW_REQUEST},
+                "ShowIt": {"operationId": "show_request", "parameters": _NEW_REQUEST},
+            },
+        },
+        422: PROBLEM_SCHEMA,
+    },
 )
 def post_request(
     user: Investigator, session: SessionDep, context: Context, body: RequestIn
@@ -67,13 +101,13 @@ def post_request(
     return request_out(created)
 
 
-@router.get("/requests", response_model=list[RequestOut])
+@router.get("/requests", operation_id="list_requests", response_model=list[RequestOut])
 def get_requests(user: RequestReader, session: SessionDep) -> list[RequestOut]:
     """Investigators see their own requests; approvers, auditors and custodians see all."""
     return [request_out(r) for r in access.visible_requests(session, user)]
 
 
-@router.get("/requests/{ref}", response_model=RequestOut)
+@router.get("/requests/{ref}", operation_id="show_request", response_model=RequestOut)
 def get_request(user: RequestReader, session: SessionDep, ref: str) -> RequestOut:
     found = access.find_request(session, ref)
     if found not in access.visible_requests(session, user):
@@ -81,14 +115,25 @@ def get_request(user: RequestReader, session: SessionDep, ref: str) -> RequestOu
     return request_out(found)
 
 
-@router.post("/requests/{ref}/approve", response_model=RequestOut, responses={409: PROBLEM_SCHEMA})
+@router.post(
+    "/requests/{ref}/approve",
+    operation_id="approve_request",
+    response_model=RequestOut,
+    responses={200: {"description": "The approved request.", "links": _DECIDED_LINKS},
+               409: PROBLEM_SCHEMA},
+)  # fmt: skip
 def approve(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> RequestOut:
     """Approve someone else's pending request; its period starts now."""
     decided = access.decide(session, ref=ref, approver=user, approve=True, reason=body.reason)
     return request_out(decided)
 
 
-@router.post("/requests/{ref}/refuse", response_model=RequestOut, responses={409: PROBLEM_SCHEMA})
+@router.post(
+    "/requests/{ref}/refuse",
+    operation_id="refuse_request",
+    response_model=RequestOut,
+    responses={409: PROBLEM_SCHEMA},
+)
 def refuse(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> RequestOut:
     decided = access.decide(session, ref=ref, approver=user, approve=False, reason=body.reason)
     return request_out(decided)
@@ -96,6 +141,7 @@ def refuse(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> R
 
 @router.get(
     "/requests/{ref}/items/{item}/content",
+    operation_id="deliver_item",
     response_class=StreamingResponse,
     response_model=None,
     responses={

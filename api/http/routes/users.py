@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 from api.context import AppContext
 from api.http.deps import EVERYONE, SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
-from api.http.schemas import TokenIn, TokenOut, UserIn, UserOut
+from api.http.schemas import RolesIn, TokenIn, TokenOut, UserIn, UserOut
 from custody.admin import acts
 from vault import accounts
 from vault.models import Role, User
@@ -43,6 +43,20 @@ def post_user(admin: Admin, session: SessionDep, context: Context, body: UserIn)
     user = acts.add_user(
         session, actor=f"user:{admin.username}", username=body.username, roles=body.roles,
         display_name=body.display_name, admin_may_approve=context.settings.admin_may_approve,
+    )  # fmt: skip
+    return _user_out(user)
+
+
+@router.post("/users/{username}/roles", response_model=UserOut, responses={409: PROBLEM_SCHEMA})
+def change_roles(
+    admin: Admin, session: SessionDep, context: Context, username: str, body: RolesIn
+) -> UserOut:
+    """Grant and remove roles (recorded in the administration log). Nobody holds admin and
+    approver together, and the last active admin keeps admin: both are 409."""
+    user = acts.change_roles(
+        session, actor=f"user:{admin.username}", username=username,
+        grant=[r.value for r in body.grant], remove=[r.value for r in body.remove],
+        admin_may_approve=context.settings.admin_may_approve,
     )  # fmt: skip
     return _user_out(user)
 
