@@ -28,7 +28,9 @@ class AppContext:
     stores: Stores
 
 
-def open_context(settings: Settings, *, migrate: bool = False) -> AppContext:
+def open_context(
+    settings: Settings, *, migrate: bool = False, verifying: bool = False
+) -> AppContext:
     """Connect; migrate when asked (``init``) or when the database is the embedded SQLite."""
     _owner_only(settings.data_dir, settings.store_group)
     engine = make_engine(settings.database, pool_size=settings.db_pool_size)
@@ -41,7 +43,7 @@ def open_context(settings: Settings, *, migrate: bool = False) -> AppContext:
         )
     factory = make_session_factory(engine)
     _seed_retention_policy(factory, settings)
-    return AppContext(settings, engine, factory, open_stores(settings))
+    return AppContext(settings, engine, factory, open_stores(settings, lenient_access=verifying))
 
 
 def _owner_only(data_dir: Path, group: str | None) -> None:

@@ -228,7 +228,7 @@ def _file_modes(settings: Settings, stores: dict[str, ObjectStore]) -> str:
     return "objects, database and keys are readable by the vault's account only"
 
 
-def _writable(store: ObjectStore) -> str:
+def _writable(store: ObjectStore) -> str | tuple[Status, str, str]:
     name = f"doctor-{uuid.uuid4()}"
     if isinstance(store, FilesystemStore):
         path = store.root / "tmp" / f"{name}.probe"
@@ -245,9 +245,46 @@ def _writable(store: ObjectStore) -> str:
         return f"wrote and removed a probe file under {store.root}"
     assert isinstance(store, S3Store)
     key = f"{store.config.prefix}incoming/{name}"
-    put = store.client.put_object(Bucket=store.bucket, Key=key, Body=b"probe")
-    store.client.delete_object(Bucket=store.bucket, Key=key, VersionId=put.get("VersionId"))
+    try:
+        put = store.client.put_object(Bucket=store.bucket, Key=key, Body=b"probe")
+    except ClientError as exc:
+        raise CheckFailed(
+            f"cannot write to bucket {store.bucket}: {_s3_code(exc)}",
+            "give the vault's S3 credentials s3:PutObject on the bucket",
+        ) from None
+    version = put.get("VersionId")
+    where = {"Bucket": store.bucket, "Key": key}
+    if version and version != "null":  # a suspended bucket answers "null" or nothing
+        where["VersionId"] = version
+    try:
+        store.client.delete_object(**where)
+    except ClientError as exc:
+        state = inspect_bucket(store)
+        if state.default_retention:
+            raise CheckFailed(
+                f"wrote a probe to {store.bucket}, but the bucket's default retention rule"
+                f" ({state.default_retention}) locked it, so it cannot be removed; the same"
+                " happens to every incoming upload",
+                f"remove the default retention rule of {store.bucket}; the vault locks each"
+                " object itself",
+            ) from None
+        raise CheckFailed(
+            f"wrote a probe to {store.bucket} but could not remove it: {_s3_code(exc)}",
+            "give the vault's S3 credentials s3:DeleteObject and s3:DeleteObjectVersion on"
+            " the incoming/ prefix",
+        ) from None
+    if "VersionId" not in where:
+        return (
+            Status.WARN,
+            f"wrote and removed a probe in {store.bucket}, but the bucket keeps no versions",
+            f"enable versioning on {store.bucket}",
+        )
     return f"wrote and removed a probe object in {store.bucket}"
+
+
+def _s3_code(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code', '?')} ({error.get('Message', '')})"
 
 
 def _bucket(store: S3Store) -> str | tuple[Status, str, str]:
@@ -286,13 +323,25 @@ def _sealed_lock(store: ObjectStore) -> str | tuple[Status, str, str]:
     assert isinstance(store, S3Store)
     key = f"{store.config.prefix}incoming/doctor-lock-{uuid.uuid4()}"
     until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=30)
-    put = store.client.put_object(
-        Bucket=store.bucket,
-        Key=key,
-        Body=b"lock probe",
-        ObjectLockMode="COMPLIANCE",
-        ObjectLockRetainUntilDate=until,
-    )
+    try:
+        put = store.client.put_object(
+            Bucket=store.bucket,
+            Key=key,
+            Body=b"lock probe",
+            ObjectLockMode="COMPLIANCE",
+            ObjectLockRetainUntilDate=until,
+        )
+    except ClientError as exc:
+        if not inspect_bucket(store).object_lock:
+            raise CheckFailed(
+                f"bucket {store.bucket} has no Object Lock, so nothing in it can be locked",
+                f"create the sealed bucket with Object Lock (aws s3api create-bucket --bucket"
+                f" {store.bucket} --object-lock-enabled-for-bucket) and move the vault to it",
+            ) from None
+        raise CheckFailed(
+            f"could not write a locked probe to {store.bucket}: {_s3_code(exc)}",
+            "give the vault's S3 credentials s3:PutObjectRetention on the bucket",
+        ) from None
     try:
         store.client.delete_object(Bucket=store.bucket, Key=key, VersionId=put["VersionId"])
     except ClientError:

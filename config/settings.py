@@ -77,6 +77,10 @@ class S3StoreConfig(BaseModel):
     lock_mode: LockMode | None = None
     part_size_mib: int = Field(default=8, ge=5, le=512)
     max_concurrency: int = Field(default=2, ge=1, le=32)
+    # What the vault keeps forever (permanent items, checkpoints, registers) carries a legal
+    # hold and also a retention date this far ahead, renewed when half of it has passed: a
+    # hold alone can be switched off by anyone holding the vault's keys, a date cannot.
+    forever_years: int = Field(default=100, ge=10, le=1000)
 
     @field_validator("prefix")
     @classmethod

@@ -316,7 +316,7 @@ def verify(
 
     Prints each failure (which item, which entry, what was expected); exits 1 on any.
     `evault audit verify` adds sampling and a witness file."""
-    ids = [_item(_context(), item_id).id] if item_id else None
+    ids = [_item(_context(verifying=True), item_id).id] if item_id else None
     verify_and_print(ids, rehash_objects=rehash_objects)
 
 

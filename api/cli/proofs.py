@@ -54,7 +54,7 @@ def verify_and_print(
     report when asked), exit 1 on any failure."""
     if pdf is not None and pdf.exists():  # refused before the (long) audit runs
         raise Conflict(f"{pdf} exists; the audit report never overwrites a file")
-    app = context()
+    app = context(verifying=True)
     with (
         unit_of_work(app.factory, read_only=True) as session,
         Progress(

@@ -28,11 +28,13 @@ def settings() -> Settings:
         raise typer.Exit(ExitCode.USAGE) from exc
 
 
-def context(*, migrate: bool = False) -> AppContext:
+def context(*, migrate: bool = False, verifying: bool = False) -> AppContext:
+    """The vault, opened for a command; ``verifying`` opens it even when the access bucket
+    falls short (the audit reports that and still checks the sealed set)."""
     loaded = settings()
     configure_logging(level=loaded.log_level, fmt=loaded.log_format)
     try:
-        return open_context(loaded, migrate=migrate)
+        return open_context(loaded, migrate=migrate, verifying=verifying)
     except VaultError as exc:
         fail(exc)
 

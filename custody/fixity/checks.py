@@ -32,7 +32,7 @@ from custody.fixity.models import (
     copy_key,
     kind_of,
 )
-from custody.log.append import append_event
+from custody.log.append import append_event, under_hold
 from custody.log.kinds import EventKind
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.errors import Conflict, NotFound, RetentionViolation, StoreError, VaultError
@@ -240,7 +240,9 @@ def _repair(
     with unit_of_work(factory, read_only=True) as session:
         item = session.get(EvidenceItem, item_id)
         assert item is not None
-        retention = Retention(until=item.retain_until)
+        # The repaired copy carries the item's lock: its end, and a legal hold while the
+        # chain records one (a repair must never drop a court's hold).
+        retention = Retention(until=item.retain_until, hold=under_hold(session, item_id))
     try:
         with source.open(digest) as stream:
             target.restore(digest, read_chunks(stream, chunk_size), retention=retention)

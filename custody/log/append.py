@@ -92,3 +92,22 @@ def events_for(session: Session, item_id: uuid.UUID) -> list[CustodyEvent]:
             select(CustodyEvent).where(CustodyEvent.item_id == item_id).order_by(CustodyEvent.seq)
         ).scalars()
     )
+
+
+def under_hold(session: Session, item_id: uuid.UUID) -> bool:
+    """Whether the item's chain has a hold_placed entry that no hold_released entry ended:
+    the custody record, not the hold table, says what a store must keep held."""
+    placed: set[Any] = set()
+    for kind, data in session.execute(
+        select(CustodyEvent.kind, CustodyEvent.data)
+        .where(
+            CustodyEvent.item_id == item_id,
+            CustodyEvent.kind.in_([EventKind.HOLD_PLACED.value, EventKind.HOLD_RELEASED.value]),
+        )
+        .order_by(CustodyEvent.seq)
+    ):
+        if kind == EventKind.HOLD_PLACED.value:
+            placed.add(data.get("hold"))
+        else:
+            placed.discard(data.get("hold"))
+    return bool(placed)

@@ -99,6 +99,15 @@ def _keep_notable(notable: dict[uuid.UUID, list[EntryRow]], row: EntryRow) -> No
         kept.append(row)
     elif row.kind in LATEST_ONLY:
         kept[:] = [e for e in kept if e.kind != row.kind] + [row]
+    elif row.kind == EventKind.HOLD_PLACED.value:
+        kept.append(row)  # kept while active: the store must carry its legal hold
+    elif row.kind == EventKind.HOLD_RELEASED.value:
+        released = row.data.get("hold")
+        kept[:] = [
+            e
+            for e in kept
+            if e.kind != EventKind.HOLD_PLACED.value or e.data.get("hold") != released
+        ]
 
 
 def _check_item_against_chain(item: EvidenceItem, entries: Sequence[EntryRow]) -> list[Finding]:
@@ -183,6 +192,16 @@ def _check_rendition(
     return _check_object(store, item, chunk_size, what="rendition", digest=digest, size=size)
 
 
+def _active_holds(entries: Sequence[EntryRow]) -> list[EntryRow]:
+    """The hold_placed entries the chain has not released (the chain, not the hold table)."""
+    released = {e.data.get("hold") for e in entries if e.kind == EventKind.HOLD_RELEASED.value}
+    return [
+        e
+        for e in sorted(entries, key=lambda e: e.seq)
+        if e.kind == EventKind.HOLD_PLACED.value and e.data.get("hold") not in released
+    ]
+
+
 def _check_sealed_lock(
     store: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow]
 ) -> list[Finding]:
@@ -200,6 +219,15 @@ def _check_sealed_lock(
         lock = store.retention(item.digest)
     except (NotFound, StoreError):
         return []  # reported by the object check
+    held = _active_holds(entries)
+    if held and (lock is None or not lock.hold):
+        return [
+            Finding(
+                item.id, held[-1].seq,
+                f"{store.name} copy of an item under legal hold ({held[-1].data.get('reference')})"
+                " carries no legal hold in the store: someone switched it off",
+            )
+        ]  # fmt: skip
     if recorded == "permanent":
         if lock is None or not lock.needs_hold:
             return [Finding(item.id, sealed[0].seq, "sealed copy of a permanent item has no hold")]
@@ -221,6 +249,26 @@ def _check_sealed_lock(
             )
         )
     return findings
+
+
+def _check_access_hold(
+    store: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow]
+) -> list[Finding]:
+    """An access store that enforces locks must also hold what the chain holds (one that
+    enforces none, the default, has nothing to check)."""
+    held = _active_holds(entries)
+    if not held:
+        return []
+    try:
+        lock = store.retention(item.digest)
+    except (NotFound, StoreError):
+        return []  # reported by the object check
+    if lock is None or lock.hold:
+        return []
+    return [
+        Finding(item.id, held[-1].seq,
+                f"{store.name} copy of an item under legal hold carries no legal hold in the store")
+    ]  # fmt: skip
 
 
 def audit(
@@ -282,6 +330,8 @@ def audit(
     for orphan in sorted(set(by_item) - known, key=str):
         findings.append(Finding(orphan, None, "custody entries name an item that does not exist"))
 
+    # A store opened despite a bucket that falls short (verification goes on without it).
+    findings.extend(Finding(None, None, problem) for problem in stores.problems)
     rehashed = 0
     chosen = {i.id for i in items}
     if sample is not None and sample < len(items):
@@ -291,6 +341,7 @@ def audit(
         findings.extend(_check_destruction(stores.sealed, item, by_item.get(item.id, [])))
         if item.status == ItemStatus.PRESERVED:
             findings.extend(_check_sealed_lock(stores.sealed, item, by_item.get(item.id, [])))
+            findings.extend(_check_access_hold(stores.access, item, by_item.get(item.id, [])))
         if rehash_objects and item.status == ItemStatus.PRESERVED and item.id in chosen:
             for store in (stores.sealed, stores.access):
                 found, size = _check_object(store, item, chunk_size)

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import LockMode, S3StoreConfig, Settings, StoreSpec
+from vault.errors import ConfigurationError
 from vault.stores.filesystem import FilesystemStore
 from vault.stores.protocol import ObjectStore
 from vault.stores.s3 import S3Store
-from vault.stores.s3_bucket import require_ready, warnings
+from vault.stores.s3_bucket import inspect_bucket, problems, warnings
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,9 @@ ROLE_LOCK_MODES: dict[str, LockMode] = {"sealed": "COMPLIANCE", "access": "none"
 class Stores:
     sealed: ObjectStore
     access: ObjectStore
+    # Why the access bucket falls short, when it was opened only to verify (lenient_access):
+    # verification reports it and checks the sealed set all the same.
+    problems: tuple[str, ...] = ()
 
 
 def shares_device(a: FilesystemStore, b: FilesystemStore) -> bool:
@@ -39,15 +43,27 @@ def build_store(
     return S3Store(spec, name=role, lock_mode=mode, chunk_size=chunk_size)
 
 
-def open_stores(settings: Settings, *, check_buckets: bool = True) -> Stores:
-    """Build both stores; an S3 bucket that cannot keep its promise stops start-up here."""
+def open_stores(
+    settings: Settings, *, check_buckets: bool = True, lenient_access: bool = False
+) -> Stores:
+    """Build both stores; an S3 bucket that cannot keep its promise stops start-up here.
+
+    With ``lenient_access`` (verification) a misconfigured access bucket is recorded in
+    ``Stores.problems`` instead: one bucket setting must not stop every check of the sealed
+    set. The sealed bucket is always required."""
     chunk = settings.chunk_size
     group = settings.store_group
     sealed = build_store(settings.sealed_store_spec, role="sealed", chunk_size=chunk, group=group)
     access = build_store(settings.access_store_spec, role="access", chunk_size=chunk, group=group)
+    found: list[str] = []
     for store in (sealed, access):
         if isinstance(store, S3Store) and check_buckets:
-            for warning in warnings(store, require_ready(store)):
+            state = inspect_bucket(store)
+            shortfalls = problems(store, state)
+            if shortfalls and (store is sealed or not lenient_access):
+                raise ConfigurationError(shortfalls[0])
+            found += shortfalls
+            for warning in warnings(store, state):
                 log.warning(warning)
     if (
         isinstance(sealed, FilesystemStore)
@@ -59,7 +75,7 @@ def open_stores(settings: Settings, *, check_buckets: bool = True) -> Stores:
             " backup set on a different device",
             extra={"sealed": sealed.location(), "access": access.location()},
         )
-    return Stores(sealed=sealed, access=access)
+    return Stores(sealed=sealed, access=access, problems=tuple(found))
 
 
 def is_s3(spec: StoreSpec) -> bool:

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 STALE_INCOMING = timedelta(hours=24)
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
+DELETE_MARKER_CODES = frozenset({"405", "MethodNotAllowed"})  # a HEAD or GET of a delete marker
 # Codes with which a server refuses an Object Lock violation (AWS and SeaweedFS say
 # AccessDenied; some servers say InvalidRequest for a retention they will not accept).
 LOCK_REFUSAL_CODES = frozenset({"AccessDenied", "InvalidRequest", "InvalidArgument"})
@@ -273,14 +274,31 @@ class S3Store:
 
     # -- retention ----------------------------------------------------------------------------
 
+    def _forever_date(self) -> datetime:
+        return whole_seconds(datetime.now(UTC) + timedelta(days=365.25 * self.config.forever_years))
+
+    def _renew_by(self) -> datetime:
+        """A forever date nearer than this is pushed out again (half its span has passed)."""
+        return datetime.now(UTC) + timedelta(days=365.25 * self.config.forever_years / 2)
+
+    def _dated(self, retention: Retention, current: datetime | None) -> Retention:
+        """The lock a version must carry: a permanent one gets its far date as well as its
+        hold (kept when it is still far enough ahead, so a re-check rewrites nothing)."""
+        if retention.until is not None:
+            return Retention(until=whole_seconds(retention.until), hold=retention.hold)
+        if current is not None and current >= self._renew_by():
+            return Retention(until=current, hold=True)
+        return Retention(until=self._forever_date(), hold=True)
+
     def _lock_args(self, retention: Retention | None) -> dict[str, Any]:
         if self.lock_mode == "none" or retention is None:
             return {}
-        args: dict[str, Any] = {}
-        if retention.until is not None:
-            args["ObjectLockMode"] = self.lock_mode
-            args["ObjectLockRetainUntilDate"] = whole_seconds(retention.until)
-        if retention.needs_hold:
+        dated = self._dated(retention, None)
+        args: dict[str, Any] = {
+            "ObjectLockMode": self.lock_mode,
+            "ObjectLockRetainUntilDate": dated.until,
+        }
+        if dated.needs_hold:
             args["ObjectLockLegalHoldStatus"] = "ON"
         return args
 
@@ -288,8 +306,6 @@ class S3Store:
         """Make the version carry at least ``retention``, then read it back to prove it."""
         if self.lock_mode == "none" or retention is None:
             return
-        if retention.until is not None:
-            retention = Retention(until=whole_seconds(retention.until), hold=retention.hold)
         where: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if version:
             where["VersionId"] = version
@@ -297,6 +313,7 @@ class S3Store:
             head = self.client.head_object(**where)
         until = head.get("ObjectLockRetainUntilDate")
         mode = head.get("ObjectLockMode")
+        retention = self._dated(retention, until)
         if retention.until is not None and (until is None or until < retention.until):
             with self._translated("set retention on", key, lock=True):
                 self.client.put_object_retention(
@@ -330,6 +347,8 @@ class S3Store:
         permanent = until is None
         if until is not None:
             until = whole_seconds(until)
+        else:
+            self._keep_forever(key, versions)
         if until is not None and until <= datetime.now(UTC):
             # Servers reject a date in the past outright; it can only be a no-op (the lock
             # has run out) or a shortening, which is refused here with the same error.
@@ -354,6 +373,38 @@ class S3Store:
             status = "ON" if hold or permanent else "OFF"
             with self._translated("set the legal hold of", digest, lock=True):
                 self.client.put_object_legal_hold(**where, LegalHold={"Status": status})
+
+    def _keep_forever(self, key: str, versions: list[str]) -> None:
+        """Give every version of a permanent object its far retention date (a version that
+        is a delete marker has no lock to set: the server says so and it is skipped)."""
+        for version in versions:
+            where = {"Bucket": self.bucket, "Key": key, "VersionId": version}
+            head = self._head_version(key, version)
+            if head is None:
+                continue  # a delete marker
+            dated = self._dated(Retention(until=None), head.get("ObjectLockRetainUntilDate"))
+            if head.get("ObjectLockRetainUntilDate") != dated.until:
+                with self._translated("set the retention of", key, lock=True):
+                    self.client.put_object_retention(
+                        **where, Retention={"Mode": self.lock_mode, "RetainUntilDate": dated.until}
+                    )
+
+    def _head_version(self, key: str, version: str) -> dict[str, Any] | None:
+        """The version's HEAD, or None for a delete marker (a HEAD of one is 405) or a
+        version that is gone."""
+        try:
+            with self._translated("look up", key):
+                try:
+                    return cast(
+                        "dict[str, Any]",
+                        self.client.head_object(Bucket=self.bucket, Key=key, VersionId=version),
+                    )
+                except ClientError as exc:
+                    if str(exc.response.get("Error", {}).get("Code")) in DELETE_MARKER_CODES:
+                        return None
+                    raise
+        except NotFound:
+            return None
 
     def retention(self, digest: str) -> Retention | None:
         if self.lock_mode == "none":

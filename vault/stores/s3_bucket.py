@@ -16,6 +16,8 @@ class BucketState:
     versioning: str | None  # "Enabled", "Suspended" or None (never enabled)
     object_lock: bool
     default_retention: str | None  # e.g. "COMPLIANCE 30 days" when the bucket has a rule
+    # Lifecycle rules that can expire or transition objects, each as "<id>: <what it does>".
+    expiring_rules: tuple[str, ...] = ()
 
 
 def inspect_bucket(store: S3Store) -> BucketState:
@@ -43,7 +45,35 @@ def inspect_bucket(store: S3Store) -> BucketState:
     if rule:
         span = f"{rule['Days']} days" if "Days" in rule else f"{rule.get('Years')} years"
         default = f"{rule.get('Mode')} {span}"
-    return BucketState(True, versioning, lock.get("ObjectLockEnabled") == "Enabled", default)
+    object_lock = lock.get("ObjectLockEnabled") == "Enabled"
+    return BucketState(True, versioning, object_lock, default, _expiring_rules(store))
+
+
+# What a lifecycle rule may do to a vault bucket: only clean up abandoned multipart uploads.
+HARMLESS_ACTIONS = frozenset({"ID", "Filter", "Prefix", "Status", "AbortIncompleteMultipartUpload"})
+
+
+def _expiring_rules(store: S3Store) -> tuple[str, ...]:
+    """Each enabled lifecycle rule that can expire, delete or transition the vault's objects:
+    a lock keeps a locked version, but a rule still hides it behind a delete marker, removes
+    what only a legal hold kept, and moves copies where nobody checks them."""
+    try:
+        rules = store.client.get_bucket_lifecycle_configuration(Bucket=store.bucket)["Rules"]
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code in ("NoSuchLifecycleConfiguration", "NoSuchLifecycle", "404"):
+            return ()
+        raise _unreachable(store, exc) from None
+    except BotoCoreError as exc:
+        raise _unreachable(store, exc) from None
+    found = []
+    for rule in rules:
+        if rule.get("Status") != "Enabled":
+            continue
+        actions = sorted(set(rule) - HARMLESS_ACTIONS)
+        if actions:
+            found.append(f"{rule.get('ID') or 'unnamed'}: {', '.join(actions)}")
+    return tuple(found)
 
 
 def problems(store: S3Store, state: BucketState) -> list[str]:
@@ -57,6 +87,13 @@ def problems(store: S3Store, state: BucketState) -> list[str]:
             f"{where} has no Object Lock enabled; refusing to run: create the bucket with"
             f" Object Lock (aws s3api create-bucket --bucket {store.bucket}"
             " --object-lock-enabled-for-bucket)"
+        )
+    if state.expiring_rules:
+        found.append(
+            f"{where} has lifecycle rules that expire or move objects"
+            f" ({'; '.join(state.expiring_rules)}); remove them (aws s3api"
+            f" delete-bucket-lifecycle --bucket {store.bucket}), keeping at most a rule that"
+            " aborts incomplete multipart uploads"
         )
     if state.versioning != "Enabled":
         found.append(

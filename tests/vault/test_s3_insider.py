@@ -1,0 +1,184 @@
+"""The sealed store against an insider holding the vault's own S3 keys (issue 18), on a real
+SeaweedFS server with Object Lock: a raw boto3 client with the vault's credentials tries what
+an insider would, and the server or the vault's checks must stop or report each attempt."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from sqlalchemy import select
+
+from api.doctor import Status, run_checks
+from custody.fixity.checks import check, track_new_objects
+from custody.fixity.models import CopyKind
+from custody.log.proof_models import Checkpoint
+from tests.conftest import Buckets, Vault, make_vault, put_clip, run_cli
+from vault.db import unit_of_work
+from vault.stores.protocol import Retention
+from vault.stores.s3 import S3Store
+
+FOREVER = Retention(until=None, hold=True)  # what checkpoints and registers are kept with
+
+
+def s3_vault(isolated_env: Path, buckets: Buckets, clip_dir: Path) -> Vault:
+    vault = make_vault(isolated_env, sealed_store=buckets.sealed, access_store=buckets.access)
+    put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "CAM1_P1001_20261124T093000.mp4")
+    vault.ingest()
+    return vault
+
+
+def hold_off_then_delete(store: S3Store, key: str, *, not_ours: tuple[str, ...] = ()) -> str:
+    """The insider's attempt: switch the legal hold off (allowed), then delete every version
+    the vault wrote (``not_ours``: versions the insider wrote). Returns the refusal's code."""
+    client: Any = store.client
+    versions = client.list_object_versions(Bucket=store.bucket, Prefix=key)["Versions"]
+    codes = []
+    for version in (v for v in versions if v["VersionId"] not in not_ours):
+        where = {"Bucket": store.bucket, "Key": key, "VersionId": version["VersionId"]}
+        client.put_object_legal_hold(**where, LegalHold={"Status": "OFF"})
+        with pytest.raises(ClientError) as refused:
+            client.delete_object(**where)
+        codes.append(refused.value.response["Error"]["Code"])
+    assert codes, f"no version of {key}"
+    return codes[0]
+
+
+def test_a_checkpoint_kept_forever_survives_its_hold_being_switched_off(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    assert run_cli(["checkpoint"], vault.env(), vault.root).returncode == 0
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        digest = session.execute(select(Checkpoint.sealed_digest)).scalars().first()
+    assert digest is not None
+    sealed = vault.app.stores.sealed
+    assert isinstance(sealed, S3Store)
+    lock = sealed.retention(digest)
+    assert lock is not None and lock.hold
+    assert lock.until is not None and lock.until > datetime.now(UTC) + timedelta(days=365 * 99)
+    assert hold_off_then_delete(sealed, sealed.key_for(digest)) == "AccessDenied"
+    assert sealed.exists(digest)
+    vault.app.engine.dispose()
+
+
+def test_registers_and_repaired_permanent_copies_carry_a_date_as_well(buckets: Buckets) -> None:
+    sealed = S3Store(buckets.sealed, name="sealed", lock_mode="COMPLIANCE")
+    # A destruction register is kept exactly as retention.destruction keeps it.
+    register = sealed.put([b"destruction register R-1"], retention=FOREVER).digest
+    assert hold_off_then_delete(sealed, sealed.key_for(register)) == "AccessDenied"
+    # A permanent item's copy repaired by fixity: a new version written by restore.
+    original = sealed.put([b"permanent item"], retention=Retention(until=None)).digest
+    client: Any = sealed.client
+    key = sealed.key_for(original)
+    forged = client.put_object(Bucket=sealed.bucket, Key=key, Body=b"forged")["VersionId"]
+    sealed.restore(original, iter([b"permanent item"]), retention=Retention(until=None))
+    assert hold_off_then_delete(sealed, key, not_ours=(forged,)) == "AccessDenied"
+
+
+def test_a_held_items_hold_switched_off_fails_verify(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    (item,) = vault.items()
+    env = vault.env()
+    place_hold(vault, item.digest)
+    assert run_cli(["verify", "--no-rehash"], env, vault.root).returncode == 0
+    sealed = vault.app.stores.sealed
+    assert isinstance(sealed, S3Store)
+    client: Any = sealed.client
+    client.put_object_legal_hold(Bucket=sealed.bucket, Key=sealed.key_for(item.digest),
+                                 LegalHold={"Status": "OFF"})  # fmt: skip
+    verified = run_cli(["verify", "--no-rehash"], env, vault.root)
+    said = " ".join(verified.stdout.split())
+    assert verified.returncode == 1, said
+    assert "sealed copy of an item under legal hold (order 7/2026) carries no legal hold" in said
+    vault.app.engine.dispose()
+
+
+def place_hold(vault: Vault, digest: str) -> None:
+    env = vault.env()
+    assert run_cli(["user", "add", "judge", "-r", "approver"], env, vault.root).returncode == 0
+    token = run_cli(["token", "issue", "judge"], env, vault.root).stdout.split()[-1]
+    hold = ["hold", "place", digest[:12], "-m", "appeal pending",
+            "--reference", "order 7/2026", "--token", token]  # fmt: skip
+    placed = run_cli(hold, env, vault.root)
+    assert placed.returncode == 0, placed.stdout + placed.stderr
+
+
+def test_a_repair_of_a_held_item_keeps_its_hold(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    (item,) = vault.items()
+    place_hold(vault, item.digest)
+    sealed = vault.app.stores.sealed
+    assert isinstance(sealed, S3Store)
+    client: Any = sealed.client
+    client.put_object(Bucket=sealed.bucket, Key=sealed.key_for(item.digest), Body=b"forged")
+    with unit_of_work(vault.app.factory) as session:
+        track_new_objects(session)
+    outcome = check(vault.app.factory, vault.app.stores, item.id, CopyKind.SEALED.value,
+                    chunk_size=vault.settings.chunk_size)  # fmt: skip
+    assert outcome.repaired, outcome
+    lock = sealed.retention(item.digest)  # the repaired version, now the newest
+    assert lock is not None and lock.hold, lock
+    vault.app.engine.dispose()
+
+
+def test_a_lifecycle_rule_on_either_bucket_fails_doctor_with_the_fix(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    client: Any = S3Store(buckets.sealed, name="sealed", lock_mode="COMPLIANCE").client
+    for bucket in (buckets.sealed.bucket, buckets.access.bucket):
+        client.put_bucket_lifecycle_configuration(
+            Bucket=bucket,
+            LifecycleConfiguration={"Rules": [
+                {"ID": "tidy-up", "Status": "Enabled", "Filter": {"Prefix": ""},
+                 "Expiration": {"Days": 30}, "NoncurrentVersionExpiration": {"NoncurrentDays": 1}},
+            ]},
+        )  # fmt: skip
+    checks = {c.name: c for c in run_checks(vault.settings)}
+    for role, bucket in (("sealed", buckets.sealed.bucket), ("access", buckets.access.bucket)):
+        check = checks[f"{role} bucket"]
+        assert check.status == Status.FAIL, check
+        assert "lifecycle rules that expire or move objects (tidy-up: Expiration" in check.detail
+        assert f"delete-bucket-lifecycle --bucket {bucket}" in check.detail
+    vault.app.engine.dispose()
+
+
+def test_a_suspended_access_bucket_does_not_stop_verification_of_the_sealed_set(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    client: Any = S3Store(buckets.access, name="access", lock_mode="none").client
+    client.put_bucket_versioning(Bucket=buckets.access.bucket,
+                                 VersioningConfiguration={"Status": "Suspended"})  # fmt: skip
+    verified = run_cli(["verify"], vault.env(), vault.root)
+    said = " ".join(verified.stdout.split())
+    assert verified.returncode == 1, said + verified.stderr
+    assert f"access store: bucket '{buckets.access.bucket}'" in said
+    assert "is not versioned" in said
+    assert "1 item" in said  # the sealed set was still checked
+    # Doctor's write probe on the suspended bucket reports, cleans up, and does not crash.
+    checks = {c.name: c for c in run_checks(vault.settings)}
+    assert checks["access store writable"].status == Status.WARN
+    assert "keeps no versions" in checks["access store writable"].detail
+    left = client.list_object_versions(Bucket=buckets.access.bucket, Prefix="incoming/doctor-")
+    assert not left.get("Versions"), left
+    vault.app.engine.dispose()
+
+
+def test_doctor_names_a_sealed_bucket_without_object_lock(buckets: Buckets, tmp_path: Path) -> None:
+    from config.settings import Settings  # noqa: PLC0415
+
+    settings = Settings(data_dir=tmp_path / "data", sealed_store=buckets.plain,
+                        access_store=tmp_path / "access")  # fmt: skip
+    check = {c.name: c for c in run_checks(settings)}["sealed retention lock"]
+    assert check.status == Status.FAIL
+    assert "has no Object Lock, so nothing in it can be locked" in check.detail
+    assert "InvalidRequest" not in check.detail
