@@ -41,9 +41,9 @@ class ByteRange:
 
 
 def _read_range(
-    store: ObjectStore, digest: str, span: ByteRange, chunk_size: int
+    store: ObjectStore, digest: str, span: ByteRange, chunk_size: int, locator: str | None
 ) -> Iterator[bytes]:
-    with store.open(digest) as stream:
+    with store.open(digest, locator=locator) as stream:
         stream.seek(span.start)
         remaining = span.length
         while remaining > 0:
@@ -114,14 +114,23 @@ def deliver(
             raise NotFound(f"no item {item_id}")
         refuse_if_undeliverable(item)
         digest, size = item.digest, item.size
+        # The recording's own copy is read at the version recorded when it was stored: a
+        # version placed over it since is not the evidence. (A locator of the other store
+        # names another bucket, and the store then reads what it holds now.)
+        locator: str | None = (
+            item.sealed_locator if stores is not None and store is stores.sealed
+            else item.access_locator
+        )  # fmt: skip
     if derived is not None:
-        digest, size = derived.digest, derived.size
+        digest, size, locator = derived.digest, derived.size, None
     span = byte_range or ByteRange(0, size)
     if span.start < 0 or span.length < 0 or span.start + span.length > size:
         raise ValueError(f"range {span.start}+{span.length} is outside the object ({size} bytes)")
     # A whole object's digest is its name; a part's digest has to be measured first.
     delivered = (
-        digest if byte_range is None else _digest_of(_read_range(store, digest, span, chunk_size))
+        digest
+        if byte_range is None
+        else _digest_of(_read_range(store, digest, span, chunk_size, locator))
     )
     with unit_of_work(factory) as session:
         started = append_event(
@@ -141,7 +150,7 @@ def deliver(
             commit_chain=kind == EventKind.EXPORTED,
         )
         seq = started.seq
-    stream = _verified_stream(store, digest, span, delivered, chunk_size)
+    stream = _verified_stream(store, digest, span, delivered, chunk_size, locator=locator)
     if kind == EventKind.EXPORTED:
         return stream  # an export ends in its package's exported entries, or export_abandoned
     copy = (
@@ -256,13 +265,19 @@ def _fixity_after_damage(factory: SessionFactory, stores: Stores | None, begun: 
 
 
 def _verified_stream(
-    store: ObjectStore, digest: str, span: ByteRange, expected: str, chunk_size: int
+    store: ObjectStore,
+    digest: str,
+    span: ByteRange,
+    expected: str,
+    chunk_size: int,
+    *,
+    locator: str | None,
 ) -> Generator[bytes, None, None]:
     # The last chunk is held back until the digest checks out, so damaged bytes never reach
     # the recipient as a complete file that looks genuine.
     hasher = hashlib.sha256()
     held: bytes | None = None
-    for chunk in _read_range(store, digest, span, chunk_size):
+    for chunk in _read_range(store, digest, span, chunk_size, locator):
         hasher.update(chunk)
         if held is not None:
             yield held

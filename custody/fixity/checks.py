@@ -34,6 +34,8 @@ from custody.fixity.models import (
 )
 from custody.log.append import append_event, under_hold
 from custody.log.kinds import EventKind
+from vault.alert_models import AlertLevel
+from vault.alerts import raise_alert
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.errors import Conflict, NotFound, RetentionViolation, StoreError, VaultError
 from vault.models import (
@@ -163,15 +165,39 @@ class Outcome:
     detail: str = ""
 
 
-def _measure(store: ObjectStore, digest: str, chunk_size: int) -> tuple[str | None, int, str]:
-    """(actual digest or None if unreadable, size, what went wrong)."""
+def _measure(
+    store: ObjectStore, digest: str, chunk_size: int, locator: str | None = None
+) -> tuple[str | None, int, str]:
+    """(actual digest or None if unreadable, size, what went wrong), reading the version the
+    locator records when there is one."""
     try:
-        actual, size = rehash(store, digest, chunk_size=chunk_size)
-    except NotFound:
-        return None, 0, "missing"
+        actual, size = rehash(store, digest, chunk_size=chunk_size, locator=locator)
+    except NotFound as exc:
+        return None, 0, "missing" if locator is None else f"missing: {exc}"
     except StoreError as exc:
         return None, 0, f"unreadable: {exc}"
     return actual, size, "" if actual == digest else f"hashes to {actual}"
+
+
+def recorded_locator(session: Session, item_id: uuid.UUID, copy: CopyKind) -> str | None:
+    """Where a recording's own copy was recorded (the exact S3 version); None for the
+    other kinds of copy, which are read as they are now."""
+    if copy not in (CopyKind.SEALED, CopyKind.ACCESS):
+        return None
+    item = session.get(EvidenceItem, item_id)
+    if item is None:
+        return None
+    return item.sealed_locator if copy == CopyKind.SEALED else item.access_locator
+
+
+def _whose(session: Session, actual: str | None) -> str:
+    """Words for bytes that are another recording's (an insider's copy over the key)."""
+    if actual is None:
+        return ""
+    other = session.execute(
+        select(EvidenceItem.id, EvidenceItem.original_name).where(EvidenceItem.digest == actual)
+    ).first()
+    return "" if other is None else f": these are the bytes of item {other[0]} ({other[1]})"
 
 
 def check(
@@ -185,24 +211,31 @@ def check(
         if state is None:
             raise NotFound(f"{copy} copy of {item_id} is not in the fixity schedule")
         digest, size = state.digest, state.size
+        locator = recorded_locator(session, item_id, copy)
     store = store_for(stores, copy)
-    actual, found_size, problem = _measure(store, digest, chunk_size)
+    actual, found_size, problem = _measure(store, digest, chunk_size, locator)
     intact = actual == digest and found_size == size
+    placed = [] if locator is None else _overlays(store, digest, locator)
     with unit_of_work(factory) as session:
         state = session.get(FixityState, (item_id, key))
         assert state is not None
         state.last_checked_at = utcnow()
-        data = {"copy": copy.value, "store": store.name, "digest": digest, "size": size,
-                "agent": "evidence-vault fixity (SHA-256)"}  # fmt: skip
+        data: dict[str, Any] = {
+            "copy": copy.value, "store": store.name, "digest": digest, "size": size,
+            "agent": "evidence-vault fixity (SHA-256)",
+        }  # fmt: skip
+        if placed:
+            data["placed_over"] = placed
+            _report_overlays(session, item_id, copy, store.name, placed, intact=intact)
         if intact:
             state.status = FixityStatus.OK.value
             append_event(session, item_id=item_id, kind=EventKind.FIXITY_OK, actor=ACTOR, data=data)
-            return Outcome(item_id, copy, intact=True)
+            return Outcome(item_id, copy, intact=True, detail="; ".join(placed))
         state.status = FixityStatus.FAILED.value
         state.quarantined_at = state.quarantined_at or utcnow()
         append_event(
             session, item_id=item_id, kind=EventKind.FIXITY_FAILED, actor=ACTOR,
-            data={**data, "found": problem or f"{found_size} bytes"},
+            data={**data, "found": (problem or f"{found_size} bytes") + _whose(session, actual)},
         )  # fmt: skip
     log.error(
         "fixity check failed: copy quarantined",
@@ -213,6 +246,37 @@ def check(
     if copy == CopyKind.DERIVED:
         return Outcome(item_id, copy, intact=False, detail="derived copy quarantined")
     return _repair(factory, stores, item_id, copy, digest, chunk_size=chunk_size)
+
+
+def _overlays(store: ObjectStore, digest: str, locator: str) -> list[str]:
+    try:
+        return store.overlays(digest, locator=locator)
+    except StoreError as exc:
+        return [f"the versions over it could not be listed: {exc}"]
+
+
+def _report_overlays(
+    session: Session,
+    item_id: uuid.UUID,
+    copy: CopyKind,
+    store: str,
+    placed: list[str],
+    *,
+    intact: bool,
+) -> None:
+    """Something was written over a recorded copy: only someone holding the vault's keys, or
+    the server, can have done it. The evidence is the recorded version; say whether it is
+    intact, and raise it for a person to look into."""
+    state = "the recorded version is intact" if intact else "the recorded version is not"
+    raise_alert(
+        session,
+        key=f"placed-over:{item_id}:{copy.value}:{placed[-1]}",
+        kind="store_tampering",
+        level=AlertLevel.ERROR,
+        message=f"{'; '.join(placed)} on the {copy.value} copy of item {item_id} in the"
+        f" {store} store; {state}",
+        details={"item": str(item_id), "copy": copy.value, "store": store, "placed": placed},
+    )
 
 
 def _repair(
@@ -227,7 +291,10 @@ def _repair(
     other = REPAIRED_FROM[copy]
     key, other_key = copy_key(copy, digest), copy_key(other, digest)
     source, target = store_for(stores, other), store_for(stores, copy)
-    actual, _, problem = _measure(source, digest, chunk_size)
+    with unit_of_work(factory, read_only=True) as session:
+        source_locator = recorded_locator(session, item_id, other)
+    # The other copy's recorded version is the source, never whatever lies over it now.
+    actual, _, problem = _measure(source, digest, chunk_size, source_locator)
     if actual != digest:
         detail = f"both copies are damaged ({other} {problem}): nothing was overwritten"
         log.critical("no intact copy left", extra={"item": str(item_id), "detail": detail})
@@ -243,9 +310,10 @@ def _repair(
         # The repaired copy carries the item's lock: its end, and a legal hold while the
         # chain records one (a repair must never drop a court's hold).
         retention = Retention(until=item.retain_until, hold=under_hold(session, item_id))
+    restored = None
     try:
-        with source.open(digest) as stream:
-            target.restore(digest, read_chunks(stream, chunk_size), retention=retention)
+        with source.open(digest, locator=source_locator) as stream:
+            restored = target.restore(digest, read_chunks(stream, chunk_size), retention=retention)
     except Conflict:
         pass  # repaired meanwhile by another worker: still record that it is whole
     except (RetentionViolation, StoreError) as exc:
@@ -256,11 +324,18 @@ def _repair(
         state = session.get(FixityState, (item_id, key))
         assert state is not None
         state.status, state.quarantined_at = FixityStatus.REPAIRED.value, None
-        append_event(
-            session, item_id=item_id, kind=EventKind.REPAIRED, actor=ACTOR,
-            data={"copy": copy.value, "store": target.name, "digest": digest,
-                  "from": other.value, "source_store": source.name},
-        )  # fmt: skip
+        data: dict[str, Any] = {"copy": copy.value, "store": target.name, "digest": digest,
+                                "from": other.value, "source_store": source.name}  # fmt: skip
+        if restored is not None and copy in (CopyKind.SEALED, CopyKind.ACCESS):
+            # From now on the repaired version is the one read and checked.
+            data["locator"] = restored.locator
+            repaired_item = session.get(EvidenceItem, item_id)
+            assert repaired_item is not None
+            if copy == CopyKind.SEALED:
+                repaired_item.sealed_locator = restored.locator
+            else:
+                repaired_item.access_locator = restored.locator
+        append_event(session, item_id=item_id, kind=EventKind.REPAIRED, actor=ACTOR, data=data)
     log.warning("copy repaired", extra={"item": str(item_id), "copy": copy.value})
     return Outcome(item_id, copy, intact=False, repaired=True)
 

@@ -161,22 +161,45 @@ def _check_object(
     from it, such as its rendition."""
     want_digest, want_size = digest or item.digest, item.size if size is None else size
     label = f"{store.name} {what}"
+    # The item's own copy is checked at the version recorded when it was stored.
+    locator = (
+        None if digest is not None
+        else item.sealed_locator if store.name == "sealed" else item.access_locator
+    )  # fmt: skip
+    placed = _placed_over(store, item, want_digest, locator)
     try:
-        actual, found_size = rehash(store, want_digest, chunk_size=chunk_size)
+        actual, found_size = rehash(store, want_digest, chunk_size=chunk_size, locator=locator)
     except NotFound:
-        return [Finding(item.id, None, f"{label} is missing")], 0
+        return [*placed, Finding(item.id, None, f"{label} is missing")], 0
     except StoreError as exc:
-        return [Finding(item.id, None, f"{label} cannot be read: {exc}")], 0
+        return [*placed, Finding(item.id, None, f"{label} cannot be read: {exc}")], 0
     if actual != want_digest or found_size != want_size:
         return [
+            *placed,
             Finding(
                 item.id,
                 None,
                 f"{label} was altered: it hashes to {actual[:16]}… ({found_size} bytes),"
                 f" recorded {want_digest[:16]}… ({want_size} bytes)",
-            )
+            ),
         ], found_size
-    return [], found_size
+    return [
+        Finding(f.item_id, f.seq, f"{f.message}; the recorded version is intact") for f in placed
+    ], found_size
+
+
+def _placed_over(
+    store: ObjectStore, item: EvidenceItem, digest: str, locator: str | None
+) -> list[Finding]:
+    """What someone placed over the recorded version of an item's copy: the recorded
+    version stays the evidence, but only the vault's keys (or the server) could do this."""
+    if locator is None:
+        return []
+    try:
+        placed = store.overlays(digest, locator=locator)
+    except StoreError as exc:
+        placed = [f"the versions over it could not be listed ({exc})"]
+    return [Finding(item.id, None, f"{store.name} copy: {said}") for said in placed]
 
 
 def _check_rendition(

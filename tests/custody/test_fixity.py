@@ -124,3 +124,22 @@ def test_when_both_copies_are_damaged_nothing_is_overwritten(stocked: Vault) -> 
     assert health["alerts"] == alerts
     assert {q["stored_copy"] for q in fixity["quarantined"]} == {"sealed", "access"}
     assert fixity["by_status"]["failed"] == 2
+
+
+def test_another_recordings_bytes_over_a_copy_are_named(stocked: Vault) -> None:
+    """An insider copies one recording's file over another's access copy: fixity says whose
+    bytes they are (not only that they hash differently), and repairs from the sealed copy."""
+    first, second = sorted(stocked.items(), key=lambda i: i.original_name)[:2]
+    target = path_of(stocked, CopyKind.ACCESS, first.digest)
+    os.chmod(target, 0o600)
+    target.write_bytes(path_of(stocked, CopyKind.ACCESS, second.digest).read_bytes())
+    run_slice(stocked.app.factory, stocked.app.stores, cycle=timedelta(hours=1),
+              every=timedelta(hours=1), chunk_size=64 * 1024, everything=True)  # fmt: skip
+    with unit_of_work(stocked.app.factory, read_only=True) as session:
+        failed = [e.data for e in events_for(session, first.id) if e.kind == "fixity_failed"]
+    assert len(failed) == 1
+    assert failed[0]["found"] == (
+        f"hashes to {second.digest}: these are the bytes of item {second.id}"
+        f" ({second.original_name})"
+    )
+    assert ("repaired", "access") in kinds(stocked, first.id)

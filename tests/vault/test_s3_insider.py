@@ -4,6 +4,7 @@ an insider would, and the server or the vault's checks must stop or report each 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,14 @@ from botocore.exceptions import ClientError
 from sqlalchemy import select
 
 from api.doctor import Status, run_checks
-from custody.fixity.checks import check, track_new_objects
+from config.settings import S3StoreConfig
+from custody.fixity.checks import Outcome, check, track_new_objects
 from custody.fixity.models import CopyKind
+from custody.log.append import events_for
 from custody.log.proof_models import Checkpoint
-from tests.conftest import Buckets, Vault, make_vault, put_clip, run_cli
+from tests.conftest import Buckets, Vault, make_vault, put_clip, run_cli, s3_config
+from tests.s3server import S3Server
+from vault.alerts import recent_alerts
 from vault.db import unit_of_work
 from vault.stores.protocol import Retention
 from vault.stores.s3 import S3Store
@@ -109,23 +114,106 @@ def place_hold(vault: Vault, digest: str) -> None:
     assert placed.returncode == 0, placed.stdout + placed.stderr
 
 
-def test_a_repair_of_a_held_item_keeps_its_hold(
-    isolated_env: Path, buckets: Buckets, clip_dir: Path
-) -> None:
-    vault = s3_vault(isolated_env, buckets, clip_dir)
-    (item,) = vault.items()
-    place_hold(vault, item.digest)
-    sealed = vault.app.stores.sealed
-    assert isinstance(sealed, S3Store)
-    client: Any = sealed.client
-    client.put_object(Bucket=sealed.bucket, Key=sealed.key_for(item.digest), Body=b"forged")
+def governance_access(buckets: Buckets, s3_server: S3Server) -> S3StoreConfig:
+    """An access bucket that enforces locks in GOVERNANCE mode: an insider allowed to bypass
+    governance can delete a locked version, which a COMPLIANCE bucket never allows."""
+    name = f"{buckets.access.bucket}-gov"
+    client: Any = s3_server.client()
+    client.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    return s3_config(s3_server, name, lock_mode="GOVERNANCE")
+
+
+def fixity(vault: Vault, item_id: Any, copy: CopyKind) -> Outcome:
     with unit_of_work(vault.app.factory) as session:
         track_new_objects(session)
-    outcome = check(vault.app.factory, vault.app.stores, item.id, CopyKind.SEALED.value,
-                    chunk_size=vault.settings.chunk_size)  # fmt: skip
+    return check(vault.app.factory, vault.app.stores, item_id, copy.value,
+                 chunk_size=vault.settings.chunk_size)  # fmt: skip
+
+
+def test_a_repair_of_a_held_item_keeps_its_hold(
+    isolated_env: Path, buckets: Buckets, s3_server: S3Server, clip_dir: Path
+) -> None:
+    access_config = governance_access(buckets, s3_server)
+    vault = make_vault(isolated_env, sealed_store=buckets.sealed, access_store=access_config)
+    put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "CAM1_P1001_20261124T093000.mp4")
+    vault.ingest()
+    (item,) = vault.items()
+    place_hold(vault, item.digest)
+    access = vault.app.stores.access
+    assert isinstance(access, S3Store)
+    recorded = access.recorded_version(item.digest, item.access_locator)
+    where = {"Bucket": access.bucket, "Key": access.key_for(item.digest), "VersionId": recorded}
+    client: Any = access.client
+    client.put_object_legal_hold(**where, LegalHold={"Status": "OFF"})
+    client.delete_object(**where, BypassGovernanceRetention=True)
+    outcome = fixity(vault, item.id, CopyKind.ACCESS)
     assert outcome.repaired, outcome
-    lock = sealed.retention(item.digest)  # the repaired version, now the newest
+    (repaired,) = vault.items()
+    assert repaired.access_locator != item.access_locator  # the repair is now the recorded one
+    lock = access.retention(item.digest)
     assert lock is not None and lock.hold, lock
+    vault.app.engine.dispose()
+
+
+def test_what_is_placed_over_the_recorded_versions_is_reported_not_read(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    """A forgery (another recording's bytes) over the sealed key and a delete marker over the
+    access copy: the recorded versions are intact, so both copies are, and the tampering is
+    reported by fixity (custody entries, an alert) and by verify."""
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    put_clip(clip_dir, 1, vault.station_dir / "CAM1" / "CAM1_P1001_20261124T100000.mp4")
+    vault.ingest()
+    first, second = sorted(vault.items(), key=lambda i: i.original_name)
+    sealed, access = vault.app.stores.sealed, vault.app.stores.access
+    assert isinstance(sealed, S3Store) and isinstance(access, S3Store)
+    client: Any = sealed.client
+    with sealed.open(second.digest) as other:
+        client.put_object(Bucket=sealed.bucket, Key=sealed.key_for(first.digest), Body=other.read())
+    client.delete_object(Bucket=access.bucket, Key=access.key_for(first.digest))
+    assert not access.exists(first.digest)  # the newest is a delete marker
+
+    for copy, said in ((CopyKind.SEALED, f"a newer version ({second.size} bytes) was placed"),
+                       (CopyKind.ACCESS, "a delete marker was placed over it")):  # fmt: skip
+        outcome = fixity(vault, first.id, copy)
+        assert outcome.intact and not outcome.repaired, outcome
+        assert said in outcome.detail
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        kinds = [e.kind for e in events_for(session, first.id)][-2:]
+        alerts = [a.message for a in recent_alerts(session) if a.kind == "store_tampering"]
+    assert kinds == ["fixity_ok", "fixity_ok"]
+    assert len(alerts) == 2 and all("the recorded version is intact" in a for a in alerts)
+    verified = run_cli(["verify"], vault.env(), vault.root)
+    said_by_verify = " ".join(verified.stdout.split())
+    assert verified.returncode == 1
+    assert "sealed copy: a newer version" in said_by_verify
+    assert "access copy: a delete marker was placed over it" in said_by_verify
+    assert "the recorded version is intact" in said_by_verify
+    assert "altered" not in said_by_verify and "missing" not in said_by_verify
+    vault.app.engine.dispose()
+
+
+def test_a_deleted_access_version_is_repaired_from_the_sealed_recorded_version(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    """The access copy's recorded version deleted and a forgery put on both keys: the repair
+    reads the sealed recorded version (not the forgery over it) and records the new one."""
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    (item,) = vault.items()
+    sealed, access = vault.app.stores.sealed, vault.app.stores.access
+    assert isinstance(sealed, S3Store) and isinstance(access, S3Store)
+    client: Any = access.client
+    recorded = access.recorded_version(item.digest, item.access_locator)
+    client.delete_object(Bucket=access.bucket, Key=access.key_for(item.digest), VersionId=recorded)
+    for store in (sealed, access):
+        client.put_object(Bucket=store.bucket, Key=store.key_for(item.digest), Body=b"forged")
+    outcome = fixity(vault, item.id, CopyKind.ACCESS)
+    assert outcome.repaired, outcome
+    again = fixity(vault, item.id, CopyKind.ACCESS)
+    assert again.intact and again.detail == "", again  # the repair is the recorded version now
+    (after,) = vault.items()
+    with access.open(item.digest, locator=after.access_locator) as stream:
+        assert hashlib.sha256(stream.read()).hexdigest() == item.digest
     vault.app.engine.dispose()
 
 

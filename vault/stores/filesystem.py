@@ -208,7 +208,11 @@ class FilesystemStore:
             return f"{self.name} store at {self.root} is not writable: {exc.strerror}"
         return f"{self.name} store at {self.root} failed: {exc.strerror or exc}"
 
-    def open(self, digest: str) -> BinaryIO:
+    def overlays(self, digest: str, *, locator: str) -> list[str]:
+        return []  # one file per digest: nothing can be placed over it but a changed file
+
+    def open(self, digest: str, *, locator: str | None = None) -> BinaryIO:
+        # One file per digest, so the locator (its path) names nothing else to read.
         try:
             return open(self.path_for(digest), "rb")
         except FileNotFoundError:

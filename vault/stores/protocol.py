@@ -75,7 +75,16 @@ class ObjectStore(Protocol):
         """
         ...
 
-    def open(self, digest: str) -> BinaryIO: ...
+    def open(self, digest: str, *, locator: str | None = None) -> BinaryIO:
+        """Read an object. With ``locator`` (as recorded when it was stored) a versioned
+        store reads exactly that version, never whatever was placed over it since; a
+        recorded version that is gone is NotFound."""
+        ...
+
+    def overlays(self, digest: str, *, locator: str) -> list[str]:
+        """What was placed over the recorded version since it was stored (newer versions,
+        delete markers), each said in words with its time; empty when nothing was."""
+        ...
 
     def stat(self, digest: str) -> StoredObject: ...
 
@@ -131,11 +140,14 @@ def read_document(store: ObjectStore, digest: str, *, limit: int) -> bytes:
         return stream.read(limit + 1)[:limit]
 
 
-def rehash(store: ObjectStore, digest: str, *, chunk_size: int = 1024 * 1024) -> tuple[str, int]:
-    """Read an object back in full and return (actual digest, actual size)."""
+def rehash(
+    store: ObjectStore, digest: str, *, chunk_size: int = 1024 * 1024, locator: str | None = None
+) -> tuple[str, int]:
+    """Read an object back in full (the recorded version when ``locator`` is given) and
+    return (actual digest, actual size)."""
     hasher = hashlib.sha256()
     size = 0
-    with store.open(digest) as stream:
+    with store.open(digest, locator=locator) as stream:
         for chunk in read_chunks(stream, chunk_size):
             hasher.update(chunk)
             size += len(chunk)

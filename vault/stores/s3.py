@@ -427,12 +427,30 @@ class S3Store:
         except NotFound:
             return None
 
-    def open(self, digest: str) -> BinaryIO:
+    def recorded_version(self, digest: str, locator: str | None) -> str | None:
+        """The versionId a locator of this bucket and key records (None: not one of ours,
+        or stored unversioned; then the newest version is read)."""
+        if not locator:
+            return None
+        prefix = f"s3://{self.bucket}/{self.key_for(digest)}?versionId="
+        if not locator.startswith(prefix) or locator[len(prefix) :] in ("", "null"):
+            return None
+        return locator[len(prefix) :]
+
+    def open(self, digest: str, *, locator: str | None = None) -> BinaryIO:
         key = self.key_for(digest)
-        head = self._head(key)
-        if head is None:
-            raise NotFound(f"{self.name} store has no object {digest}")
-        version = head.get("VersionId")
+        version = self.recorded_version(digest, locator)
+        if version is not None:
+            head = self._head_version(key, version)
+            if head is None:
+                raise NotFound(
+                    f"{self.name} store: the recorded version {version} of {digest} is gone"
+                )
+        else:
+            head = self._head(key)
+            if head is None:
+                raise NotFound(f"{self.name} store has no object {digest}")
+            version = head.get("VersionId")
 
         def get(offset: int) -> Any:
             where: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Range": f"bytes={offset}-"}
@@ -464,6 +482,41 @@ class S3Store:
                 "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=3600
             )
         return url
+
+    def overlays(self, digest: str, *, locator: str) -> list[str]:
+        recorded = self.recorded_version(digest, locator)
+        if recorded is None:
+            return []
+        key = self.key_for(digest)
+        placed: list[tuple[datetime, str]] = []
+        with self._translated("list versions of", key):
+            pages = self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=key
+            )
+            entries: list[tuple[dict[str, Any], bool]] = []
+            for page in pages:
+                entries += [(e, False) for e in page.get("Versions", []) if e["Key"] == key]
+                entries += [(e, True) for e in page.get("DeleteMarkers", []) if e["Key"] == key]
+        # Versions are listed newest first: those before the recorded one were put after it.
+        # Delete markers are listed apart, so only their time places them.
+        versions = [entry for entry, marker in entries if not marker]
+        ids = [entry["VersionId"] for entry in versions]
+        newer = versions[: ids.index(recorded)] if recorded in ids else versions
+        recorded_at = versions[ids.index(recorded)]["LastModified"] if recorded in ids else None
+        markers = [
+            entry
+            for entry, marker in entries
+            if marker and (recorded_at is None or entry["LastModified"] >= recorded_at)
+        ]
+        for entry in [*newer, *markers]:
+            when = f"{entry['LastModified'].astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+            what = (
+                "a delete marker"
+                if "Size" not in entry
+                else f"a newer version ({entry['Size']} bytes)"
+            )
+            placed.append((entry["LastModified"], f"{what} was placed over it at {when}"))
+        return [said for _, said in sorted(placed)]
 
     def _versions(self, key: str) -> list[str]:
         """Every version and delete marker of exactly ``key``, oldest last."""
