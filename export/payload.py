@@ -124,6 +124,7 @@ def _deliver_to(
     chunks = deliver(
         run.factory,
         store=store,
+        stores=run.stores,  # so an original is read at the sealed copy's recorded version
         item_id=item.id,
         kind=EventKind.EXPORTED,
         actor=f"user:{run.user.username}",
@@ -153,9 +154,14 @@ def add_original(run: PayloadRun, item: EvidenceItem) -> PackageFile:
         outcome = check(
             run.factory, run.stores, item.id, CopyKind.SEALED, chunk_size=run.chunk_size
         )
+        found = (
+            f"yet fixity found it intact ({outcome.detail or 'nothing placed over it'}): try again"
+            if outcome.intact
+            else f"fixity_failed was recorded ({outcome.detail or 'quarantined'})"
+        )
         raise ExportAborted(
-            f"the sealed copy of item {item.id} does not match its recorded digest ({exc});"
-            f" fixity_failed was recorded ({outcome.detail or 'quarantined'}); nothing exported"
+            f"the sealed copy of item {item.id} did not match its recorded digest while it"
+            f" was read ({exc}); {found}; nothing exported"
         ) from None
     return PackageFile(path, item.id, "original", item.digest, item.size)
 

@@ -20,6 +20,7 @@ from tests.export.exporting import FPS, Scene, make_scene, run_verifier
 from tests.tsa import LocalTsa
 from vault.db import unit_of_work
 from vault.renditions import frame_hashes
+from vault.stores.s3 import S3Store
 
 
 @pytest.fixture
@@ -137,10 +138,18 @@ def test_clip_frames_are_the_originals_frames(scene: Scene, tmp_path: Path) -> N
 
 
 def test_export_from_the_s3_stores(isolated_env: Path, buckets: Buckets, tmp_path: Path) -> None:
-    """The same package when the sealed copy lives under S3 Object Lock (SeaweedFS)."""
+    """The same package when the sealed copy lives under S3 Object Lock (SeaweedFS), even
+    after an insider placed a forgery over every sealed key: an original is read at the
+    version recorded when it was sealed."""
     vault = make_vault(isolated_env, sealed_store=buckets.sealed, access_store=buckets.access)
     try:
         scene = make_scene(vault)
+        sealed = vault.app.stores.sealed
+        assert isinstance(sealed, S3Store)
+        for item in vault.items():
+            sealed.client.put_object(
+                Bucket=sealed.bucket, Key=sealed.key_for(item.digest), Body=b"forged"
+            )
         package = tmp_path / "from-s3"
         scene.export(package, clips=[scene.clip(0.5, 1.5)], watermark=True)
         verified = run_verifier(package)
