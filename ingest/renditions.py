@@ -115,7 +115,7 @@ def render_item(ctx: IngestContext, item_id: uuid.UUID) -> bool:
     with unit_of_work(ctx.factory, read_only=True) as session:
         item = session.get(EvidenceItem, item_id)
         assert item is not None
-        digest, retain_until = item.digest, item.retain_until
+        digest, retain_until, locator = item.digest, item.retain_until, item.access_locator
         unreadable = item.probe_error if item.media_status == MediaStatus.UNREADABLE else None
         seconds = (item.duration_ms or 0) / 1000
     workdir = ctx.settings.data_dir / "work"
@@ -128,7 +128,9 @@ def render_item(ctx: IngestContext, item_id: uuid.UUID) -> bool:
             raise RenditionFailed(unreadable)
         # A slow transcode is normal (a long recording on a small machine); a stuck one is not.
         timeout = RENDITION_TIMEOUT_FLOOR + RENDITION_TIMEOUT_PER_SECOND * seconds
-        arguments = transcode(ctx.stores.access.media_source(digest), target, timeout=timeout)
+        arguments = transcode(
+            ctx.stores.access.media_source(digest, locator=locator), target, timeout=timeout
+        )
     except RenditionFailed as exc:
         target.unlink(missing_ok=True)
         log.warning("rendition failed", extra={"item": str(item_id), "reason": str(exc)})

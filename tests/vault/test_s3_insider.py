@@ -19,6 +19,7 @@ from custody.fixity.checks import Outcome, check, track_new_objects
 from custody.fixity.models import CopyKind
 from custody.log.append import events_for
 from custody.log.proof_models import Checkpoint
+from ingest.renditions import render_pending
 from tests.conftest import Buckets, Vault, make_vault, put_clip, run_cli, s3_config
 from tests.s3server import S3Server
 from vault.alerts import recent_alerts
@@ -172,6 +173,8 @@ def test_what_is_placed_over_the_recorded_versions_is_reported_not_read(
         client.put_object(Bucket=sealed.bucket, Key=sealed.key_for(first.digest), Body=other.read())
     client.delete_object(Bucket=access.bucket, Key=access.key_for(first.digest))
     assert not access.exists(first.digest)  # the newest is a delete marker
+    # ffmpeg is handed the recorded version as well: both renditions are made.
+    assert render_pending(vault.ingest_context()) == (2, 0)
 
     for copy, said in ((CopyKind.SEALED, f"a newer version ({second.size} bytes) was placed"),
                        (CopyKind.ACCESS, "a delete marker was placed over it")):  # fmt: skip

@@ -299,7 +299,7 @@ class FilesystemStore:
         with contextlib.suppress(FileNotFoundError):
             self._retention_path(digest).unlink()
 
-    def media_source(self, digest: str) -> str:
+    def media_source(self, digest: str, *, locator: str | None = None) -> str:
         self.stat(digest)
         return str(self.path_for(digest))
 

@@ -108,7 +108,7 @@ class ObjectStore(Protocol):
         is in force."""
         ...
 
-    def media_source(self, digest: str) -> str:
+    def media_source(self, digest: str, *, locator: str | None = None) -> str:
         """Where ffmpeg can read an object for a system job (a path, or a short-lived
         presigned URL). Never handed to a person: people get bytes through delivery."""
         ...

@@ -473,13 +473,21 @@ class S3Store:
     def exists(self, digest: str) -> bool:
         return self._head(self.key_for(digest)) is not None
 
-    def media_source(self, digest: str) -> str:
+    def media_source(self, digest: str, *, locator: str | None = None) -> str:
         key = self.key_for(digest)
-        if self._head(key) is None:
+        params: dict[str, str] = {"Bucket": self.bucket, "Key": key}
+        version = self.recorded_version(digest, locator)
+        if version is not None:
+            if self._head_version(key, version) is None:
+                raise NotFound(
+                    f"{self.name} store: the recorded version {version} of {digest} is gone"
+                )
+            params["VersionId"] = version  # what ffmpeg reads is the recorded version too
+        elif self._head(key) is None:
             raise NotFound(f"{self.name} store has no object {digest}")
         with self._translated("sign a read of", digest):
             url: str = self.client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=3600
+                "get_object", Params=params, ExpiresIn=3600
             )
         return url
 
