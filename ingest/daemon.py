@@ -18,9 +18,14 @@ from ingest.deadline import deadline_of, raise_deadline_alerts, raise_station_al
 from ingest.pipeline import IngestContext
 from ingest.renditions import render_pending
 from ingest.runner import Drainer, scan_all
+from retention.forever import keep_forever
 from vault.db import unit_of_work, utcnow
 from vault.errors import IntegrityViolation, VaultError
 from vault.webhook import deliver_alerts
+
+# Forever locks are far dates renewed at half their span (decades): a weekly look suffices,
+# and it also notices soon a checkpoint or register copy that is gone.
+KEEP_FOREVER_EVERY_SECONDS = 7 * 24 * 3600
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +123,15 @@ class Daemon:
         except Exception:
             log.exception("fixity run failed")
 
+    def _keep_forever(self) -> None:
+        try:
+            kept = keep_forever(self.ctx.factory, self.ctx.stores)
+            log.info("forever locks checked",
+                     extra={"items": kept.items, "registers": kept.registers,
+                            "problems": len(kept.problems)})  # fmt: skip
+        except Exception:
+            log.exception("forever lock check failed")
+
     def _deadline(self) -> None:
         try:
             check_deadline(self.ctx)
@@ -143,6 +157,7 @@ class Daemon:
             (self._deadline, settings.sla_check_interval_seconds, "deadline"),
             (self._checkpoint, settings.checkpoint_interval_minutes * 60, "checkpoint"),
             (self._fixity, settings.fixity_run_minutes * 60, "fixity"),
+            (self._keep_forever, KEEP_FOREVER_EVERY_SECONDS, "keep-forever"),
         ):
             self.scheduler.add_job(
                 job,

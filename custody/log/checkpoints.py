@@ -6,6 +6,7 @@ stored tree: the vault refuses to sign a log that no longer extends what it sign
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from custody.log.signed_note import (
     sign_note,
     split_note,
     verifier_key,
+    verify_note,
 )
 from custody.log.timestamps import stamp_if_configured
 from vault.db import SessionFactory, unit_of_work, utcnow
@@ -72,6 +74,58 @@ def seal_pending(factory: SessionFactory, sealed: ObjectStore) -> int:
             assert row is not None
             row.sealed_digest = stored.digest
     return len(pending)
+
+
+def keep_checkpoints_sealed(factory: SessionFactory, sealed: ObjectStore) -> list[str]:
+    """Each sealed checkpoint note and time-stamp token: still there, with its forever lock
+    renewed when due; one that is gone is put back from the database's copy, but only when
+    that copy still verifies (its signature by a log key, its row, its digest). Returns what
+    was found wrong, in words."""
+    forever = Retention(until=None, hold=True)
+    said: list[str] = []
+    with unit_of_work(factory, read_only=True) as session:
+        keys = known_keys(session)
+        rows = session.execute(
+            select(Checkpoint.id, Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.note,
+                   Checkpoint.sealed_digest, Checkpoint.timestamp_token)
+            .where(Checkpoint.sealed_digest.is_not(None))
+        ).all()  # fmt: skip
+    for checkpoint_id, size, root, note, digest, token in rows:
+        kept: list[tuple[str, bytes, str]] = [
+            (f"checkpoint {checkpoint_id}", note.encode(), str(digest))  # not None: filtered
+        ]
+        if token is not None:
+            token_bytes = bytes(token)
+            kept.append((f"checkpoint {checkpoint_id}'s time stamp", token_bytes,
+                         hashlib.sha256(token_bytes).hexdigest()))  # fmt: skip
+        for label, content, want in kept:
+            if sealed.exists(want):
+                sealed.set_retention(want, until=None, hold=True)
+                continue
+            problem = _unverifiable(note, size, bytes(root), keys) or (
+                None
+                if hashlib.sha256(content).hexdigest() == want
+                else "its database copy no longer hashes to the recorded digest"
+            )
+            if problem is not None:
+                said.append(f"{label}'s sealed copy is gone and cannot be put back: {problem}")
+                continue
+            sealed.put(iter([content]), retention=forever, expected_digest=want)
+            said.append(f"{label}'s sealed copy was gone: put back from the database's copy,"
+                        " whose signature verifies")  # fmt: skip
+    return said
+
+
+def _unverifiable(
+    note: str, size: int, root: bytes, keys: dict[str, tuple[str, bytes]]
+) -> str | None:
+    try:
+        body = parse_checkpoint(verify_note(note, keys)[0])
+    except VerificationError as exc:
+        return f"its database copy does not verify ({exc})"
+    if body.size != size or body.root != root:
+        return "its database row no longer matches its signed note"
+    return None
 
 
 def create_checkpoint(

@@ -273,3 +273,22 @@ def test_doctor_names_a_sealed_bucket_without_object_lock(buckets: Buckets, tmp_
     assert check.status == Status.FAIL
     assert "has no Object Lock, so nothing in it can be locked" in check.detail
     assert "InvalidRequest" not in check.detail
+
+
+def test_a_forever_date_is_pushed_out_once_half_of_it_has_passed(buckets: Buckets) -> None:
+    """Renewal without waiting fifty years: a date 10 years ahead is more than half gone for a
+    store whose forever is 30 years, so re-applying the lock pushes it to about 30."""
+    short = S3Store(buckets.sealed.model_copy(update={"forever_years": 10}), name="sealed",
+                    lock_mode="COMPLIANCE")  # fmt: skip
+    digest = short.put([b"a checkpoint note"], retention=FOREVER).digest
+    first = short.retention(digest)
+    assert first is not None and first.until is not None
+    assert first.until < datetime.now(UTC) + timedelta(days=365.25 * 10 + 2)
+    long = S3Store(buckets.sealed.model_copy(update={"forever_years": 30}), name="sealed",
+                   lock_mode="COMPLIANCE")  # fmt: skip
+    long.set_retention(digest, until=None, hold=True)
+    renewed = long.retention(digest)
+    assert renewed is not None and renewed.hold and renewed.until is not None
+    assert renewed.until > datetime.now(UTC) + timedelta(days=365.25 * 29)
+    long.set_retention(digest, until=None, hold=True)  # not due again: nothing rewritten
+    assert long.retention(digest) == renewed
