@@ -216,6 +216,13 @@ def check(
     actual, found_size, problem = _measure(store, digest, chunk_size, locator)
     intact = actual == digest and found_size == size
     placed = [] if locator is None else _overlays(store, digest, locator)
+    with unit_of_work(factory, read_only=True) as session:
+        if (
+            locator is not None
+            and under_hold(session, item_id)
+            and not _held(store, digest, locator)
+        ):
+            placed.append("its legal hold was switched off, though the item is under a hold")
     with unit_of_work(factory) as session:
         state = session.get(FixityState, (item_id, key))
         assert state is not None
@@ -246,6 +253,16 @@ def check(
     if copy == CopyKind.DERIVED:
         return Outcome(item_id, copy, intact=False, detail="derived copy quarantined")
     return _repair(factory, stores, item_id, copy, digest, chunk_size=chunk_size)
+
+
+def _held(store: ObjectStore, digest: str, locator: str) -> bool:
+    """Whether the recorded version carries a legal hold (a store that enforces no locks has
+    none to lose: it counts as held)."""
+    try:
+        lock = store.retention(digest, locator=locator)
+    except (NotFound, StoreError):
+        return True  # a missing copy is reported by the check itself
+    return lock is None or lock.hold
 
 
 def _overlays(store: ObjectStore, digest: str, locator: str) -> list[str]:

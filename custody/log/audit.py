@@ -215,6 +215,10 @@ def _check_rendition(
     return _check_object(store, item, chunk_size, what="rendition", digest=digest, size=size)
 
 
+def _locator_in(store: ObjectStore, item: EvidenceItem) -> str:
+    return item.sealed_locator if store.name == "sealed" else item.access_locator
+
+
 def _active_holds(entries: Sequence[EntryRow]) -> list[EntryRow]:
     """The hold_placed entries the chain has not released (the chain, not the hold table)."""
     released = {e.data.get("hold") for e in entries if e.kind == EventKind.HOLD_RELEASED.value}
@@ -239,7 +243,7 @@ def _check_sealed_lock(
     if not isinstance(recorded, str):
         return []  # ingested before retention was recorded
     try:
-        lock = store.retention(item.digest)
+        lock = store.retention(item.digest, locator=_locator_in(store, item))
     except (NotFound, StoreError):
         return []  # reported by the object check
     held = _active_holds(entries)
@@ -283,7 +287,7 @@ def _check_access_hold(
     if not held:
         return []
     try:
-        lock = store.retention(item.digest)
+        lock = store.retention(item.digest, locator=_locator_in(store, item))
     except (NotFound, StoreError):
         return []  # reported by the object check
     if lock is None or lock.hold:

@@ -102,6 +102,8 @@ def test_a_held_items_hold_switched_off_fails_verify(
     said = " ".join(verified.stdout.split())
     assert verified.returncode == 1, said
     assert "sealed copy of an item under legal hold (order 7/2026) carries no legal hold" in said
+    outcome = fixity(vault, item.id, CopyKind.SEALED)  # the scheduled check says so too
+    assert outcome.intact and "its legal hold was switched off" in outcome.detail, outcome
     vault.app.engine.dispose()
 
 

@@ -234,7 +234,7 @@ class FilesystemStore:
     def _retention_path(self, digest: str) -> Path:
         return self._retention / digest[:2] / f"{validate_digest(digest)}.json"
 
-    def retention(self, digest: str) -> Retention | None:
+    def retention(self, digest: str, *, locator: str | None = None) -> Retention | None:
         try:
             record = json.loads(self._retention_path(digest).read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -95,8 +95,9 @@ class ObjectStore(Protocol):
         RetentionViolation (on S3 the server itself refuses)."""
         ...
 
-    def retention(self, digest: str) -> Retention | None:
-        """The retention the store enforces for an object, or None if it enforces none."""
+    def retention(self, digest: str, *, locator: str | None = None) -> Retention | None:
+        """The retention the store enforces for an object (for the recorded version when
+        ``locator`` is given), or None if it enforces none."""
         ...
 
     def list_objects(self) -> list[tuple[str, int]]:

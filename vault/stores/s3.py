@@ -406,10 +406,12 @@ class S3Store:
         except NotFound:
             return None
 
-    def retention(self, digest: str) -> Retention | None:
+    def retention(self, digest: str, *, locator: str | None = None) -> Retention | None:
         if self.lock_mode == "none":
             return None
-        head = self._head(self.key_for(digest))
+        key = self.key_for(digest)
+        version = self.recorded_version(digest, locator)
+        head = self._head(key) if version is None else self._head_version(key, version)
         if head is None:
             raise NotFound(f"{self.name} store has no object {digest}")
         until = head.get("ObjectLockRetainUntilDate")
