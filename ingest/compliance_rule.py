@@ -86,9 +86,13 @@ class ComplianceReport:
     exceptions: list[Exception_]
 
 
+# ASCII digits only; years 0001-9998 (a month of year 0 or 9999 has no end datetime can hold).
+MONTH_PATTERN = r"^(?!0000|9999)[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
 def month_bounds(month: str, zone: str) -> tuple[datetime, datetime]:
     """The month ``YYYY-MM`` in the unit's time zone, as UTC instants [start, end)."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+    if not re.fullmatch(MONTH_PATTERN, month):
         raise InputRejected(f"month must look like 2026-11, not {month!r}")
     year, number = int(month[:4]), int(month[5:])
     tz = ZoneInfo(zone)

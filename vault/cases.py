@@ -16,6 +16,8 @@ from vault.models import Case, CaseFlag, EvidenceItem
 # brackets such numbers use, "-", "_", ".", "#" and spaces; it starts with a letter, digit or
 # bracket and holds no "..": it appears in URLs and file names and must never act as a path.
 CASE_NUMBER = re.compile(r"[\w(\uff08\u3014][\w()\uff08\uff09\u3014\u3015\-.# ]{0,99}")
+# The same rule for the OpenAPI description (the number is stripped before it is matched).
+CASE_NUMBER_PATTERN = rf"^(?!.*\.\.)\s*{CASE_NUMBER.pattern}\s*$"
 CASE_NUMBER_RULE = (
     "a case number is 1-100 characters: letters and digits of any script, round brackets"
     " (half- or full-width), tortoise-shell brackets, '-', '_', '.', '#' and spaces, starting"

@@ -74,6 +74,7 @@ def create_app(context: AppContext) -> FastAPI:
                 Problem.model_json_schema()
             )
             document_problems(schema)
+            document_text_rules(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -112,6 +113,48 @@ def document_problems(schema: dict[str, Any]) -> None:
             operation.setdefault("summary", operation["operationId"].replace("_", " "))
     schema["components"]["schemas"].pop("HTTPValidationError", None)
     schema["components"]["schemas"].pop("ValidationError", None)
+
+
+# What every body's text refuses, said in the description so that generated and hand-written
+# clients know it: no NUL (PostgreSQL text cannot hold one), and a reason must say something.
+NO_NUL = r"^[^\x00]*$"
+SAYS_SOMETHING = r"^[^\x00]*[^\x00\s][^\x00]*$"
+
+
+def document_text_rules(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    seen: set[str] = set()
+
+    def visit(node: Any, name: str | None = None) -> None:
+        if isinstance(node, list):
+            for child in node:
+                visit(child, name)
+            return
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            target = ref.rsplit("/", 1)[1]
+            if target not in seen:
+                seen.add(target)
+                visit(components[target])
+            return
+        if node.get("type") == "string" and not {"pattern", "enum", "format", "const"} & set(node):
+            node["pattern"] = SAYS_SOMETHING if name == "reason" else NO_NUL
+        if node.get("type") == "object" and node.get("additionalProperties") is not False:
+            node["propertyNames"] = {"pattern": NO_NUL}  # the names of extra fields too
+        for key, child in node.items():
+            if key == "properties" and isinstance(child, dict):
+                for property_name, property_schema in child.items():
+                    visit(property_schema, property_name)
+            elif key in ("items", "anyOf", "oneOf", "allOf"):
+                visit(child, name)
+
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            body = operation.get("requestBody", {}).get("content", {})
+            for media in body.values():
+                visit(media.get("schema"))
 
 
 def app_from_settings() -> FastAPI:

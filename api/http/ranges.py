@@ -8,7 +8,7 @@ from custody.access.delivery import ByteRange
 from vault.errors import InputRejected
 
 # Twenty digits pass any object's size; more would only reach int()'s 4,300-digit limit.
-RANGE = re.compile(r"^bytes=(\d{0,20})-(\d{0,20})$")
+RANGE = re.compile(r"^bytes=([0-9]{0,20})-([0-9]{0,20})$")
 SHOWN = 80  # characters of a refused header repeated in the answer
 
 

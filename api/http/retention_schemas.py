@@ -113,6 +113,8 @@ class DueItemOut(BaseModel):
 
 
 class DecisionIn(Input):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is refused, not ignored
+
     item: str = Field(min_length=1, max_length=64)
     decision: Decision
     reason: str = REASON

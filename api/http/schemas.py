@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from custody.access.models import Purpose, RequesterKind, RequestStatus
+from vault.accounts import USERNAME_PATTERN
+from vault.cases import CASE_NUMBER_PATTERN
 from vault.models import CaseFlag, ItemStatus, MediaStatus, Role, ScanStatus
 
 ITEM_EXAMPLE: dict[str, JsonValue] = {
@@ -154,7 +156,9 @@ class UserIn(Input):
         },
     )
 
-    username: str = Field(min_length=1, max_length=100, pattern=r"^[^\s]+$")
+    username: str = Field(
+        min_length=1, max_length=100, json_schema_extra={"pattern": USERNAME_PATTERN}
+    )
     display_name: str = Field(default="", max_length=200)
     roles: list[Role] = Field(min_length=1)
 
@@ -274,7 +278,9 @@ class CaseIn(Input):
         },
     )
 
-    number: str = Field(min_length=1, max_length=100)
+    number: str = Field(
+        min_length=1, max_length=100, json_schema_extra={"pattern": CASE_NUMBER_PATTERN}
+    )
     title: str = Field(default="", max_length=500)
     flags: list[CaseFlag] = Field(default_factory=list)
 

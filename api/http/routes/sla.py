@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParameter
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -18,6 +19,7 @@ from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
 from ingest.compliance import compliance_report
 from ingest.compliance_files import render_pdf, write_csv
+from ingest.compliance_rule import MONTH_PATTERN
 from ingest.deadline import deadline_of
 from ingest.sla import sla_report
 from vault.alerts import recent_alerts
@@ -102,7 +104,9 @@ def get_compliance(
     _: Watcher,
     session: SessionDep,
     context: Context,
-    month: str,
+    month: Annotated[
+        str, PathParameter(description="YYYY-MM", json_schema_extra={"pattern": MONTH_PATTERN})
+    ],
     format: Annotated[
         Literal["csv", "exceptions.csv", "pdf"],
         Query(description="csv: per station and device; exceptions.csv; pdf: both, bilingual"),
