@@ -87,7 +87,11 @@ def _stream_entries(session: Session) -> Iterator[EntryRow]:
 
 
 # The entries the per-item checks read: the first ingested and sealed, the last rendition.
-NOTABLE_FIRST = frozenset({EventKind.INGESTED.value, EventKind.SEALED.value})
+NOTABLE_FIRST = frozenset(
+    {EventKind.INGESTED.value, EventKind.SEALED.value, EventKind.ACCESS_COPY_STORED.value}
+)
+# Where each copy was recorded: its first entry, or the latest repair that named a version.
+STORED_BY = {"sealed": EventKind.SEALED.value, "access": EventKind.ACCESS_COPY_STORED.value}
 # Only the last of these matters: the rendition in use, the retention end now, the destruction.
 RETENTION_KINDS = frozenset({EventKind.RETENTION_SET.value, EventKind.RETENTION_EXTENDED.value})
 LATEST_ONLY = RETENTION_KINDS | {EventKind.RENDITION_MADE.value, EventKind.DESTROYED.value}
@@ -99,6 +103,11 @@ def _keep_notable(notable: dict[uuid.UUID, list[EntryRow]], row: EntryRow) -> No
         kept.append(row)
     elif row.kind in LATEST_ONLY:
         kept[:] = [e for e in kept if e.kind != row.kind] + [row]
+    elif row.kind == EventKind.REPAIRED.value and "locator" in row.data:
+        copy = row.data.get("copy")  # only the latest repair of each copy says where it is
+        kept[:] = [
+            e for e in kept if e.kind != EventKind.REPAIRED.value or e.data.get("copy") != copy
+        ] + [row]
     elif row.kind == EventKind.HOLD_PLACED.value:
         kept.append(row)  # kept while active: the store must carry its legal hold
     elif row.kind == EventKind.HOLD_RELEASED.value:
@@ -156,17 +165,16 @@ def _check_object(
     what: str = "copy",
     digest: str | None = None,
     size: int | None = None,
+    entries: Sequence[EntryRow] = (),
 ) -> tuple[list[Finding], int]:
     """Re-hash one object: the item's own bytes, or (``digest``/``size``) an object derived
     from it, such as its rendition."""
     want_digest, want_size = digest or item.digest, item.size if size is None else size
     label = f"{store.name} {what}"
-    # The item's own copy is checked at the version recorded when it was stored.
-    locator = (
-        None if digest is not None
-        else item.sealed_locator if store.name == "sealed" else item.access_locator
-    )  # fmt: skip
-    placed = _placed_over(store, item, want_digest, locator)
+    # The item's own copy is checked at the version the chain recorded (the row could have
+    # been edited to point at a version someone placed over it).
+    locator, moved = (None, []) if digest is not None else _chain_locator(store, item, entries)
+    placed = [*moved, *_placed_over(store, item, want_digest, locator)]
     try:
         actual, found_size = rehash(store, want_digest, chunk_size=chunk_size, locator=locator)
     except NotFound:
@@ -186,6 +194,29 @@ def _check_object(
     return [
         Finding(f.item_id, f.seq, f"{f.message}; the recorded version is intact") for f in placed
     ], found_size
+
+
+def _chain_locator(
+    store: ObjectStore, item: EvidenceItem, entries: Sequence[EntryRow]
+) -> tuple[str | None, list[Finding]]:
+    row = _locator_in(store, item)
+    repaired = [
+        e for e in entries
+        if e.kind == EventKind.REPAIRED.value and e.data.get("copy") == store.name
+        and isinstance(e.data.get("locator"), str)
+    ]  # fmt: skip
+    stored = [e for e in entries if e.kind == STORED_BY.get(store.name)]
+    source = repaired[-1:] or stored[:1]
+    recorded = source[0].data.get("locator") if source else None
+    if not isinstance(recorded, str):
+        return row, []  # ingested before locators were recorded on the chain
+    if recorded == row:
+        return row, []
+    return recorded, [
+        Finding(item.id, source[0].seq,
+                f"item row's {store.name} locator ({row}) is not the one the chain recorded"
+                f" ({recorded}); the chain's was checked")
+    ]  # fmt: skip
 
 
 def _placed_over(
@@ -371,7 +402,9 @@ def audit(
             findings.extend(_check_access_hold(stores.access, item, by_item.get(item.id, [])))
         if rehash_objects and item.status == ItemStatus.PRESERVED and item.id in chosen:
             for store in (stores.sealed, stores.access):
-                found, size = _check_object(store, item, chunk_size)
+                found, size = _check_object(
+                    store, item, chunk_size, entries=by_item.get(item.id, [])
+                )
                 findings.extend(found)
                 rehashed += size
             found, size = _check_rendition(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from api.doctor import Status, run_checks
 from config.settings import S3StoreConfig
@@ -24,6 +24,7 @@ from tests.conftest import Buckets, Vault, make_vault, put_clip, run_cli, s3_con
 from tests.s3server import S3Server
 from vault.alerts import recent_alerts
 from vault.db import unit_of_work
+from vault.models import EvidenceItem
 from vault.stores.protocol import Retention
 from vault.stores.s3 import S3Store
 
@@ -294,3 +295,29 @@ def test_a_forever_date_is_pushed_out_once_half_of_it_has_passed(buckets: Bucket
     assert renewed.until > datetime.now(UTC) + timedelta(days=365.25 * 29)
     long.set_retention(digest, until=None, hold=True)  # not due again: nothing rewritten
     assert long.retention(digest) == renewed
+
+
+def test_verify_reads_the_version_the_chain_recorded_not_the_row(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    """An insider places a forgery over the sealed key and points the item row at it: verify
+    checks the version the chain's `sealed` entry recorded, and names the edited row."""
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    (item,) = vault.items()
+    sealed = vault.app.stores.sealed
+    assert isinstance(sealed, S3Store)
+    client: Any = sealed.client
+    key = sealed.key_for(item.digest)
+    forged = client.put_object(Bucket=sealed.bucket, Key=key, Body=b"forged")["VersionId"]
+    with vault.app.engine.begin() as conn:
+        conn.execute(
+            update(EvidenceItem).where(EvidenceItem.id == item.id)
+            .values(sealed_locator=f"s3://{sealed.bucket}/{key}?versionId={forged}")
+        )  # fmt: skip
+    verified = run_cli(["verify"], vault.env(), vault.root)
+    said = " ".join(verified.stdout.split())
+    assert verified.returncode == 1
+    assert "item row's sealed locator" in said and "is not the one the chain recorded" in said
+    assert "a newer version (6 bytes) was placed over it" in said
+    assert "altered" not in said
+    vault.app.engine.dispose()
