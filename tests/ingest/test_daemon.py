@@ -77,7 +77,12 @@ def test_daemon_ingests_survives_and_stops_cleanly(vault: Vault, clip_dir: Path)
     events = [line["event"] for line in lines]
     assert "daemon stopped cleanly" in events
     overdue = [line for line in lines if line.get("alert") == "ingest_deadline_missed"]
-    assert [line["file"] for line in overdue] == ["D1/empty.mp4"]  # once, not every check
+    files = [line["file"] for line in overdue]
+    assert files.count("D1/empty.mp4") == 1  # once, not every check
+    # two.mp4 arrived while the station was away: its docking is bounded only by the last
+    # listing before the outage, so with a one-second deadline it may rightly count as late
+    # too (once), depending on how long the outage lasted.
+    assert set(files) <= {"D1/empty.mp4", "D1/two.mp4"} and len(files) == len(set(files))
     assert overdue[0]["level"] == "error", overdue[0]
 
     sla = run_cli(["sla"], env, vault.root)
