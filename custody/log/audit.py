@@ -274,7 +274,7 @@ def _check_sealed_lock(
     if not isinstance(recorded, str):
         return []  # ingested before retention was recorded
     try:
-        lock = store.retention(item.digest, locator=_locator_in(store, item))
+        lock = store.retention(item.digest, locator=_chain_locator(store, item, entries)[0])
     except (NotFound, StoreError):
         return []  # reported by the object check
     held = _active_holds(entries)
@@ -318,7 +318,7 @@ def _check_access_hold(
     if not held:
         return []
     try:
-        lock = store.retention(item.digest, locator=_locator_in(store, item))
+        lock = store.retention(item.digest, locator=_chain_locator(store, item, entries)[0])
     except (NotFound, StoreError):
         return []  # reported by the object check
     if lock is None or lock.hold:
