@@ -2,27 +2,33 @@
 
 For each item: entries.jsonl (each entry's exact RFC 8785 bytes, one per line: JCS output
 never holds a raw newline), proofs.json (each entry's chain hash and its RFC 9162 inclusion
-proof into the checkpoint) and item.json (the written description). Beside them: the signed
-checkpoint note, its RFC 3161 token and the TSA roots when there is one, the log's public
-keys, and export.json, the index of every payload file.
+proof into the checkpoint) and item.json (the written description, listed in the signed
+manifest). Beside them: the signed checkpoint note, its RFC 3161 token and the TSA roots when
+there is one, the log's public keys, and consistency proofs from earlier checkpoints.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from custody.log.checkpoints import latest_checkpoint
+from custody.log.checkpoints import all_checkpoints
 from custody.log.proof_models import Checkpoint
-from custody.log.proofs import ProofBundle, item_bundle
-from export.payload import ExportAborted, PackageFile
+from custody.log.proofs import ProofBundle, consistency, item_bundle
+from export.payload import PackageFile
 from export.spec import Authorized
 from vault.models import EvidenceItem
+
+# A recipient's witnessed checkpoint is proven against the package's when it is one of the
+# last WITNESS_DAYS days' checkpoints or the last of its month (the vault signs hourly).
+WITNESS_DAYS = 92
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,8 @@ def _write_json(path: Path, document: object) -> None:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _item_files(root: Path, item: EvidenceItem, bundle: ProofBundle) -> None:
-    folder = root / "custody" / str(item.id)
+def _item_files(root: Path, bundle: ProofBundle) -> None:
+    folder = root / "custody" / str(bundle.entries[0].event.item_id)
     folder.mkdir(parents=True, exist_ok=True)
     # Entries appended after the checkpoint (a fixity check meanwhile) belong to a later
     # package: this one holds what its checkpoint proves, the export's own entries included.
@@ -92,16 +98,20 @@ def _item_files(root: Path, item: EvidenceItem, bundle: ProofBundle) -> None:
     _write_json(
         folder / "proofs.json", {"tree_size": bundle.checkpoint.tree_size, "entries": proofs}
     )
-    _write_json(folder / "item.json", describe(item))
 
 
-def _checkpoint_files(root: Path, checkpoint: Checkpoint, keys: list[str], tsa: list[Path]) -> None:
-    folder = root / "custody"
-    (folder / "checkpoint.txt").write_text(checkpoint.note, encoding="utf-8")
-    (folder / "log-keys.txt").write_text("".join(f"{key}\n" for key in keys), encoding="utf-8")
-    if checkpoint.timestamp_token:
-        (folder / "checkpoint.tsr").write_bytes(bytes(checkpoint.timestamp_token))
-        (folder / "tsa-roots.pem").write_bytes(b"".join(path.read_bytes() for path in tsa))
+def write_descriptions(root: Path, auth: Authorized) -> list[PackageFile]:
+    """custody/<item>/item.json, the written description of each item (in the manifest)."""
+    files = []
+    for item in auth.items:
+        path = f"custody/{item.id}/item.json"
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        _write_json(root / path, describe(item))
+        data = (root / path).read_bytes()
+        files.append(
+            PackageFile(path, item.id, "description", hashlib.sha256(data).hexdigest(), len(data))
+        )
+    return files
 
 
 @dataclass(frozen=True)
@@ -115,49 +125,59 @@ class CustodyWritten:
         return [key.split("+")[1] for key in self.verifier_keys]
 
 
-def write_custody(
-    session: Session,
-    *,
-    root: Path,
-    auth: Authorized,
-    files: list[PackageFile],
-    facts: ExportFacts,
-    tsa_roots: list[Path],
-) -> CustodyWritten:
-    """Write data/custody/ for every exported item against the latest checkpoint."""
-    checkpoint = latest_checkpoint(session)
-    if checkpoint is None:
-        raise ExportAborted("no checkpoint could be signed: run `evault checkpoint` and retry")
-    keys: list[str] = []
-    bundles = {}
-    for item in auth.items:
-        bundle = item_bundle(session, item.id, checkpoint)
-        _item_files(root, item, bundle)
-        bundles[str(item.id)], keys = bundle, bundle.verifier_keys
-    _checkpoint_files(root, checkpoint, keys, tsa_roots)
-    _write_json(
-        root / "custody" / "export.json",
-        {
-            "export": facts.number,
-            "made_at": facts.made_at.isoformat(),
-            "organisation": facts.organisation,
-            "request": auth.request.number,
-            "purpose": auth.request.purpose.value,
-            "recipient": auth.recipient,
-            "exported_by": facts.actor,
-            "reason": facts.reason,
-            "checkpoint_tree_size": checkpoint.tree_size,
-            "items": [str(item.id) for item in auth.items],
-            "files": [
-                {
-                    "path": f"data/{f.path}",
-                    "item": str(f.item_id),
-                    "role": f.role,
-                    "sha256": f.digest,
-                    "size": f.size,
-                }
-                for f in files
-            ],
-        },
-    )
+def proof_bundles(session: Session, auth: Authorized, checkpoint: Checkpoint) -> CustodyWritten:
+    """Every exported item's entries with their inclusion proofs into ``checkpoint``."""
+    bundles = {str(item.id): item_bundle(session, item.id, checkpoint) for item in auth.items}
+    keys = next(iter(bundles.values())).verifier_keys
     return CustodyWritten(checkpoint, bundles, keys)
+
+
+def _witnessable(session: Session, package: Checkpoint) -> list[Checkpoint]:
+    """The earlier checkpoints a recipient may hold (`evault checkpoint export`): every one of
+    the last WITNESS_DAYS days and the last of each earlier month, one per tree size."""
+    recent = package.created_at - timedelta(days=WITNESS_DAYS)
+    by_size: dict[int, Checkpoint] = {}
+    last_of_month: dict[str, Checkpoint] = {}
+    for checkpoint in all_checkpoints(session):
+        if not 0 < checkpoint.tree_size < package.tree_size:
+            continue
+        if checkpoint.created_at >= recent:
+            by_size[checkpoint.tree_size] = checkpoint
+        else:
+            last_of_month[f"{checkpoint.created_at:%Y-%m}"] = checkpoint
+    for checkpoint in last_of_month.values():
+        by_size.setdefault(checkpoint.tree_size, checkpoint)
+    return [by_size[size] for size in sorted(by_size)]
+
+
+def write_proofs(
+    session: Session, root: Path, written: CustodyWritten, *, before: Checkpoint, tsa: list[Path]
+) -> None:
+    """The self-proving part of data/custody/: entries, inclusion proofs, the signed
+    checkpoint (and its time stamp), the log's keys, and consistency proofs from the
+    checkpoint the report states and from the earlier checkpoints a recipient may witness."""
+    checkpoint = written.checkpoint
+    for bundle in written.bundles.values():
+        _item_files(root, bundle)
+    folder = root / "custody"
+    (folder / "checkpoint.txt").write_text(checkpoint.note, encoding="utf-8")
+    keys = "".join(f"{key}\n" for key in written.verifier_keys)
+    (folder / "log-keys.txt").write_text(keys, encoding="utf-8")
+    if checkpoint.timestamp_token:
+        (folder / "checkpoint.tsr").write_bytes(bytes(checkpoint.timestamp_token))
+        (folder / "tsa-roots.pem").write_bytes(b"".join(path.read_bytes() for path in tsa))
+    earlier = {c.tree_size: c for c in _witnessable(session, checkpoint)}
+    earlier.setdefault(before.tree_size, before)
+    proofs = [
+        {
+            "tree_size": old.tree_size,
+            "root": base64.b64encode(bytes(old.root_hash)).decode(),
+            "proof": [
+                h.hex()
+                for h in consistency(session, old_size=old.tree_size, new_size=checkpoint.tree_size)
+            ],
+        }
+        for old in sorted(earlier.values(), key=lambda c: c.tree_size)
+        if old.tree_size < checkpoint.tree_size
+    ]
+    _write_json(folder / "consistency.json", {"tree_size": checkpoint.tree_size, "from": proofs})

@@ -23,10 +23,14 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from custody.access.models import AccessRequest
 from custody.log.append import append_event
-from custody.log.checkpoints import run_checkpoint_job
+from custody.log.checkpoints import latest_checkpoint, run_checkpoint_job
+from custody.log.keys import known_keys
 from custody.log.kinds import EventKind
 from custody.log.models import CustodyEvent
-from export.evidence import CustodyWritten, ExportFacts, write_custody
+from custody.log.proof_models import Checkpoint
+from custody.log.signed_note import verifier_key
+from export.evidence import ExportFacts, proof_bundles, write_descriptions, write_proofs
+from export.manifest import record_packaged, sha256_file, write_manifest
 from export.payload import (
     ExportAborted,
     PackageFile,
@@ -239,6 +243,53 @@ def _record_abandoned(
             )  # fmt: skip
 
 
+def _bag_info(settings: Settings, auth: Authorized, number: str, actor: str) -> dict[str, str]:
+    """The bag-info.txt labels that say whose package this is (all in the signed manifest)."""
+    return {
+        "Source-Organization": settings.organisation,
+        "External-Identifier": number,
+        "Internal-Sender-Identifier": auth.request.number,
+        "Recipient": auth.recipient,
+        "Contact-Name": actor,
+        "Bagging-Date": f"{utcnow():%Y-%m-%d}",
+        "Bag-Software-Agent": "evidence-vault export (bagit.py, BagIt 1.0)",
+        "External-Description": (
+            f"Court submission export {number}: {len(auth.items)} recording(s) with their"
+            f" chain of custody, for {auth.recipient}; verify with data/verify.py"
+        ),
+    }
+
+
+def _signed_checkpoint(job: ExportJob, *, after: int, key_id: str | None = None) -> Checkpoint:
+    """Sign a checkpoint over the log as it is now (its time stamp too, when a TSA is set),
+    one that covers seq ``after``; with ``key_id``, by that key."""
+    settings = job.settings
+    run = run_checkpoint_job(job.factory, settings, job.stores.sealed)
+    with unit_of_work(job.factory, read_only=True) as session:
+        checkpoint = latest_checkpoint(session)
+        if checkpoint is None or checkpoint.tree_size < after:
+            raise ExportAborted("no checkpoint could be signed: run `evault checkpoint` and retry")
+        session.expunge(checkpoint)
+    if settings.tsa_url and not checkpoint.timestamp_token:
+        raise ExportAborted(
+            f"the checkpoint could not be time-stamped by {settings.tsa_url}"
+            f" ({run.tsa_error or 'no token'}); the export stopped: retry when the TSA answers"
+        )
+    if key_id is not None and checkpoint.key_id != key_id:
+        raise ExportAborted("the log's signing key changed during the export: run it again")
+    return checkpoint
+
+
+def _last_seq(factory: SessionFactory, items: list[uuid.UUID]) -> int:
+    with unit_of_work(factory, read_only=True) as session:
+        return int(
+            session.execute(
+                select(func.max(CustodyEvent.seq)).where(CustodyEvent.item_id.in_(items))
+            ).scalar_one()
+            or 0
+        )
+
+
 def _build(
     job: ExportJob,
     spec: ExportSpec,
@@ -251,42 +302,55 @@ def _build(
     sink: ProgressSink,
     rendition_bytes: int,
 ) -> tuple[int, int, int, int, bool]:
+    """Payload, manifest and report first; then the export_packaged entries that record their
+    digests, and the checkpoint over those entries that the package's proofs lead to."""
     from export.report import ReportInput  # noqa: PLC0415
 
     settings = job.settings
     actor = f"user:{user.username}"
     reason = spec.reason.strip() or auth.request.reason
-    run = PayloadRun(job.factory, job.stores, auth, user, number, reason, staging, workdir,
-                     settings.chunk_size, sink.advance)  # fmt: skip
+    run = PayloadRun(job.factory, job.stores, auth, user, number, reason, staging,
+                     workdir, settings.chunk_size, sink.advance)  # fmt: skip
     sink.stage("copying and checking", sum(i.size for i in auth.items) + rendition_bytes)
     files = _payload(run, spec)
     sink.stage("signing the custody proofs", None)
-    run_checkpoint_job(job.factory, settings, job.stores.sealed)
+    ids = [item.id for item in auth.items]
+    before = _signed_checkpoint(job, after=_last_seq(job.factory, ids))
     facts = ExportFacts(number, utcnow(), settings.organisation, actor, reason)
+    bag_info = _bag_info(settings, auth, number, actor)
+    shutil.copyfile(VERIFIER, run.root / "verify.py")
     with unit_of_work(job.factory, read_only=True) as session:
         current = _reloaded(session, auth)
-        written: CustodyWritten = write_custody(
-            session, root=staging, auth=current, files=files, facts=facts,
-            tsa_roots=settings.tsa_trust_roots,
+        files += write_descriptions(run.root, current)
+        stated = proof_bundles(session, current, before)
+        statement = write_manifest(
+            run.root, auth=current, files=files, facts=facts, bag_info=bag_info,
+            time_stamped=bool(settings.tsa_url), before=before,
+            log_key=verifier_key(*known_keys(session)[before.key_id]),
         )  # fmt: skip
-        _report(settings, staging, workdir, ReportInput(current, facts, files, written))
-    shutil.copyfile(VERIFIER, staging / "verify.py")
+        _report(settings, run.root, workdir, ReportInput(current, facts, files, stated, statement))
+    with unit_of_work(job.factory) as session:
+        record_packaged(
+            session, items=ids, statement=statement, number=number, actor=actor, reason=reason,
+            report_sha256=sha256_file(run.root / "report.pdf"),
+        )  # fmt: skip
+    checkpoint = _signed_checkpoint(job, after=_last_seq(job.factory, ids), key_id=before.key_id)
+    with unit_of_work(job.factory, read_only=True) as session:
+        proven = proof_bundles(session, _reloaded(session, auth), checkpoint)
+        write_proofs(session, run.root, proven, before=before, tsa=settings.tsa_trust_roots)
     sink.stage("bagging (SHA-256 and SHA-512 manifests)", None)
-    bagit.make_bag(
-        str(staging),
-        bag_info={
-            "Source-Organization": settings.organisation,
-            "External-Identifier": number,
-            "Internal-Sender-Identifier": auth.request.number,
-            "Recipient": auth.recipient,
-            "Contact-Name": actor,
-            "External-Description": (
-                f"Court submission export {number}: {len(auth.items)} recording(s) with their"
-                f" chain of custody, for {auth.recipient}; verify with data/verify.py"
-            ),
-        },
-        checksums=["sha256", "sha512"],
-    )
+    bag = bagit.make_bag(str(staging), bag_info=bag_info, checksums=["sha256", "sha512"])
+    _declare_bagit_1_0(bag)
     payload = sum(p.stat().st_size for p in (staging / "data").rglob("*") if p.is_file())
-    return (len(auth.items), len(files), payload, written.checkpoint.tree_size,
+    return (len(auth.items), len(files), payload, checkpoint.tree_size,
             bool(settings.tsa_url))  # fmt: skip
+
+
+def _declare_bagit_1_0(bag: bagit.Bag) -> None:
+    """RFC 8493 is BagIt 1.0; the bagit library writes 0.97. The two differ in nothing this
+    package uses (1.0 drops tag-file line folding and reserves manifest names), so the
+    declaration is rewritten and the tag manifests re-made over it."""
+    Path(bag.path, "bagit.txt").write_text(
+        "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n", encoding="utf-8"
+    )
+    bag.save(manifests=False)

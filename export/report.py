@@ -19,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, Spacer
 
 from export.evidence import CustodyWritten, ExportFacts, describe
+from export.manifest import Statement
 from export.payload import PackageFile
 from export.spec import Authorized
 from vault.documents import layout
@@ -63,7 +64,8 @@ class ReportInput:
     auth: Authorized
     facts: ExportFacts
     files: list[PackageFile]
-    custody: CustodyWritten
+    custody: CustodyWritten  # proofs into the checkpoint this report states
+    statement: Statement
 
 
 def _detail(data: dict[str, Any]) -> str:
@@ -122,7 +124,9 @@ def render_report(source: ReportInput, target: Path, *, font: str) -> None:
             f"{checkpoint.tree_size} entries, {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC",
         ],
         ["根哈希 Root hash", root],
-        ["日志密钥 Log key ID(s)", ", ".join(source.custody.key_ids)],
+        ["日志公钥 Log verifier key", source.statement.log_key],
+        ["导出清单 Manifest SHA-256", source.statement.manifest_sha256],
+        ["verify.py SHA-256", source.statement.verify_sha256],
         ["可信时间戳 RFC 3161", "yes" if checkpoint.timestamp_token else "no TSA configured"],
     ]
     story: list[Any] = [
@@ -130,10 +134,19 @@ def render_report(source: ReportInput, target: Path, *, font: str) -> None:
         layout.grid(summary, [42, 128], s.small),
         Spacer(1, 3 * mm),
         Paragraph(
-            "核验方法：在任何装有Python的电脑上运行 python data/verify.py（无需联网、无需安装）。"  # noqa: RUF001
-            " How to verify: run python data/verify.py (offline, standard library only); check"
-            " this report's signature with pyhanko sign validate. Compare the log key ID above"
-            " with the key the vault publishes, and pass it to verify.py with --key.",
+            "核验方法：在任何装有Python的电脑上运行 python3 data/verify.py --key 日志公钥"  # noqa: RUF001
+            "（无需联网、无需安装）。"  # noqa: RUF001
+            " How to verify (offline, Python's standard library only):"
+            " (1) compare the log verifier key above with the key the vault publishes, then run"
+            " <i>python3 data/verify.py --key KEY</i>: it re-hashes every file, checks every"
+            " custody entry's chain and inclusion proof and the checkpoint's signature, and"
+            " proves the package's checkpoint extends the checkpoint above (size and root);"
+            " a checkpoint you hold from the vault is checked with <i>--witness FILE</i>;"
+            " (2) <i>sha256sum data/custody/export.json</i> gives the manifest SHA-256 above;"
+            " verify.py also checks it against each item's export_packaged entry, which"
+            " records this report's SHA-256 too (the report is made before that entry);"
+            " (3) <i>sha256sum data/verify.py</i> gives the verify.py SHA-256 above;"
+            " (4) check this report's signature with <i>pyhanko sign validate</i>.",
             s.body,
         ),
     ]

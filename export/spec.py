@@ -82,11 +82,19 @@ def _check_clip(item: EvidenceItem, clip: ClipSpec) -> None:
         )
 
 
+def _refuse_controls(field: str, text: str, *, allowed: str) -> None:
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
+        raise InputRejected(
+            f"the {field} holds a control character (NUL, ESC, a line break …): not allowed"
+        )
+
+
 def authorize_export(session: Session, spec: ExportSpec, user: User) -> Authorized:
     """The request, items and clips of an export, or the exact reason it is refused."""
-    for field, text in (("recipient", spec.recipient), ("reason", spec.reason)):
-        if any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in text):
-            raise InputRejected(f"the {field} holds a control character (NUL, ESC …): not allowed")
+    # The recipient is one line of bag-info.txt, signed in the manifest: no line breaks.
+    # The recipient is one line of bag-info.txt, signed in the manifest: no line breaks.
+    _refuse_controls("recipient", spec.recipient, allowed="")
+    _refuse_controls("reason", spec.reason, allowed="\t\n")
     request = find_request(session, spec.request)
     if request.purpose != Purpose.EXPORT:
         raise AccessDenied(
@@ -117,6 +125,7 @@ def authorize_export(session: Session, spec: ExportSpec, user: User) -> Authoriz
     if not items:
         raise NotFound(f"request {request.number} names no item to export")
     recipient = (spec.recipient or request.organisation).strip()
+    _refuse_controls("recipient", recipient, allowed="")
     if not recipient:
         raise InputRejected(
             "name the recipient (the court, procuratorate or party receiving the package)"

@@ -1,26 +1,35 @@
 #!/usr/bin/env python3
 """Check this evidence package offline, with nothing but Python (3.9 or later).
 
-    python data/verify.py                 # from the package's top folder
-    python data/verify.py --key KEY       # and accept checkpoints signed by KEY only
+    python3 data/verify.py                     # from the package's top folder
+    python3 data/verify.py --key KEY           # and prove it was signed by the vault's key
+    python3 data/verify.py --witness FILE      # and prove it extends a checkpoint you hold
+    python3 data/verify.py --tsa-root PEM      # trust this TSA root, not the one shipped
 
 It checks, and says which check failed and on which file or custody entry:
-  1. the BagIt package (RFC 8493): every payload file is in the SHA-256 and SHA-512
-     manifests and nothing else is, every file re-hashes to its entries, Payload-Oxum and the
-     tag manifests hold;
-  2. the checkpoint: its Ed25519 signature (C2SP signed note) by a log key, and its RFC 3161
-     time stamp when openssl is installed to check it;
+  1. the package itself: only regular files (a link, a hard link or a device is a failure,
+     never followed: nothing outside the package is opened), BagIt 1.0 (RFC 8493) with every
+     payload file in the SHA-256 and SHA-512 manifests, Payload-Oxum and the tag manifests;
+  2. the checkpoint: a C2SP signed note, parsed strictly, with an Ed25519 signature by a
+     trusted log key (signatures of other keys, such as witness cosignatures, are ignored, as
+     the specification says), and its RFC 3161 time stamp when openssl is installed;
   3. every item's custody chain: each entry is canonical JSON (RFC 8785), the hash chain
      SHA-256(0x02 || previous || entry) recomputes, each entry's RFC 9162 inclusion proof
-     leads to the checkpoint's root, and the export's own entries commit to the chain before
-     them (so a removed entry shows);
-  4. every original, rendition and clip against the custody record: the digest recorded at
-     ingest and in this export's exported entry, and the original each derivative names.
+     leads to the checkpoint's root, and the export's entries commit to the chain before them;
+  4. the export's manifest (data/custody/export.json): its SHA-256, the report's and this
+     file's are recorded in every item's export_packaged entry, which the checkpoint proves;
+     the package holds exactly the files it names (and the proofs above), nothing more, with
+     the size and SHA-256 it names; bag-info.txt says what it signed; a time stamp it
+     promises is present; the package's checkpoint extends the one the report states;
+  5. every original, rendition and clip against the custody record: the digest recorded at
+     ingest and in this export's exported entry.
 
-The log keys shipped in the package prove only that the package is consistent with itself.
-To prove it came from the vault, pass the vault's published verifier key with --key (the
-report lists its key ID). Ed25519 is checked with the `cryptography` package when it is
-installed, otherwise with the RFC 8032 reference arithmetic below (slower, same result).
+What it proves depends on what you give it. Alone, the package is consistent with itself:
+anyone able to make such a package with a key of their own could have made it. With --key
+(the vault's published verifier key, also printed in the report) or --witness (a checkpoint
+file from `evault checkpoint export` you hold from the vault), it came from that vault's log.
+Ed25519 is checked with the `cryptography` package when it is installed, otherwise with the
+RFC 8032 reference arithmetic below (slower, same result).
 """
 
 from __future__ import annotations
@@ -30,32 +39,158 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 CHUNK = 1 << 20
 ZERO = bytes(32)
 EM_DASH = "\u2014"
+MANIFEST = "data/custody/export.json"
+MANIFEST_FORMAT = "evidence-vault/export-manifest/v1"
+ALGORITHMS = ("sha256", "sha512")
+TAG_FILES = (
+    "bagit.txt",
+    "bag-info.txt",
+    "manifest-sha256.txt",
+    "manifest-sha512.txt",
+    "tagmanifest-sha256.txt",
+    "tagmanifest-sha512.txt",
+)
+UNSIGNED_BAG_INFO = ("Payload-Oxum",)  # computed from the payload, checked as such
+DECIMAL = re.compile(r"0|[1-9][0-9]*")
+KEY_NAME = re.compile(r"[^\s+]+")
+SIGNATURE_LINE = re.compile("\u2014 ([^\\s+]+) ([A-Za-z0-9+/=]+)")
+HEX_DIGEST = {"sha256": re.compile(r"[0-9a-f]{64}"), "sha512": re.compile(r"[0-9a-f]{128}")}
 
 
 class Report:
     def __init__(self) -> None:
         self.problems: list[str] = []
         self.notes: list[str] = []
+        self.unchecked: list[str] = []  # what the verdict must say it did not check
+
+    @staticmethod
+    def _print(line: str) -> None:
+        try:
+            print(line)
+        except UnicodeEncodeError:  # a console that cannot show a file's name
+            print(line.encode("ascii", "backslashreplace").decode("ascii"))
 
     def fail(self, message: str) -> None:
         self.problems.append(message)
-        print(f"FAILED  {message}")
+        self._print(f"FAILED  {message}")
 
     def ok(self, message: str) -> None:
-        print(f"ok      {message}")
+        self._print(f"ok      {message}")
 
     def note(self, message: str) -> None:
         self.notes.append(message)
-        print(f"note    {message}")
+        self._print(f"note    {message}")
+
+
+def strict_base64(text: str) -> bytes:
+    """RFC 4648 base64, alphabet and padding exactly as an encoder writes them."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("it is not canonical base64")
+    return raw
+
+
+# --- The package on disk: what is there, read without ever leaving it --------------------
+
+
+def outside_problem(name: str) -> str | None:
+    """Why a name a manifest gives could lead outside the package, or None."""
+    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
+        return "is an absolute path"
+    if "\\" in name or any(part in ("", ".", "..") for part in name.split("/")):
+        return "is not a plain relative path (it holds '..', '.', '\\' or an empty part)"
+    return None
+
+
+class Package:
+    """The regular files and folders under the package's top folder, listed without following
+    a link. Only these are ever opened, by their listed names, and only if they are still the
+    same file when opened."""
+
+    def __init__(self, root: Path, report: Report) -> None:
+        self.root = root
+        self.files: dict[str, os.stat_result] = {}
+        self.dirs: set[str] = set()
+        self._sha256: dict[str, str] = {}
+        self._scan("", report)
+
+    def _scan(self, folder: str, report: Report) -> None:
+        try:
+            entries = sorted(os.scandir(os.path.join(self.root, folder)), key=lambda e: e.name)
+        except OSError as exc:
+            report.fail(f"{folder or '.'}: the folder cannot be listed ({exc.strerror})")
+            return
+        for entry in entries:
+            name = f"{folder}/{entry.name}" if folder else entry.name
+            info = os.lstat(entry.path)
+            if stat.S_ISLNK(info.st_mode):
+                report.fail(
+                    f"{name} is a symbolic link (to {os.readlink(entry.path)!r}): a package holds"
+                    " only regular files; it was not followed"
+                )
+            elif stat.S_ISDIR(info.st_mode):
+                self.dirs.add(name)
+                self._scan(name, report)
+            elif stat.S_ISREG(info.st_mode):
+                if info.st_nlink > 1:
+                    report.fail(
+                        f"{name} is a hard link ({info.st_nlink} names for the same bytes):"
+                        " a package holds each file once, under one name"
+                    )
+                self.files[name] = info
+            else:
+                report.fail(f"{name} is not a regular file (a device, pipe or socket)")
+
+    def open(self, name: str) -> BinaryIO:
+        listed = self.files.get(name)
+        if listed is None:
+            raise OSError(f"{name} is not a file of the package")
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        handle = os.open(os.path.join(self.root, *name.split("/")), flags)
+        found = os.fstat(handle)
+        if not stat.S_ISREG(found.st_mode) or (
+            listed.st_ino and (found.st_ino, found.st_dev) != (listed.st_ino, listed.st_dev)
+        ):
+            os.close(handle)
+            raise OSError(f"{name} was replaced while the package was checked")
+        return os.fdopen(handle, "rb")
+
+    def read(self, name: str) -> bytes:
+        with self.open(name) as stream:
+            return stream.read()
+
+    def text(self, name: str) -> str:
+        return self.read(name).decode("utf-8")
+
+    def hashes(self, name: str, algorithms: tuple[str, ...] = ALGORITHMS) -> dict[str, str]:
+        found = {alg: hashlib.new(alg) for alg in algorithms}
+        with self.open(name) as stream:
+            for chunk in iter(lambda: stream.read(CHUNK), b""):
+                for hasher in found.values():
+                    hasher.update(chunk)
+        digests = {alg: hasher.hexdigest() for alg, hasher in found.items()}
+        if "sha256" in digests:
+            self._sha256[name] = digests["sha256"]
+        return digests
+
+    def sha256(self, name: str) -> str:
+        if name not in self._sha256:
+            self.hashes(name, ("sha256",))
+        return self._sha256[name]
+
+    def payload(self) -> list[str]:
+        return sorted(name for name in self.files if name.startswith("data/"))
 
 
 # --- Ed25519 (RFC 8032, section 6: the reference verification) -------------------------
@@ -204,188 +339,313 @@ def root_from_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes]) 
     return r
 
 
-# --- 1. BagIt ---------------------------------------------------------------------------
+def root_from_consistency(
+    old_size: int, new_size: int, old_root: bytes, proof: list[bytes]
+) -> bytes:
+    """RFC 9162, 2.1.4.2: the new root a consistency proof leads to from (old_size, old_root);
+    raises ValueError when the proof does not start from ``old_root``."""
+    if not 0 < old_size < new_size:
+        raise ValueError(f"no consistency proof leads from size {old_size} to {new_size}")
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is itself a node
+        path.insert(0, old_root)
+    if not path:
+        raise ValueError("the consistency proof is empty")
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise ValueError("the consistency proof is too long")
+        if fn & 1 or fn == sn:
+            fr, sr = _node(c, fr), _node(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = _node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    if sn != 0:
+        raise ValueError("the consistency proof is too short")
+    if fr != old_root:
+        raise ValueError(f"it does not start from the root of size {old_size}")
+    return sr
 
 
-def _hash_file(path: Path) -> tuple[str, str, int]:
-    sha256, sha512, size = hashlib.sha256(), hashlib.sha512(), 0
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(CHUNK), b""):
-            sha256.update(chunk)
-            sha512.update(chunk)
-            size += len(chunk)
-    return sha256.hexdigest(), sha512.hexdigest(), size
+# --- 1. The package and its BagIt manifests ----------------------------------------------
 
 
-def _manifest(path: Path, report: Report) -> dict[str, str]:
+def _manifest(package: Package, name: str, report: Report) -> dict[str, str]:
+    algorithm = name.rsplit("-", 1)[1][: -len(".txt")]
     entries: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
+    for number, line in enumerate(package.text(name).splitlines(), 1):
+        found = re.fullmatch(r"([0-9A-Fa-f]+)[ \t]+(.+)", line)
+        if not found or not HEX_DIGEST[algorithm].fullmatch(found[1].lower()):
+            report.fail(f"{name} line {number} is malformed")
             continue
-        digest, _, name = line.strip().partition(" ")
-        name = name.strip().replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
-        if not name:
-            report.fail(f"{path.name} line {number} is malformed")
-            continue
-        entries[name] = digest.lower()
+        path = found[2].replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+        problem = outside_problem(path)
+        if problem:
+            report.fail(f"{name} line {number} names {path!r}, which {problem}: not opened")
+        elif path in entries:
+            report.fail(f"{name} lists {path} twice")
+        else:
+            entries[path] = found[1].lower()
     return entries
 
 
-def _payload_hashes(bag: Path, listed: dict[str, dict[str, str]], report: Report) -> dict[str, str]:
-    present = sorted(
-        p.relative_to(bag).as_posix() for p in (bag / "data").rglob("*") if p.is_file()
-    )
-    hashed: dict[str, str] = {}
-    total = 0
+def _check_declaration(package: Package, report: Report) -> None:
+    try:
+        lines = package.text("bagit.txt").splitlines()
+    except (OSError, ValueError) as exc:
+        report.fail(f"bagit.txt: {exc}")
+        return
+    if lines != ["BagIt-Version: 1.0", "Tag-File-Character-Encoding: UTF-8"]:
+        report.fail(f"bagit.txt does not declare BagIt 1.0 in UTF-8 (RFC 8493): {lines!r}")
+
+
+def bag_info(package: Package) -> dict[str, list[str]]:
+    """bag-info.txt's labels and values (a line starting with a space continues a value)."""
+    info: dict[str, list[str]] = {}
+    last: str | None = None
+    for line in package.text("bag-info.txt").splitlines():
+        if line[:1] in (" ", "\t") and last is not None:
+            info[last][-1] += " " + line.strip()
+            continue
+        label, colon, value = line.partition(":")
+        if not colon:
+            raise ValueError(f"bag-info.txt line {line[:40]!r} has no label")
+        last = label.strip()
+        info.setdefault(last, []).append(value.strip())
+    return info
+
+
+def _check_top(package: Package, report: Report) -> None:
+    """Only the tag files and data/ at the top; bagit.txt declares BagIt 1.0."""
+    for name in TAG_FILES:
+        if name not in package.files:
+            report.fail(f"{name} is missing (a BagIt 1.0 package of this vault has it)")
+    for name in sorted(set(package.files) - set(TAG_FILES)):
+        if not name.startswith("data/"):
+            report.fail(f"{name} is not a file this package is made of")
+    for name in sorted(package.dirs - {"data"}):
+        if not name.startswith("data/"):
+            report.fail(f"folder {name} is not part of this package")
+    if "bagit.txt" in package.files:
+        _check_declaration(package, report)
+
+
+def check_bag(package: Package, report: Report) -> None:
+    """The payload against the BagIt manifests; every payload file is hashed once here."""
+    _check_top(package, report)
+    listed = {
+        alg: _manifest(package, f"manifest-{alg}.txt", report)
+        for alg in ALGORITHMS
+        if f"manifest-{alg}.txt" in package.files
+    }
+    present, total = package.payload(), 0
     for name in present:
-        sha256, sha512, size = _hash_file(bag / name)
-        hashed[name], total = sha256, total + size
-        for alg, found in (("sha256", sha256), ("sha512", sha512)):
-            if name not in listed.get(alg, {name: found}):
+        found = package.hashes(name)
+        total += package.files[name].st_size
+        for alg, entries in listed.items():
+            if name not in entries:
                 report.fail(f"{name} is in the package but not in manifest-{alg}.txt")
-            elif listed.get(alg, {name: found})[name] != found:
+            elif entries[name] != found[alg]:
                 report.fail(f"{name} does not match its {alg.upper()} in manifest-{alg}.txt")
     for alg, entries in listed.items():
         for name in sorted(set(entries) - set(present)):
-            report.fail(f"{name} is listed in manifest-{alg}.txt but missing from the package")
-    oxum = _bag_info(bag).get("Payload-Oxum", "")
-    if oxum != f"{total}.{len(present)}":
-        report.fail(f"bag-info.txt Payload-Oxum is {oxum!r}; the payload is {total}.{len(present)}")
+            report.fail(f"{name} is listed in manifest-{alg}.txt but is not in the package")
+    try:
+        oxum = bag_info(package).get("Payload-Oxum", [""])
+    except (OSError, ValueError) as exc:
+        report.fail(f"bag-info.txt: {exc}")
+        oxum = [""]
+    if oxum != [f"{total}.{len(present)}"]:
+        report.fail(f"bag-info.txt Payload-Oxum is {oxum}; the payload is {total}.{len(present)}")
+    _check_tag_manifests(package, report)
     report.ok(f"BagIt: {len(present)} payload files, {total:,} bytes re-hashed (SHA-256, SHA-512)")
-    return hashed
 
 
-def _check_tag_manifests(bag: Path, report: Report) -> None:
-    for tag_manifest in sorted(bag.glob("tagmanifest-*.txt")):
-        algorithm = tag_manifest.name[len("tagmanifest-") : -len(".txt")]
-        for name, digest in _manifest(tag_manifest, report).items():
-            target = bag / name
-            if not target.is_file():
-                report.fail(f"{name} is in {tag_manifest.name} but missing")
-            elif hashlib.new(algorithm, target.read_bytes()).hexdigest() != digest:
-                report.fail(f"{name} does not match {tag_manifest.name}")
-
-
-def check_bag(bag: Path, report: Report) -> dict[str, str]:
-    """Returns the SHA-256 of every payload file, as re-hashed."""
-    if not (bag / "bagit.txt").is_file():
-        report.fail("bagit.txt is missing: this is not a BagIt package")
-        return {}
-    listed = {}
-    for alg in ("sha256", "sha512"):
-        path = bag / f"manifest-{alg}.txt"
-        if path.is_file():
-            listed[alg] = _manifest(path, report)
-        else:
-            report.fail(f"manifest-{alg}.txt is missing")
-    hashed = _payload_hashes(bag, listed, report)
-    _check_tag_manifests(bag, report)
-    return hashed
-
-
-def _bag_info(bag: Path) -> dict[str, str]:
-    info: dict[str, str] = {}
-    path = bag / "bag-info.txt"
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            label, _, value = line.partition(":")
-            if value and not line[:1].isspace():
-                info[label.strip()] = value.strip()
-    return info
+def _check_tag_manifests(package: Package, report: Report) -> None:
+    tags = {"bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt"}
+    for alg in ALGORITHMS:
+        name = f"tagmanifest-{alg}.txt"
+        if name not in package.files:
+            continue
+        entries = _manifest(package, name, report)
+        for path in sorted(set(entries) - tags):
+            report.fail(f"{name} names {path}, which is not a tag file of this package")
+        for path in sorted(tags - set(entries)):
+            report.fail(f"{name} does not list {path}")
+        for path in sorted(tags & set(entries)):
+            if path in package.files and package.hashes(path, (alg,))[alg] != entries[path]:
+                report.fail(f"{path} does not match {name}")
 
 
 # --- 2. The checkpoint --------------------------------------------------------------------
 
+LogKey = tuple[str, str, bytes]  # name, hex key ID, Ed25519 public key
 
-def _parse_key(text: str) -> tuple[str, str, bytes]:
-    name, key_id, encoded = text.strip().split("+", 2)
-    raw = base64.b64decode(encoded)
+
+def parse_key(text: str) -> LogKey:
+    """A C2SP note verifier key: name+hexid+base64(0x01 || key), the ID matching the key."""
+    name, _, rest = text.strip().partition("+")
+    key_id, _, encoded = rest.partition("+")
+    if not KEY_NAME.fullmatch(name) or not re.fullmatch(r"[0-9a-f]{8}", key_id):
+        raise ValueError(f"{text[:60]!r} is not a note verifier key (name+keyid+base64)")
+    try:
+        raw = strict_base64(encoded)
+    except ValueError:
+        raise ValueError(f"verifier key {name}: its key is not base64") from None
     if raw[:1] != b"\x01" or len(raw) != 33:
         raise ValueError(f"verifier key {name} is not an Ed25519 key")
-    expected = hashlib.sha256(name.encode() + b"\n" + raw[:1] + raw[1:]).digest()[:4].hex()
-    if expected != key_id:
+    if hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() != key_id:
         raise ValueError(f"verifier key {name} has a key ID that does not match its key")
     return name, key_id, raw[1:]
 
 
-def check_checkpoint(custody: Path, keys: list[str], report: Report) -> tuple[int, bytes] | None:
-    """(tree size, root hash) of a checkpoint signed by one of ``keys``."""
-    path = custody / "checkpoint.txt"
-    if not path.is_file():
-        report.fail("data/custody/checkpoint.txt is missing")
+def key_text(key: LogKey) -> str:
+    encoded = base64.b64encode(b"\x01" + key[2]).decode()
+    return f"{key[0]}+{key[1]}+{encoded}"
+
+
+def split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """(text, [(key name, signature blob)]) of a C2SP signed note, or ValueError."""
+    if not note.endswith("\n"):
+        raise ValueError("it does not end in a newline")
+    text, blank, block = note.partition("\n\n")
+    if not blank or not block:
+        raise ValueError("it has no blank line followed by signature lines")
+    signatures = []
+    for line in block[:-1].split("\n"):
+        found = SIGNATURE_LINE.fullmatch(line)
+        if not found:
+            raise ValueError(f"malformed signature line {line[:60]!r}")
+        try:
+            blob = strict_base64(found[2])
+        except ValueError:
+            raise ValueError(f"the signature of {found[1]} is not base64") from None
+        if len(blob) < 5:
+            raise ValueError(f"the signature of {found[1]} is too short to hold a key ID")
+        signatures.append((found[1], blob))
+    return text + "\n", signatures
+
+
+def parse_body(text: str) -> tuple[str, int, bytes, list[str]]:
+    """origin, tree size, root hash and extension lines of a tlog checkpoint body."""
+    lines = text.split("\n")[:-1]
+    if len(lines) < 3 or not lines[0]:
+        raise ValueError("it needs an origin, a tree size and a root hash line")
+    if not DECIMAL.fullmatch(lines[1]):
+        raise ValueError(f"tree size {lines[1][:30]!r} is not a decimal number")
+    try:
+        root = strict_base64(lines[2])
+    except ValueError:
+        raise ValueError("the root hash is not base64") from None
+    if len(root) != 32:
+        raise ValueError(f"the root hash has {len(root)} bytes, not 32")
+    return lines[0], int(lines[1]), root, lines[3:]
+
+
+def verify_note(
+    note: str, keys: list[LogKey], label: str, report: Report
+) -> tuple[str, list[LogKey]] | None:
+    """The note's text and the trusted keys whose signatures verify, or None (reported)."""
+    try:
+        text, signatures = split_note(note)
+    except ValueError as exc:
+        report.fail(f"{label}: {exc}")
         return None
-    note = path.read_text(encoding="utf-8")
-    text, _, signatures = note[:-1].rpartition("\n\n")
-    known = {}
-    for key in keys:
-        try:
-            name, key_id, public = _parse_key(key)
-        except ValueError as exc:
-            report.fail(f"log key {key[:40]!r}: {exc}")
+    signed, ignored = [], 0
+    for name, blob in signatures:
+        key = next((k for k in keys if k[0] == name and k[1] == blob[:4].hex()), None)
+        if key is None:
+            ignored += 1  # another log's key or a witness cosignature: not ours to judge
             continue
-        known[key_id] = (name, public)
-    verified = []
-    for line in signatures.split("\n"):
-        dash, _, rest = line.partition(" ")
-        name, _, encoded = rest.partition(" ")
+        if len(blob) != 68:
+            report.fail(f"{label}: the signature of key {name} is not an Ed25519 signature")
+            return None
+        good, how = ed25519_verify(key[2], text.encode("utf-8"), blob[4:])
+        if not good:
+            report.fail(f"{label}: the signature of key {name} is forged")
+            return None
+        signed.append(key)
+        report.ok(f"{label}: signed by {key_text(key)} (checked with {how})")
+    if ignored:
+        report.note(f"{label}: {ignored} signature(s) of other keys ignored (e.g. cosignatures)")
+    if not signed:
+        report.fail(f"{label} carries no valid signature from a trusted key")
+        return None
+    return text, signed
+
+
+def check_checkpoint(
+    package: Package, keys: list[LogKey], report: Report
+) -> tuple[str, int, bytes, list[LogKey]] | None:
+    """(origin, tree size, root, signing keys) of the package's checkpoint, if it verifies."""
+    label = "data/custody/checkpoint.txt"
+    try:
+        note = package.text(label)
+    except (OSError, ValueError) as exc:
+        report.fail(f"{label}: {exc}")
+        return None
+    verified = verify_note(note, keys, label, report)
+    if verified is None:
+        return None
+    try:
+        origin, size, root, _ = parse_body(verified[0])
+    except ValueError as exc:
+        report.fail(f"{label}: {exc}")
+        return None
+    report.ok(f"checkpoint of {origin}: {size} entries, root {base64.b64encode(root).decode()}")
+    return origin, size, root, verified[1]
+
+
+def stamped_note(note: str, own: list[LogKey]) -> bytes:
+    """The note as the vault time-stamped it: its text and the signature lines of the log's
+    own keys. A witness's cosignature, added after the stamp, is not what was stamped."""
+    text, _, block = note.partition("\n\n")
+    kept = []
+    for line in block[:-1].split("\n"):
+        found = SIGNATURE_LINE.fullmatch(line)
         try:
-            blob = base64.b64decode(encoded)
+            blob = strict_base64(found[2]) if found else b""
         except ValueError:
             blob = b""
-        if dash != EM_DASH or len(blob) != 68:
-            report.fail(f"data/custody/checkpoint.txt: malformed signature line {line[:60]!r}")
-            continue
-        signer = known.get(blob[:4].hex())
-        if signer is None or signer[0] != name:
-            continue
-        good, how = ed25519_verify(signer[1], (text + "\n").encode(), blob[4:])
-        if not good:
-            report.fail(f"data/custody/checkpoint.txt: the signature of key {name} is forged")
-            return None
-        verified.append(f"{name} (key ID {blob[:4].hex()}, checked with {how})")
-    if not verified:
-        report.fail("data/custody/checkpoint.txt carries no valid signature from a trusted key")
-        return None
-    lines = text.split("\n")
-    try:
-        size, root = int(lines[1]), base64.b64decode(lines[2])
-    except (IndexError, ValueError):
-        report.fail("data/custody/checkpoint.txt: the tree size or root hash is malformed")
-        return None
-    report.ok(
-        f"checkpoint of {size} entries ({lines[3] if len(lines) > 3 else ''}) signed by "
-        + ", ".join(verified)
-    )
-    _check_time_stamp(custody, report)
-    return size, root
+        if found and any(k[0] == found[1] and k[1] == blob[:4].hex() for k in own):
+            kept.append(line + "\n")
+    return f"{text}\n\n{''.join(kept)}".encode()
 
 
-def _check_time_stamp(custody: Path, report: Report) -> None:
-    token, roots = custody / "checkpoint.tsr", custody / "tsa-roots.pem"
-    if not token.is_file():
-        report.note("the checkpoint has no RFC 3161 time stamp (no TSA was configured)")
+def check_time_stamp(
+    package: Package, promised: bool, own: list[LogKey], tsa_root: str | None, report: Report
+) -> None:
+    token = "data/custody/checkpoint.tsr"  # noqa: S105 - a file name
+    if not promised:
+        report.note("the signed manifest says the checkpoint has no RFC 3161 time stamp")
         return
-    command = [
-        "openssl",
-        "ts",
-        "-verify",
-        "-data",
-        str(custody / "checkpoint.txt"),
-        "-in",
-        str(token),
-        "-token_in",
-        "-CAfile",
-        str(roots),
-    ]
+    if token not in package.files:
+        report.fail(f"{token} is missing: the signed manifest promises an RFC 3161 time stamp")
+        return
+    roots = tsa_root or os.path.join(package.root, "data", "custody", "tsa-roots.pem")
+    if tsa_root is None:
+        report.note("trusting the TSA root shipped in the package; pass --tsa-root to use yours")
+    try:
+        note = package.text("data/custody/checkpoint.txt")
+    except (OSError, ValueError) as exc:
+        report.fail(f"data/custody/checkpoint.txt: {exc}")
+        return
+    digest = hashlib.sha256(stamped_note(note, own)).hexdigest()
+    command = ["openssl", "ts", "-verify", "-token_in", "-CAfile", roots, "-digest", digest,
+               "-in", os.path.join(package.root, *token.split("/"))]  # fmt: skip
     if shutil.which("openssl") is None:
-        report.note(
-            "RFC 3161 time stamp not checked: openssl is not installed; run " + " ".join(command)
-        )
+        report.unchecked.append("the RFC 3161 time stamp (install openssl)")
+        report.note("RFC 3161 time stamp not checked: openssl is missing; run " + " ".join(command))
         return
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         report.fail(
-            "data/custody/checkpoint.tsr: the RFC 3161 time stamp does not verify: "
+            f"{token}: the RFC 3161 time stamp does not verify against {roots}: "
             + (done.stdout + done.stderr).strip()[-300:]
         )
     else:
@@ -396,10 +656,10 @@ def _check_time_stamp(custody: Path, report: Report) -> None:
 
 
 def _load_entries(
-    folder: Path, rel: str, report: Report
+    package: Package, rel: str, report: Report
 ) -> list[tuple[bytes, dict[str, Any]]] | None:
     entries = []
-    for number, line in enumerate((folder / "entries.jsonl").read_bytes().split(b"\n"), 1):
+    for number, line in enumerate(package.read(f"{rel}/entries.jsonl").split(b"\n"), 1):
         if not line:
             continue
         try:
@@ -442,25 +702,25 @@ def _inclusion_problem(
         path = [bytes.fromhex(h) for h in proof.get("inclusion_proof", [])]
         if root_from_inclusion(seq - 1, tree[0], leaf, path) != tree[1]:
             return "is not in the signed checkpoint (its inclusion proof fails)"
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         return f"has a malformed inclusion proof ({exc})"
     return None
 
 
 def check_chain(
-    bag: Path, item: str, export: str, tree: tuple[int, bytes], report: Report
+    package: Package, item: str, tree: tuple[int, bytes], report: Report
 ) -> list[dict[str, Any]]:
     """The item's entries, if its chain and every proof hold; [] after a failure."""
-    folder, rel = bag / "data" / "custody" / item, f"data/custody/{item}"
+    rel = f"data/custody/{item}"
     try:
-        entries = _load_entries(folder, rel, report)
-        proofs = json.loads((folder / "proofs.json").read_text(encoding="utf-8"))
+        entries = _load_entries(package, rel, report)
+        proofs = json.loads(package.text(f"{rel}/proofs.json"))
     except (OSError, ValueError) as exc:
         report.fail(f"{rel}: {exc}")
         return []
     if entries is None:
         return []
-    listed = proofs.get("entries", [])
+    listed = proofs.get("entries", []) if isinstance(proofs, dict) else []
     if len(listed) != len(entries) or proofs.get("tree_size") != tree[0]:
         report.fail(
             f"{rel}: entries.jsonl has {len(entries)} entries, proofs.json"
@@ -479,40 +739,138 @@ def check_chain(
             report.fail(f"{rel} entry seq {entry.get('seq')} ({entry.get('kind')}) {problem}")
             return []
         prev, last_seq = chained, entry["seq"]
-    documents = [entry for _, entry in entries]
-    mine = [
-        e
-        for e in documents
-        if e.get("kind") == "exported" and (e.get("data") or {}).get("export") == export
+    report.ok(f"{rel}: {len(entries)} custody entries chained and proven into the checkpoint")
+    return [entry for _, entry in entries]
+
+
+# --- 4. The signed manifest: exactly these files, this recipient, this time stamp ----------
+
+
+def check_statement(
+    package: Package, export: str, chains: dict[str, list[dict[str, Any]]], report: Report
+) -> bool:
+    """Each item's export_packaged entry records the manifest's, report's and verifier's
+    SHA-256 as found in the package; True when every item's does."""
+    found = {}
+    for label, field in (
+        (MANIFEST, "manifest_sha256"),
+        ("data/report.pdf", "report_sha256"),
+        ("data/verify.py", "verify_sha256"),
+    ):
+        found[field] = (label, package.sha256(label) if label in package.files else None)
+    bound = True
+    for item, chain in chains.items():
+        packaged = [
+            e
+            for e in chain
+            if e.get("kind") == "export_packaged" and (e.get("data") or {}).get("export") == export
+        ]
+        if len(packaged) != 1:
+            report.fail(
+                f"data/custody/{item}: no export_packaged entry of export {export} (the chain"
+                " was cut short, or the package was never completed)"
+            )
+            bound = False
+            continue
+        for field, (label, digest) in found.items():
+            if digest is None or packaged[0]["data"].get(field) != digest:
+                report.fail(
+                    f"{label} is not the file export {export} recorded in item {item}'s entry"
+                    f" seq {packaged[0]['seq']} (export_packaged)"
+                )
+                bound = False
+    if bound and chains:
+        report.ok(
+            f"{MANIFEST} (SHA-256 {found['manifest_sha256'][1]}), data/report.pdf and"
+            " data/verify.py are the files every item's export_packaged entry records"
+        )
+    return bound
+
+
+def expected_files(index: dict[str, Any], report: Report) -> dict[str, dict[str, Any] | None]:
+    """Every payload path the signed manifest implies: its files (with what it says of them)
+    and the proofs, which are checked by what they prove."""
+    proofs = [
+        "data/verify.py",
+        "data/report.pdf",
+        MANIFEST,
+        "data/custody/checkpoint.txt",
+        "data/custody/log-keys.txt",
+        "data/custody/consistency.json",
     ]
-    if not mine:
-        report.fail(f"{rel}: no exported entry of export {export}: the chain was cut short")
-        return []
-    report.ok(f"{rel}: {len(documents)} custody entries chained and proven into the checkpoint")
-    return documents
+    if index.get("checkpoint_time_stamped") is True:
+        proofs += ["data/custody/checkpoint.tsr", "data/custody/tsa-roots.pem"]
+    for item in index.get("items", []):
+        proofs += [f"data/custody/{item}/entries.jsonl", f"data/custody/{item}/proofs.json"]
+    expected: dict[str, dict[str, Any] | None] = {name: None for name in proofs}
+    for listed in index.get("files", []):
+        path = listed.get("path") if isinstance(listed, dict) else None
+        if not isinstance(path, str):
+            report.fail(f"{MANIFEST} lists a file without a path")
+            continue
+        problem = outside_problem(path)
+        if problem or not path.startswith("data/") or path in expected:
+            report.fail(f"{MANIFEST} names {path!r}, which {problem or 'it may not name'}")
+            continue
+        expected[path] = listed
+    return expected
 
 
-# --- 4. Files against the custody record --------------------------------------------------
+def check_inventory(package: Package, index: dict[str, Any], report: Report) -> None:
+    """The package holds exactly the files and folders the signed manifest implies."""
+    expected = expected_files(index, report)
+    present = set(package.payload())
+    for name in sorted(present - set(expected)):
+        report.fail(f"{name} is in the package but not in the export's signed manifest")
+    for name in sorted(set(expected) - present):
+        report.fail(f"{name} is named by the export's signed manifest but missing")
+    folders = {"data"}
+    for name in expected:
+        parts = name.split("/")
+        folders.update("/".join(parts[:n]) for n in range(1, len(parts)))
+    for name in sorted({d for d in package.dirs if d.startswith("data/")} - folders):
+        report.fail(f"folder {name} is not part of the export (its signed manifest names none)")
+    for name, listed in expected.items():
+        if listed is None or name not in present:
+            continue
+        if package.sha256(name) != listed.get("sha256"):
+            report.fail(f"{name} does not have the SHA-256 the export's signed manifest records")
+        elif package.files[name].st_size != listed.get("size"):
+            report.fail(f"{name} does not have the size the export's signed manifest records")
+    report.ok(f"the package holds exactly the {len(expected)} files its signed manifest implies")
+
+
+def check_bag_info(package: Package, index: dict[str, Any], report: Report) -> None:
+    signed = index.get("bag_info")
+    if not isinstance(signed, dict) or not signed:
+        report.fail(f"{MANIFEST} does not state the package's bag-info.txt")
+        return
+    try:
+        info = bag_info(package)
+    except (OSError, ValueError) as exc:
+        report.fail(f"bag-info.txt: {exc}")
+        return
+    for label in sorted(set(info) - set(signed) - set(UNSIGNED_BAG_INFO)):
+        report.fail(f"bag-info.txt {label} is not in the export's signed manifest")
+    for label, value in sorted(signed.items()):
+        if info.get(label) != [value]:
+            report.fail(
+                f"bag-info.txt {label} is {info.get(label)}; the export's signed manifest says"
+                f" {value!r}"
+            )
+    report.ok(f"bag-info.txt: recipient {signed.get('Recipient')!r}, as signed")
+
+
+# --- 5. Files against the custody record --------------------------------------------------
 
 
 def check_files(
-    bag: Path,
-    index: dict[str, Any],
-    chains: dict[str, list[dict[str, Any]]],
-    hashed: dict[str, str],
-    report: Report,
+    index: dict[str, Any], chains: dict[str, list[dict[str, Any]]], report: Report
 ) -> None:
+    """The signed manifest's files against each item's custody entries."""
     export = index.get("export")
-    described = {f["path"] for f in index.get("files", [])}
-    for name in sorted(hashed):
-        top = name.split("/")[1] if name.count("/") > 1 else ""
-        if top in ("originals", "sidecars", "renditions", "clips") and name not in described:
-            report.fail(f"{name} is not one of the files this export made")
     for entry in index.get("files", []):
         path, item, role, digest = entry["path"], entry["item"], entry["role"], entry["sha256"]
-        if hashed.get(path) != digest:
-            report.fail(f"{path} does not have the SHA-256 the export recorded for it")
-            continue
         chain = chains.get(item)
         if not chain or role not in ("original", "sidecar", "rendition", "clip"):
             continue
@@ -540,56 +898,222 @@ def check_files(
     report.ok(f"{len(index.get('files', []))} files match the custody record of their items")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+# --- 6. Earlier checkpoints: the report's, and one the recipient holds --------------------
+
+
+def check_extends(
+    package: Package, old: tuple[int, bytes], tree: tuple[int, bytes], what: str, report: Report
+) -> bool:
+    """The package's checkpoint extends (size, root) ``old``, by the shipped proof."""
+    size, root = old
+    if size == tree[0]:
+        if root != tree[1]:
+            report.fail(f"{what} (size {size}) has another root than the package's checkpoint")
+            return False
+        return True
+    if size > tree[0]:
+        report.fail(
+            f"{what} (size {size}) is newer than the package's checkpoint (size {tree[0]}):"
+            " nothing in the package can prove it"
+        )
+        return False
+    try:
+        shipped = json.loads(package.text("data/custody/consistency.json"))
+        proofs = (
+            {p["tree_size"]: p for p in shipped["from"]} if shipped["tree_size"] == tree[0] else {}
+        )
+        proof = proofs.get(size)
+        if proof is None:
+            report.fail(
+                f"data/custody/consistency.json holds no proof from size {size} ({what});"
+                " the package proves consistency with the last 92 days' checkpoints and the"
+                " last of each month"
+            )
+            return False
+        path = [bytes.fromhex(h) for h in proof["proof"]]
+        if root_from_consistency(size, tree[0], root, path) != tree[1]:
+            raise ValueError("it does not lead to the package's checkpoint")
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        report.fail(f"data/custody/consistency.json: {what} (size {size}) is not proven: {exc}")
+        return False
+    report.ok(f"the package's checkpoint extends {what} (size {size})")
+    return True
+
+
+def read_witness(
+    path: str, keys: list[LogKey], report: Report
+) -> tuple[int, bytes, list[LogKey]] | None:
+    """A witness file (`evault checkpoint export`) the recipient holds: its checkpoint's size
+    and root, checked with ``keys`` or, when none are given, the keys the file names."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+        held = keys or [parse_key(k) for k in document["verifier_keys"]]
+        note = document["checkpoint"]
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        report.fail(f"--witness {path}: not a witness file ({exc})")
+        return None
+    verified = verify_note(note, held, f"--witness {path}", report)
+    if verified is None:
+        return None
+    try:
+        _, size, root, _ = parse_body(verified[0])
+    except ValueError as exc:
+        report.fail(f"--witness {path}: {exc}")
+        return None
+    return size, root, held
+
+
+# --- The verdict --------------------------------------------------------------------------
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog="Exit status: 0 verified, 1 a check failed, 2 a usage error.",
+    )
     parser.add_argument(
         "--key",
         action="append",
         default=[],
-        help="a trusted log verifier key (name+keyid+base64); repeatable",
+        metavar="KEY",
+        help="the vault's published log verifier key (name+keyid+base64);"
+        " repeatable; proves the package came from the vault holding it",
+    )
+    parser.add_argument(
+        "--witness",
+        metavar="FILE",
+        help="a checkpoint file you hold from the vault (`evault checkpoint"
+        " export`): proves the package's log extends it",
+    )
+    parser.add_argument(
+        "--tsa-root",
+        metavar="PEM",
+        help="the RFC 3161 TSA's root certificate you trust, instead of the"
+        " one shipped in the package",
     )
     parser.add_argument(
         "bag",
         nargs="?",
+        help="the package's top folder (default: the one holding data/verify.py)",
         default=os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir),
     )
-    args = parser.parse_args(argv)
-    bag, report = Path(args.bag).resolve(), Report()
-    print(f"Checking the evidence package {bag}")
-    hashed = check_bag(bag, report)
-    custody = bag / "data" / "custody"
+    return parser.parse_args(argv)
+
+
+def shipped_keys(package: Package, report: Report) -> list[LogKey]:
+    """The log keys the package names (data/custody/log-keys.txt)."""
     try:
-        index = json.loads((custody / "export.json").read_text(encoding="utf-8"))
+        texts = package.text("data/custody/log-keys.txt").split()
     except (OSError, ValueError) as exc:
-        report.fail(f"data/custody/export.json: {exc}")
-        index = {}
-    shipped = (
-        (custody / "log-keys.txt").read_text(encoding="utf-8").split()
-        if (custody / "log-keys.txt").is_file()
-        else []
-    )
-    if not args.key:
+        report.fail(f"data/custody/log-keys.txt: {exc}")
+        return []
+    return _parsed(texts, report)
+
+
+def _trusted_keys(args: argparse.Namespace, package: Package, report: Report) -> list[LogKey]:
+    if not args.key and not args.witness:
         report.note(
-            "trusting the log keys shipped in the package; pass --key with the vault's"
-            " published key to prove the package came from it"
+            "trusting the log keys shipped in the package: this proves the package"
+            " consistent with itself, not where it came from"
         )
-    tree = check_checkpoint(custody, args.key or shipped, report)
+        return shipped_keys(package, report)
+    return _parsed(args.key, report)
+
+
+def _parsed(texts: list[str], report: Report) -> list[LogKey]:
+    keys = []
+    for text in texts:
+        try:
+            keys.append(parse_key(text))
+        except ValueError as exc:
+            report.fail(f"log key: {exc}")
+    return keys
+
+
+def _manifest_index(package: Package, report: Report) -> dict[str, Any]:
+    try:
+        index = json.loads(package.text(MANIFEST))
+    except (OSError, ValueError) as exc:
+        report.fail(f"{MANIFEST}: {exc}")
+        return {}
+    if not isinstance(index, dict) or index.get("format") != MANIFEST_FORMAT:
+        report.fail(f"{MANIFEST} is not an export manifest ({MANIFEST_FORMAT})")
+        return {}
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    report = Report()
+    package = Package(Path(args.bag).resolve(), report)
+    report.ok(f"checking the evidence package {package.root}")
+    check_bag(package, report)
+    index = _manifest_index(package, report)
+    keys = _trusted_keys(args, package, report)
+    witness = read_witness(args.witness, keys, report) if args.witness else None
+    checkpoint = check_checkpoint(package, witness[2] if witness else keys, report)
     chains: dict[str, list[dict[str, Any]]] = {}
-    if tree is not None:
+    export = str(index.get("export"))
+    if checkpoint is not None:
+        tree = (checkpoint[1], checkpoint[2])
         for item in index.get("items", []):
-            chains[item] = check_chain(bag, item, str(index.get("export")), tree, report)
+            chains[item] = check_chain(package, str(item), tree, report)
+        before = index.get("checkpoint_before") or {}
+        try:
+            old = (int(before["tree_size"]), strict_base64(before["root"]))
+            check_extends(package, old, tree, "the checkpoint the report states", report)
+        except (KeyError, TypeError, ValueError):
+            report.fail(f"{MANIFEST}: checkpoint_before is malformed")
+        if witness is not None:
+            check_extends(package, witness[:2], tree, "the checkpoint you witnessed", report)
     if index:
-        check_files(bag, index, chains, hashed, report)
-    if report.problems:
+        if not index.get("items"):
+            report.fail(f"{MANIFEST} names no item")
+        check_statement(package, export, chains, report)
+        check_inventory(package, index, report)
+        check_bag_info(package, index, report)
+        own = (checkpoint[3] if checkpoint else []) + shipped_keys(package, report)
+        promised = index.get("checkpoint_time_stamped") is True
+        check_time_stamp(package, promised, own, args.tsa_root, report)
+        check_files(index, chains, report)
+    mine = package.sha256("data/verify.py") if "data/verify.py" in package.files else "(missing)"
+    report.note(
+        f"this verify.py's SHA-256 is {mine}:"
+        " compare it with the report's and the vault's published copy"
+    )
+    return _verdict(report, index, checkpoint, args)
+
+
+def _verdict(
+    report: Report,
+    index: dict[str, Any],
+    checkpoint: tuple[str, int, bytes, list[LogKey]] | None,
+    args: argparse.Namespace,
+) -> int:
+    if report.problems or checkpoint is None:
         print(
             f"\nVERDICT: FAILED. {len(report.problems)} problem(s);"
             " the package cannot be relied on as it is."
         )
         return 1
-    print(
-        f"\nVERDICT: VERIFIED. Export {index.get('export')}: {len(chains)} item(s);"
-        " every file and custody entry checked."
-    )
+    origin, size, _, signers = checkpoint
+    items = len(index.get("items", []))
+    what = f"Export {index.get('export')}: {items} item(s); every file and custody entry checked"
+    if report.unchecked:
+        what += " (not checked: " + "; ".join(report.unchecked) + ")"
+    if args.key or args.witness:
+        also = "; it extends the checkpoint you witnessed" if args.witness else ""
+        print(
+            f"\nVERDICT: VERIFIED. {what}. From vault {origin}: checkpoint of {size} entries"
+            f" signed by key {key_text(signers[0])}{also}."
+        )
+    else:
+        print(
+            f"\nVERDICT: VERIFIED, consistent with itself, origin not proven. {what}. To prove"
+            " it came from the vault, run again with --key and the vault's published verifier"
+            " key, or --witness with a checkpoint file you hold from it."
+        )
     return 0
 
 

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 UNCHANGING_KINDS = frozenset(
     {
         EventKind.FIXITY_OK, EventKind.VIEWED, EventKind.DOWNLOADED, EventKind.EXPORTED,
-        EventKind.EXPORT_ABANDONED,
+        EventKind.EXPORT_ABANDONED, EventKind.EXPORT_PACKAGED,
         EventKind.ACCESS_REQUESTED, EventKind.ACCESS_APPROVED, EventKind.ACCESS_REFUSED,
         EventKind.DESTRUCTION_APPROVED, EventKind.DESTRUCTION_SUPERVISED,
     }

@@ -30,6 +30,10 @@ class EventKind(enum.StrEnum):
     # An export that stopped part-way: its exported entries name a package that was never
     # handed over (removed), and this says so and why.
     EXPORT_ABANDONED = "export_abandoned"
+    # The last step of an export: the SHA-256 of the package's signed manifest (export.json,
+    # naming every file), of its report and of its verify.py, with the chain before it, so
+    # the checkpoint that covers this entry covers the whole package.
+    EXPORT_PACKAGED = "export_packaged"
     FIXITY_OK = "fixity_ok"
     FIXITY_FAILED = "fixity_failed"
     REPAIRED = "repaired"
