@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from custody.log.checkpoints import all_checkpoints
 from custody.log.proof_models import Checkpoint
 from custody.log.proofs import ProofBundle, consistency, item_bundle
 from export.payload import PackageFile
@@ -132,22 +132,25 @@ def proof_bundles(session: Session, auth: Authorized, checkpoint: Checkpoint) ->
     return CustodyWritten(checkpoint, bundles, keys)
 
 
-def _witnessable(session: Session, package: Checkpoint) -> list[Checkpoint]:
-    """The earlier checkpoints a recipient may hold (`evault checkpoint export`): every one of
-    the last WITNESS_DAYS days and the last of each earlier month, one per tree size."""
+def _witnessable(session: Session, package: Checkpoint) -> dict[int, bytes]:
+    """Tree size -> root of the earlier checkpoints a recipient may hold (`evault checkpoint
+    export`): every one of the last WITNESS_DAYS days and the last of each earlier month. Only
+    the columns are read: a vault signs up to one checkpoint an hour for decades."""
     recent = package.created_at - timedelta(days=WITNESS_DAYS)
-    by_size: dict[int, Checkpoint] = {}
-    last_of_month: dict[str, Checkpoint] = {}
-    for checkpoint in all_checkpoints(session):
-        if not 0 < checkpoint.tree_size < package.tree_size:
-            continue
-        if checkpoint.created_at >= recent:
-            by_size[checkpoint.tree_size] = checkpoint
+    rows = session.execute(
+        select(Checkpoint.tree_size, Checkpoint.root_hash, Checkpoint.created_at)
+        .where(Checkpoint.tree_size > 0, Checkpoint.tree_size < package.tree_size)
+        .order_by(Checkpoint.tree_size, Checkpoint.id)
+    )
+    roots: dict[int, bytes] = {}
+    last_of_month: dict[str, tuple[int, bytes]] = {}
+    for size, root, created in rows:
+        if created >= recent:
+            roots[size] = bytes(root)
         else:
-            last_of_month[f"{checkpoint.created_at:%Y-%m}"] = checkpoint
-    for checkpoint in last_of_month.values():
-        by_size.setdefault(checkpoint.tree_size, checkpoint)
-    return [by_size[size] for size in sorted(by_size)]
+            last_of_month[f"{created:%Y-%m}"] = (size, bytes(root))
+    roots.update(dict(last_of_month.values()))
+    return roots
 
 
 def write_proofs(
@@ -166,18 +169,17 @@ def write_proofs(
     if checkpoint.timestamp_token:
         (folder / "checkpoint.tsr").write_bytes(bytes(checkpoint.timestamp_token))
         (folder / "tsa-roots.pem").write_bytes(b"".join(path.read_bytes() for path in tsa))
-    earlier = {c.tree_size: c for c in _witnessable(session, checkpoint)}
-    earlier.setdefault(before.tree_size, before)
+    earlier = _witnessable(session, checkpoint)
+    earlier[before.tree_size] = bytes(before.root_hash)
     proofs = [
         {
-            "tree_size": old.tree_size,
-            "root": base64.b64encode(bytes(old.root_hash)).decode(),
+            "tree_size": size,
+            "root": base64.b64encode(earlier[size]).decode(),
             "proof": [
-                h.hex()
-                for h in consistency(session, old_size=old.tree_size, new_size=checkpoint.tree_size)
+                h.hex() for h in consistency(session, old_size=size, new_size=checkpoint.tree_size)
             ],
         }
-        for old in sorted(earlier.values(), key=lambda c: c.tree_size)
-        if old.tree_size < checkpoint.tree_size
+        for size in sorted(earlier)
+        if size < checkpoint.tree_size
     ]
     _write_json(folder / "consistency.json", {"tree_size": checkpoint.tree_size, "from": proofs})

@@ -86,7 +86,9 @@ def _check_members(session: Session, user: User, members: Sequence[str]) -> list
     names = sorted({user.username, *(m.strip() for m in members if m.strip())})
     for name in names:
         if not find_user(session, name).has_any(frozenset({Role.APPRAISER})):
-            raise InputRejected(f"{name} is not an appraiser: the group is made of appraisers")
+            # A well-formed request at odds with the vault's roles now: a conflict, like naming
+            # an approver who holds admin.
+            raise Conflict(f"{name} is not an appraiser: the group is made of appraisers")
     return names
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 
 from api.context import AppContext, open_context
@@ -27,6 +27,7 @@ from api.http.routes import (
 from api.http.schemas import Problem
 from config.logging import configure_logging
 from config.settings import load_settings
+from vault.errors import InputRejected
 from vault.models import User
 
 DESCRIPTION = """
@@ -37,9 +38,19 @@ delivery route, which records a custody event before the first byte.
 """
 
 
+def refuse_nul_parameters(request: Request) -> None:
+    """No NUL in a query or path parameter, as in bodies: PostgreSQL text cannot hold one, and
+    the answer must not depend on the database (SQLite would search for it)."""
+    texts = [*request.query_params.keys(), *request.query_params.values()]
+    texts += [str(value) for value in request.path_params.values()]
+    if any("\x00" in text for text in texts):
+        raise InputRejected("a parameter must not contain NUL characters")
+
+
 def create_app(context: AppContext) -> FastAPI:
     # No anonymous routes at all: the description, too, is served only with a token.
     app = FastAPI(
+        dependencies=[Depends(refuse_nul_parameters)],
         title="evidence-vault",
         version="0.1.0",
         description=DESCRIPTION,
@@ -118,7 +129,10 @@ def document_problems(schema: dict[str, Any]) -> None:
 # What every body's text refuses, said in the description so that generated and hand-written
 # clients know it: no NUL (PostgreSQL text cannot hold one), and a reason must say something.
 NO_NUL = r"^[^\x00]*$"
-SAYS_SOMETHING = r"^[^\x00]*[^\x00\s][^\x00]*$"
+# Python's whitespace (str.isspace, which the services strip) spelled out: regex dialects
+# disagree on \s (ECMA 262's lacks U+001C to U+001F).
+WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SAYS_SOMETHING = rf"^[^\x00]*[^\x00{WHITESPACE}][^\x00]*$"
 
 
 def document_text_rules(schema: dict[str, Any]) -> None:
@@ -152,6 +166,9 @@ def document_text_rules(schema: dict[str, Any]) -> None:
 
     for path in schema.get("paths", {}).values():
         for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("query", "path"):
+                    visit(parameter.get("schema"), parameter.get("name"))
             body = operation.get("requestBody", {}).get("content", {})
             for media in body.values():
                 visit(media.get("schema"))

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from api.http.export_schemas import PLAIN_TEXT
 from custody.access.models import Purpose, RequesterKind, RequestStatus
 from vault.accounts import USERNAME_PATTERN
 from vault.cases import CASE_NUMBER_PATTERN
@@ -239,9 +240,10 @@ class RequestIn(Input):
     reason: str = Field(min_length=1, max_length=2000)
     period_days: int = Field(default=3, ge=1, le=7)
     requester_kind: RequesterKind = RequesterKind.INTERNAL
-    organisation: str = Field(default="", max_length=200)
-    document_ref: str = Field(default="", max_length=200)
-    identity_ref: str = Field(default="", max_length=100)
+    # One line each: the organisation becomes an export's Recipient in bag-info.txt.
+    organisation: str = Field(default="", max_length=200, pattern=PLAIN_TEXT)
+    document_ref: str = Field(default="", max_length=200, pattern=PLAIN_TEXT)
+    identity_ref: str = Field(default="", max_length=100, pattern=PLAIN_TEXT)
 
 
 class DecisionIn(Input):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,13 @@ def _validate(new: NewRequest) -> None:
         )
     if new.requester_kind == RequesterKind.PARTY and not new.identity_ref.strip():
         raise InputRejected("a request for a party needs the party's identity document")
+    for label, text in (("organisation", new.organisation), ("document reference",
+                        new.document_ref), ("identity document", new.identity_ref)):  # fmt: skip
+        if any(unicodedata.category(c) == "Cc" for c in text):
+            raise InputRejected(
+                f"the {label} is one line of text: a control character (NUL, ESC, a line"
+                " break …) is not allowed"
+            )
 
 
 def _items(session: Session, new: NewRequest) -> list[EvidenceItem]:

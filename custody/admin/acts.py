@@ -64,6 +64,10 @@ def change_roles(
     if granting & removing:
         raise Conflict(f"cannot grant and remove {', '.join(sorted(granting & removing))} at once")
     before = set(user.roles)
+    if not (before | granting) - removing:  # depends on the roles held now: a conflict
+        raise Conflict(
+            f"{username} would hold no role: a user needs at least one (disable the user instead)"
+        )
     after = _allowed((before | granting) - removing, admin_may_approve=admin_may_approve)
     if after == before:
         return user

@@ -57,6 +57,7 @@ RULES_NO_SCHEMA_CAN_SAY = (
     "categories are words",  # letters and digits of any script (str.isalnum)
     # across the decisions of an appraisal, and the vault's today
     "is listed twice", "takes no new end", "keeping needs a new end after today",
+    "name the recipient",  # an export's body or its request's stored organisation
     "is outside the", "zero-length suffix range",  # a Range against this object's size (416)
     # RFC 9110's Range grammar, of which one bytes=start-end range is served (416)
     "only a single bytes=start-end range is served", "empty range",

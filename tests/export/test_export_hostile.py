@@ -70,7 +70,13 @@ def original_is_a_symbolic_link(package: Path, made: Made) -> str:
     return f"{path} is a symbolic link"
 
 
-OUTSIDE = [tag_manifest_names_an_absolute_path, tag_manifest_climbs_out,
+def a_named_pipe(package: Path, made: Made) -> str:
+    """Opening a FIFO would block for ever: it must be named, never opened."""
+    os.mkfifo(package / "data" / "originals" / "pipe.mp4")
+    return "data/originals/pipe.mp4 is not a regular file (a device, pipe or socket)"
+
+
+OUTSIDE = [a_named_pipe, tag_manifest_names_an_absolute_path, tag_manifest_climbs_out,
            original_is_a_symbolic_link]  # fmt: skip
 
 

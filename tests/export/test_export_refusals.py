@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from custody.access.models import AccessRequest, Purpose
+from custody.access import requests as access
+from custody.access.models import AccessRequest, Purpose, RequesterKind
 from custody.log.models import CustodyEvent
 from export.payload import ExportAborted
 from tests.conftest import Vault, run_cli
@@ -74,6 +75,9 @@ def mark_destroyed(vault: Vault, item: EvidenceItem) -> None:
         ("destroyed item", NotFound, "destroyed items cannot be exported"),
         ("not the requester", AccessDenied, "is not yours"),
         ("clip past the end", InputRejected, "after the recording ends"),
+        # The recipient is one line of bag-info.txt, signed in the manifest.
+        ("recipient on two lines", InputRejected, "the recipient holds a control character"),
+        ("organisation on two lines", InputRejected, "request's organisation .name the recip"),
     ],
 )
 def test_refused_export_writes_nothing(
@@ -100,9 +104,32 @@ def test_refused_export_writes_nothing(
         decide(vault, str(spec["request"]))
     elif case == "clip past the end":
         spec["clips"] = [scene.clip(5.0, 6.0)]
+    elif case == "recipient on two lines":
+        spec["recipient"] = "Haidian Court\nRecipient: Another Court"
+    elif case == "organisation on two lines":  # a request kept from before the rule
+        with unit_of_work(vault.app.factory) as session:
+            session.execute(
+                update(AccessRequest)
+                .where(AccessRequest.number == scene.request)
+                .values(organisation="Haidian Court\nRecipient: Another Court")
+            )
     with pytest.raises(error, match=message):
         scene.export(out / "package.zip", **spec)
     assert_nothing_written(out, vault)
+
+
+def test_a_request_names_its_organisation_on_one_line(scene: Scene) -> None:
+    with unit_of_work(scene.vault.app.factory) as session:
+        user = accounts.find_user(session, "li")
+        with pytest.raises(InputRejected, match="the organisation is one line of text"):
+            access.create_request(
+                session, user=user,
+                new=access.NewRequest(
+                    purpose=Purpose.EXPORT, reason="case 117", items=[str(scene.long.id)],
+                    requester_kind=RequesterKind.PROCURATORATE, document_ref="HJ-2026-117",
+                    organisation="Haidian Court\nRecipient: Another Court",
+                ),
+            )  # fmt: skip
 
 
 def test_cli_refusal_is_a_clear_error(scene: Scene, tmp_path: Path) -> None:

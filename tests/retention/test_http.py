@@ -61,6 +61,16 @@ def test_retention_workflow_over_http(
         )  # fmt: skip
         assert dated.status_code == 422, dated.text
 
+        # A member who exists but is not an appraiser conflicts with the vault's roles now:
+        # 409 (the request itself is well formed), and nothing is recorded.
+        outsider = client.post(
+            "/appraisals", headers=tokens["appraiser1"],
+            json={"members": ["custodian"],
+                  "decisions": [{"item": first, "decision": "destroy", "reason": "expired"}]},
+        )  # fmt: skip
+        assert outsider.status_code == 409, outsider.text
+        assert "custodian is not an appraiser" in outsider.json()["detail"]
+
         made = client.post(
             "/appraisals", headers=tokens["appraiser1"],
             json={"members": ["appraiser2"],
