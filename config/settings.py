@@ -257,6 +257,14 @@ class Settings(BaseSettings):
     sla_check_interval_seconds: float = Field(default=300.0, gt=0)
     chunk_size: int = Field(default=1024 * 1024, ge=4096, le=64 * 1024 * 1024)
     display_timezone: str = "Asia/Shanghai"
+    # The web console's sessions: signed out after this long idle, and after this long in all.
+    console_idle_minutes: float = Field(default=30.0, gt=0)
+    console_session_hours: float = Field(default=12.0, gt=0)
+    # Wrong passwords in a row before the account is locked, and for how long.
+    console_lockout_after: int = Field(default=5, ge=1, le=100)
+    console_lockout_minutes: float = Field(default=15.0, gt=0)
+    # Secure cookies (the console is served over TLS, directly or behind a proxy).
+    console_secure_cookies: bool = False
     # Regulations: copies always need an approver; viewing too, unless this policy says not.
     views_need_approval: bool = True
     # The HTTP API; behind a load balancer, listen on 0.0.0.0 (every route needs a token).

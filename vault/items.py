@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from vault.errors import Conflict, NotFound
-from vault.models import Device, EvidenceItem, ItemStatus, Station
+from vault.models import Case, Device, EvidenceItem, ItemStatus, Station
 
 MIN_PREFIX = 6
 _HEX = re.compile(r"[0-9a-f]+")
@@ -58,10 +58,24 @@ class ItemFilter:
     until: datetime | None = None
     status: ItemStatus | None = None
     limit: int = 200
+    text: str | None = None  # part of the original name, the officer or the case's title
+    offset: int = 0
 
 
 def list_items(session: Session, flt: ItemFilter) -> list[EvidenceItem]:
-    query = select(EvidenceItem).order_by(EvidenceItem.ingested_at.desc()).limit(flt.limit)
+    query = (
+        select(EvidenceItem)
+        .order_by(EvidenceItem.ingested_at.desc(), EvidenceItem.id)
+        .limit(flt.limit)
+        .offset(flt.offset)
+    )
+    if flt.text:
+        pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.outerjoin(Case, EvidenceItem.case_id == Case.id).where(
+            EvidenceItem.original_name.ilike(pattern, escape="\\")
+            | EvidenceItem.officer.ilike(pattern, escape="\\")
+            | Case.title.ilike(pattern, escape="\\")
+        )
     if flt.station:
         query = query.join(Station, EvidenceItem.station_id == Station.id).where(
             Station.name == flt.station

@@ -166,9 +166,31 @@ class User(UUIDPrimaryKey, Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Signing in to the web console: an argon2id hash (None: no password, tokens only),
+    # failures since the last success, and the end of a lockout.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_signins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(10))  # the console's: zh_CN or en
 
     def has_any(self, roles: frozenset[Role]) -> bool:
         return bool(roles.intersection(Role(r) for r in self.roles))
+
+
+class WebSession(UUIDPrimaryKey, Base):
+    """A person signed in to the web console. The cookie holds a random secret; only its
+    SHA-256 is kept, with the session's CSRF token and where it was opened from."""
+
+    __tablename__ = "web_session"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"), index=True)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(UUIDPrimaryKey, Base):

@@ -83,6 +83,25 @@ def user_disable(username: Annotated[str, typer.Argument(help="Login name")]) ->
     console.print(f"disabled {shown(username)}")
 
 
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Set the password a person signs in to the web console with (at least 12 characters;
+    kept as an argon2id hash). Asks twice at a terminal; any open console session ends."""
+    if password_stdin:
+        password = typer.get_text_stream("stdin").readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    app = context()
+    with unit_of_work(app.factory) as session:
+        acts.set_password(session, actor=cli_actor(), username=username, password=password)
+    console.print(f"password set for {shown(username)}; they sign in at the console's /signin")
+
+
 @token_app.command("issue")
 def token_issue(
     username: Annotated[str, typer.Argument(help="Whose token")],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -9,7 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from vault.db import utcnow
+from sqlalchemy import select
+
+from custody.admin import acts
+from vault.db import SessionFactory, unit_of_work, utcnow
+from vault.models import User
 from vault.synthetic import generate_clip
 
 # A slow copy, run as its own process so the daemon sees a file that is still growing.
@@ -81,3 +86,26 @@ def _start_slow_writer(target: Path, seconds: float) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+DEMO_PEOPLE = (("demo-custodian", "custodian"), ("demo-investigator", "investigator"),
+               ("demo-approver", "approver"))  # fmt: skip
+
+
+def demo_people(factory: SessionFactory, passwords_file: Path) -> list[str]:
+    """Console users for the demo, each with a new random password, written (readable by this
+    account only) to ``passwords_file``; users that exist are left as they are."""
+    made = []
+    with unit_of_work(factory) as session:
+        for username, role in DEMO_PEOPLE:
+            if session.execute(select(User).where(User.username == username)).first():
+                continue
+            password = secrets.token_urlsafe(12)
+            acts.add_user(session, actor="cli:demo", username=username, roles=[role])
+            acts.set_password(session, actor="cli:demo", username=username, password=password)
+            made.append(f"{username} ({role}): {password}")
+    if made:
+        passwords_file.touch(mode=0o600)
+        with open(passwords_file, "a", encoding="utf-8") as out:
+            out.write("".join(f"{line}\n" for line in made))
+    return made

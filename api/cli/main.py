@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from api.cli import tables
 from api.cli.accounts import token_app, user_app
-from api.cli.demo import build_demo_station, demo_config
+from api.cli.demo import build_demo_station, demo_config, demo_people
 from api.cli.export import export_command
 from api.cli.fixity import fixity_app
 from api.cli.gaps import gaps_app
@@ -338,10 +338,19 @@ def demo(
     else:
         DEFAULT_CONFIG_FILE.write_text(demo_config(station_dir), encoding="utf-8")
         console.print(f"wrote {DEFAULT_CONFIG_FILE} with the demo station")
-    _context(migrate=True)
+    context = _context(migrate=True)
     for line in build_demo_station(station_dir, clips=clips, slow_seconds=slow_seconds):
         console.print(f"  {line}")
-    console.print(f"demo station ready at {station_dir}. Start the vault with `evault`.")
+    passwords = settings.data_dir / "demo-passwords.txt"
+    made = demo_people(context.factory, passwords)
+    if made:
+        console.print(f"console users (also in {passwords}):")
+        for line in made:
+            console.print(f"  {line}", highlight=False)
+    console.print(
+        f"demo station ready at {station_dir}. Start the vault with `evault`, then open"
+        f" http://{settings.api_host}:{settings.api_port}/ and sign in as one of the users above."
+    )
 
 
 def main(args: list[str] | None = None) -> None:

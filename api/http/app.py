@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from api.context import AppContext, open_context
 from api.http import problems
@@ -25,6 +27,8 @@ from api.http.routes import (
     users,
 )
 from api.http.schemas import Problem
+from api.web import errors as web_errors
+from api.web import pages
 from config.logging import configure_logging
 from config.settings import load_settings
 from vault.errors import InputRejected
@@ -36,6 +40,9 @@ The evidence-vault HTTP API. Every route needs `Authorization: Bearer <token>` (
 `application/problem+json` (RFC 9457). Bytes of a recording are only ever served through a
 delivery route, which records a custody event before the first byte.
 """
+
+
+STATIC = Path(__file__).parent.parent / "web" / "static"
 
 
 def refuse_nul_parameters(request: Request) -> None:
@@ -61,7 +68,10 @@ def create_app(context: AppContext) -> FastAPI:
     app.state.context = context
     problems.install(app)
     app.add_middleware(RequestGate, context=lambda: context, limit=context.settings.max_body_bytes)
+    web_errors.install(app)  # after the API's: the console answers its own routes with pages
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (
+        pages.router,
         health.router,
         metrics.router,
         items.router,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -15,9 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import AppContext
 from api.http.problems import PROBLEM_JSON, TYPE_BASE
+from api.web.guard import policy as console_policy
 from vault.accounts import authenticate
 from vault.db import unit_of_work
 from vault.errors import NotAuthenticated
+from vault.signin import COOKIE, current_session
+
+SIGN_IN_LIMIT = 16 * 1024
 
 
 class BodyTooLarge(HTTPException):
@@ -56,22 +61,30 @@ class RequestGate:
             return
         headers = dict(scope["headers"])
         path = scope.get("path", "")
+        # The console's sign-in form is the one body anyone may send: a small one.
+        limit = SIGN_IN_LIMIT if path == "/signin" else self.limit
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
+        if length is not None and (not length.isdigit() or int(length) > limit):
             await _answer(send, 413, "body-too-large",
-                          f"a request body may hold at most {self.limit} bytes", path)  # fmt: skip
+                          f"a request body may hold at most {limit} bytes", path)  # fmt: skip
             return
-        problem = await run_in_threadpool(self._unauthenticated, headers.get(b"authorization"))
+        if path == "/signin":
+            await self.app(scope, self._counted(receive, limit), send)
+            return
+        problem = await run_in_threadpool(
+            self._unauthenticated, headers.get(b"authorization"), headers.get(b"cookie")
+        )
         if problem is not None:
             await _answer(send, 401, "not-authenticated", problem, path)
             return
-        await self.app(scope, self._counted(receive), send)
+        await self.app(scope, self._counted(receive, self.limit), send)
 
-    def _unauthenticated(self, header: bytes | None) -> str | None:
-        """Why the request is not authenticated, or None (the route checks again, with roles)."""
+    def _unauthenticated(self, header: bytes | None, cookies: bytes | None) -> str | None:
+        """Why the request is not authenticated, or None (the route checks again, with roles):
+        a bearer token, or a console session's cookie."""
         scheme, _, secret = (header or b"").decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            return "an `Authorization: Bearer <token>` header is required"
+            return self._no_session(cookies)
         try:
             with unit_of_work(self.context().factory, read_only=True) as session:
                 authenticate(session, secret.strip())
@@ -79,7 +92,26 @@ class RequestGate:
             return str(exc)
         return None
 
-    def _counted(self, receive: Receive) -> Receive:
+    def _no_session(self, cookies: bytes | None) -> str | None:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load((cookies or b"").decode("latin-1"))
+        except CookieError:
+            jar.clear()
+        morsel = jar.get(COOKIE)
+        if morsel is None or not morsel.value:
+            return "an `Authorization: Bearer <token>` header (or a console session) is required"
+        context = self.context()
+        try:
+            with unit_of_work(context.factory, read_only=True) as session:
+                current_session(
+                    session, morsel.value, policy=console_policy(context.settings), touch=False
+                )
+        except NotAuthenticated as exc:
+            return str(exc)
+        return None
+
+    def _counted(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def counted() -> Message:
@@ -87,8 +119,8 @@ class RequestGate:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         return counted

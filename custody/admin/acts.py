@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from custody.admin.log import append_admin
-from vault import accounts
+from vault import accounts, signin
 from vault.errors import AccessDenied, Conflict
 from vault.models import ApiToken, Role, User
 
@@ -80,8 +80,17 @@ def change_roles(
     return user
 
 
+def set_password(session: Session, *, actor: str, username: str, password: str) -> User:
+    """A person's console password; the entry records that it was set, never the password."""
+    user = accounts.find_user(session, username)
+    signin.set_password(session, user, password)
+    append_admin(session, actor=actor, action="password_set", subject=username, data={})
+    return user
+
+
 def disable_user(session: Session, *, actor: str, username: str) -> User:
     user = accounts.disable_user(session, username)
+    signin.end_sessions(session, user)  # signed out of the console everywhere, at once
     append_admin(session, actor=actor, action="user_disabled", subject=username, data={})
     return user
 

@@ -156,8 +156,29 @@ def declared_routes(routes: list[Any]) -> set[tuple[str, str]]:
     return found
 
 
+# The web console's routes, and what a visitor without a session gets from each: pages send
+# them to sign in, forms are refused before they are read (the sign-in form alone is open,
+# and refused without its CSRF token). The pages' roles are tested in tests/web.
+CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
+    ("GET", "/signin"): 200, ("POST", "/signin"): 403, ("POST", "/signout"): 401,
+    ("POST", "/language"): 401, ("GET", "/"): 303, ("GET", "/recordings"): 303,
+    ("GET", "/recordings/{ref}"): 303,
+}  # fmt: skip
+
+
 def test_every_route_is_in_the_role_matrix(api: Api) -> None:
-    assert declared_routes(api.client.app.routes) == set(ROLE_MATRIX)  # type: ignore[attr-defined]
+    routes = declared_routes(api.client.app.routes)  # type: ignore[attr-defined]
+    assert routes == set(ROLE_MATRIX) | set(CONSOLE_ANONYMOUS)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(CONSOLE_ANONYMOUS))
+def test_console_routes_without_a_session(api: Api, method: str, path: str) -> None:
+    url = path.replace("{ref}", "0")
+    answer = api.client.request(method, url, data={"username": "x", "password": "y"},
+                                follow_redirects=False)  # fmt: skip
+    assert answer.status_code == CONSOLE_ANONYMOUS[(method, path)], answer.text
+    if answer.status_code == 303:
+        assert answer.headers["location"].startswith("/signin?next=")
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ROLE_MATRIX))
