@@ -47,7 +47,8 @@ USE_CASES = {
                        "custody.access.requests.decide"),
     "refuse access": ("api.cli.requests:refuse", "api.http.routes.requests:refuse",
                       "custody.access.requests.decide"),
-    "receive the bytes": ("api.cli.requests:fetch", "api.http.routes.requests:get_content",
+    # The API's route and the console's player both answer with delivery_response.
+    "receive the bytes": ("api.cli.requests:fetch", "api.http.delivery_response:delivery_response",
                           "custody.access.handover.hand_over"),
     "export for court": ("api.cli.export:export_command", "api.http.routes.exports:post_export",
                          "export.package.export"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +20,7 @@ from vault.models import User, WebSession
 
 MIN_PASSWORD = 12
 COOKIE = "evault_session"
+TOUCH_EVERY = timedelta(seconds=30)
 # Hashed for an unknown user name, so that it takes as long as a wrong password.
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
 _DUMMY = _hasher.hash(secrets.token_urlsafe(16))
@@ -93,7 +95,7 @@ def _matches(hashed: str, password: str) -> bool:
 
 
 def current_session(
-    session: Session, secret: str, *, policy: Policy, touch: bool = True
+    session: Session, secret: str, *, policy: Policy, touch: bool = False
 ) -> WebSession:
     """The live session a cookie names; every refusal says why."""
     found = session.execute(
@@ -106,10 +108,21 @@ def current_session(
         raise NotAuthenticated("this account is disabled")
     if now - found.last_seen_at > policy.idle or now - found.created_at > policy.absolute:
         raise NotAuthenticated("the session expired: sign in again")
-    if touch and now - found.last_seen_at > timedelta(seconds=30):
-        found.last_seen_at = now  # often enough for the idle limit, not a write per request
+    if touch and touch_due(found, now):
+        found.last_seen_at = now
         session.flush()
     return found
+
+
+def touch_due(found: WebSession, now: datetime) -> bool:
+    """Often enough for the idle limit, not a write per request."""
+    return now - found.last_seen_at > TOUCH_EVERY
+
+
+def touch(session: Session, session_id: uuid.UUID) -> None:
+    session.execute(
+        update(WebSession).where(WebSession.id == session_id).values(last_seen_at=utcnow())
+    )
 
 
 def sign_out(session: Session, secret: str) -> None:

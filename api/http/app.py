@@ -28,7 +28,7 @@ from api.http.routes import (
 )
 from api.http.schemas import Problem
 from api.web import errors as web_errors
-from api.web import pages
+from api.web.console import ROUTERS as CONSOLE_ROUTERS
 from config.logging import configure_logging
 from config.settings import load_settings
 from vault.errors import InputRejected
@@ -71,7 +71,7 @@ def create_app(context: AppContext) -> FastAPI:
     web_errors.install(app)  # after the API's: the console answers its own routes with pages
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (
-        pages.router,
+        *CONSOLE_ROUTERS,
         health.router,
         metrics.router,
         items.router,

@@ -11,13 +11,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from api.http.problems import problem, status_of
+from api.web.console import ROUTERS
 from api.web.guard import SignInNeeded, html, redirect
 from api.web.i18n import DEFAULT
-from api.web.pages import router
 from api.web.render import page
 from vault.errors import VaultError
 
-CONSOLE_ROUTES = frozenset(id(route) for route in router.routes)
+CONSOLE_ROUTES = frozenset(id(route) for router in ROUTERS for route in router.routes)
 
 
 def is_console(request: Request) -> bool:
@@ -39,6 +39,7 @@ def install(app: FastAPI) -> None:
         if not is_console(request):
             return problem(request, status, kind, str(exc))
         zone = request.app.state.context.settings.display_timezone
-        body = page("error.html", language=DEFAULT, zone=zone, me=None, csrf="",
+        language = getattr(request.state, "language", DEFAULT)
+        body = page("error.html", language=language, zone=zone, me=None, csrf="",
                     title=f"{status} {HTTPStatus(status).phrase}", detail=str(exc))  # fmt: skip
         return html(body, status=status)

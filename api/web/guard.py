@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.context import AppContext
 from api.http.deps import SessionDep, app_context
 from config.settings import Settings
+from vault.db import unit_of_work, utcnow
 from vault.errors import AccessDenied, NotAuthenticated
 from vault.models import Role, User, WebSession
-from vault.signin import COOKIE, Policy, current_session
+from vault.signin import COOKIE, Policy, current_session, touch, touch_due
 
 SIGN_IN_COOKIE = "evault_signin"  # the sign-in form's CSRF token, before there is a session
 HEADERS = {
@@ -69,7 +70,20 @@ def visitor(
         web = current_session(session, secret, policy=policy(context.settings))
     except NotAuthenticated as exc:
         raise SignInNeeded(str(exc)) from None
-    return Visitor(web.user, web, context.settings)
+    if touch_due(web, utcnow()):
+        if request.method in {"GET", "HEAD"}:
+            # A page's GET reads in a read-only transaction (PostgreSQL refuses a write in it,
+            # and on SQLite it must not hold the write lock while a delivery commits its
+            # custody event): the last-seen time is written in a unit of its own.
+            with unit_of_work(context.factory) as own:
+                touch(own, web.id)
+        else:  # a form's unit already holds the write lock: a second one would wait for it
+            touch(session, web.id)
+    found = Visitor(web.user, web, context.settings)
+    # A refusal's page (api.web.errors) is written in the person's language: kept as text,
+    # since the session that loaded the user may be gone by then.
+    request.state.language = found.language
+    return found
 
 
 def allowed(who: Visitor, *roles: Role) -> Visitor:

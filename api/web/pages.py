@@ -29,8 +29,15 @@ from api.web.guard import (
 )
 from api.web.i18n import LANGUAGES, chosen
 from api.web.render import page
+from custody.access.virus_release import flagged_items
 from custody.admin.log import append_admin
+from custody.fixity.checks import summary as fixity_summary
+from custody.fixity.models import FixityState
 from custody.log.append import events_for
+from ingest.deadline import deadline_of
+from ingest.gap_service import list_gaps
+from ingest.sla import sla_report
+from retention.models import LegalHold
 from vault.alert_models import Alert
 from vault.db import utcnow
 from vault.errors import InputRejected
@@ -41,6 +48,7 @@ from vault.signin import COOKIE, sign_in, sign_out
 router = APIRouter(include_in_schema=False)
 Person = Annotated[Visitor, Depends(visitor)]
 PAGE_SIZE = 50
+HOUR = timedelta(hours=1)
 FAILURE_DELAY_S = 0.5  # per failure in a row, up to the lockout: guessing gets slower
 
 
@@ -48,7 +56,7 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _render(who: Visitor, template: str, **context: object) -> str:
+def render_for(who: Visitor, template: str, **context: object) -> str:
     return page(template, language=who.language, zone=who.settings.display_timezone,
                 me=who.user, csrf=who.web.csrf, **context)  # fmt: skip
 
@@ -146,8 +154,15 @@ def dashboard(who: Person, session: SessionDep) -> Response:
         select(func.count()).select_from(EvidenceItem).where(EvidenceItem.ingested_at >= since)
     ).scalar_one()
     latest = list_items(session, ItemFilter(limit=10))
-    return html(_render(who, "dashboard.html", stations=stations, alerts=alerts,
-                        ingested=ingested, latest=latest, now=now))  # fmt: skip
+    deadline = deadline_of(who.settings)
+    waiting = {s.station: s.waiting for s in sla_report(session, deadline=deadline, now=now)}
+    gaps = [g for g in list_gaps(session, who.settings) if g.explanation is None]
+    return html(render_for(
+        who, "dashboard.html", stations=stations, alerts=alerts, ingested=ingested,
+        latest=latest, now=now, waiting=waiting, warning_hours=deadline.warning / HOUR,
+        deadline_hours=deadline.limit / HOUR, gaps=gaps, flagged=flagged_items(session),
+        fixity=fixity_summary(session),
+    ))  # fmt: skip
 
 
 @router.get("/recordings")
@@ -185,7 +200,7 @@ def recordings(
         (page_number - 1) * PAGE_SIZE,
     ))  # fmt: skip
     stations = list(session.execute(select(Station.name).order_by(Station.name)).scalars())
-    return html(_render(who, "recordings.html", items=found[:PAGE_SIZE], form=form,
+    return html(render_for(who, "recordings.html", items=found[:PAGE_SIZE], form=form,
                         errors=errors, page=page_number, more=len(found) > PAGE_SIZE,
                         stations=stations, statuses=[s.value for s in ItemStatus]))  # fmt: skip
 
@@ -195,4 +210,11 @@ def recording(who: Person, session: SessionDep, ref: str) -> Response:
     allowed(who, *EVIDENCE_READERS)
     item = find_item(session, ref)
     events = events_for(session, item.id)
-    return html(_render(who, "recording.html", item=item, events=events))
+    copies = session.execute(
+        select(FixityState).where(FixityState.item_id == item.id).order_by(FixityState.copy)
+    ).scalars()
+    holds = session.execute(
+        select(LegalHold).where(LegalHold.item_id == item.id).order_by(LegalHold.placed_at)
+    ).scalars()
+    return html(render_for(who, "recording.html", item=item, events=events, copies=list(copies),
+                           holds=list(holds)))  # fmt: skip

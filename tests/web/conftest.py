@@ -4,6 +4,7 @@ downloaded. Every test saves screenshots under its tmp dir."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -27,7 +28,16 @@ from vault.synthetic import generate_clip
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the test people's
 HOSTILE_NAME = "<img src=x onerror=alert(1)>\u202egnp.mp4"
 RECORDED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # 17:30 in Shanghai
-PEOPLE = {"chen": ["custodian"], "li": ["investigator"], "zhao": ["approver"]}
+PEOPLE = {
+    "chen": ["custodian"], "li": ["investigator"], "zhao": ["approver"],
+    "wang": ["investigator", "approver"],  # may approve, but never their own request
+}  # fmt: skip
+# A sidecar whose fields hold markup, quotes and direction marks: shown as text, never obeyed.
+HOSTILE_SIDECAR = {
+    "officer": "P7",
+    "matter": "<script>alert('sidecar')</script>",
+    "location": '"quoted" \u200fright-to-left\u202e',
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,10 @@ def console(isolated_env: Path, tmp_path: Path) -> Iterator[Console]:
     generate_clip(vault.station_dir / "CAM7" / "earlier.mp4", seconds=1, frequency=720,
                   recorded_at=RECORDED - timedelta(days=2))  # fmt: skip
     generate_clip(vault.station_dir / "CAM7" / HOSTILE_NAME, seconds=1, frequency=640)
+    generate_clip(vault.station_dir / "CAM7" / "described.mp4", seconds=1, frequency=560)
+    (vault.station_dir / "CAM7" / "described.mp4.json").write_text(
+        json.dumps(HOSTILE_SIDECAR, ensure_ascii=False), encoding="utf-8"
+    )
     generate_clip(vault.station_dir / "CAM9" / "night.mp4", seconds=1, frequency=500,
                   recorded_at=RECORDED)  # fmt: skip
     vault.ingest()

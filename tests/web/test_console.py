@@ -4,15 +4,17 @@ CSRF, lockout and the security headers hold."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from custody.admin import acts
 from custody.admin.models import AdminEvent
 from tests.web.conftest import HOSTILE_NAME, PASSWORD, Console
-from vault.db import unit_of_work
-from vault.models import User
+from vault.db import unit_of_work, utcnow
+from vault.models import User, WebSession
 
 
 def _admin_log(console: Console) -> list[tuple[str, str]]:
@@ -27,7 +29,7 @@ def test_a_custodian_finds_a_recording_and_reads_its_custody(console: Console, p
     console.sign_in(page, "chen")
     expect(page.locator("h1")).to_have_text("总览")  # the dashboard, in Chinese by default
     expect(page.locator("table").first).to_contain_text("station0")
-    expect(page.locator(".summary")).to_have_text("最近24小时入库录像：4")  # noqa: RUF001
+    expect(page.locator(".summary")).to_have_text("最近24小时入库录像：5")  # noqa: RUF001
     console.shot(page, "dashboard-zh")
 
     page.click("text=录像")
@@ -42,13 +44,12 @@ def test_a_custodian_finds_a_recording_and_reads_its_custody(console: Console, p
     console.shot(page, "recordings-cam7")
 
     page.click("text=patrol.mp4")
-    expect(page.locator("table.timeline")).to_contain_text("ingested")
+    expect(page.locator("table.timeline tr.event-ingested")).to_contain_text("入库")
     hashes = page.locator("code.hash").all_inner_texts()
     assert hashes and all(len(h) == 64 for h in hashes)
     expect(page.locator("dl.facts")).to_contain_text("+08:00 (CST)")  # the zone is shown
     console.shot(page, "recording-timeline")
 
-    page.fill("input[name=since]", "2026-02-30") if False else None
     page.goto(f"{console.url}/recordings?since=2026-02-30")
     expect(page.locator(".filters .error")).to_contain_text("2026-02-30")  # beside its field
 
@@ -144,4 +145,30 @@ def test_disabling_a_user_signs_them_out_everywhere(console: Console, page: Page
     with unit_of_work(console.vault.app.factory) as session:
         acts.disable_user(session, actor="test", username="li")
     page.reload()
+    expect(page).to_have_url(f"{console.url}/signin?next=%2Frecordings")
+
+
+def test_an_idle_session_is_renewed_by_a_page_and_by_a_form(console: Console, page: Page) -> None:
+    console.sign_in(page, "chen")
+
+    def idle_for(minutes: int) -> datetime:
+        earlier = utcnow() - timedelta(minutes=minutes)
+        with unit_of_work(console.vault.app.factory) as session:
+            session.execute(update(WebSession).values(last_seen_at=earlier))
+        return earlier
+
+    def last_seen() -> datetime:
+        with unit_of_work(console.vault.app.factory, read_only=True) as session:
+            return session.execute(select(WebSession.last_seen_at)).scalar_one()
+
+    earlier = idle_for(5)
+    page.goto(f"{console.url}/recordings")  # a GET: read-only, renewed in a unit of its own
+    expect(page.locator("h1")).to_have_text("录像")
+    assert last_seen() > earlier
+    earlier = idle_for(5)
+    page.click("button[value=en]")  # a form: renewed in the form's own unit of work
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    assert last_seen() > earlier
+    idle_for(31)  # past console_idle_minutes
+    page.goto(f"{console.url}/recordings")
     expect(page).to_have_url(f"{console.url}/signin?next=%2Frecordings")

@@ -58,6 +58,14 @@ def post_export(user: Exporter, context: Context, ref: str, body: ExportIn) -> S
     custody chains with inclusion proofs and the signed checkpoint, the signed bilingual
     report, data/verify.py). Large exports are better run with `evault export` on the
     server: the response starts only when the package is complete."""
+    return export_response(user_id=user.id, context=context, ref=ref, body=body)
+
+
+def export_response(
+    *, user_id: uuid.UUID, context: AppContext, ref: str, body: ExportIn
+) -> StreamingResponse:
+    """Build the package of request ``ref`` for its requester and stream it as one ZIP (the
+    JSON API's export route and the console's export button both answer with this)."""
     # bagit, reportlab and pyHanko load only for an export (a lighter API start-up).
     from export.package import ExportJob, export, new_number  # noqa: PLC0415
 
@@ -71,7 +79,7 @@ def post_export(user: Exporter, context: Context, ref: str, body: ExportIn) -> S
         reason=body.reason, clips=[ClipSpec(c.item, c.start, c.end) for c in body.clips],
     )  # fmt: skip
     try:
-        export(ExportJob(context.factory, context.stores, settings), spec, user_id=user.id,
+        export(ExportJob(context.factory, context.stores, settings), spec, user_id=user_id,
                target=target, as_zip=True, number=number)  # fmt: skip
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

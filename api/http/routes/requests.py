@@ -7,23 +7,18 @@ custody.access.delivery.deliver, which commits the custody event before the firs
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.context import AppContext
 from api.http.convert import request_out
-from api.http.delivery_response import DeliveryResponse
+from api.http.delivery_response import delivery_response
 from api.http.deps import SessionDep, app_context, require
-from api.http.problems import PROBLEM_SCHEMA, problem
-from api.http.ranges import RangeNotSatisfiable, parse_range
+from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import DecisionIn, RequestIn, RequestOut
 from custody.access import requests as access
-from custody.access.handover import hand_over
-from custody.access.models import Purpose
 from vault.errors import NotFound
 from vault.models import Role, User
 
@@ -162,50 +157,7 @@ def get_content(
 ) -> StreamingResponse | JSONResponse:
     """Stream (purpose view) or download (copy_original) one item of an approved, unexpired
     request of yours. Supports `Range: bytes=…`, so a browser video element can seek."""
-    approved, found = access.authorize_delivery(session, ref=ref, item_ref=item, user=user)
-    etag = f'"{found.digest}"'  # strong: the digest names exactly these bytes
-    if_range = request.headers.get("if-range")
-    if if_range is not None and if_range.strip() != etag:
-        # RFC 9110 13.1.5: a validator that does not match (a date, or another copy's tag)
-        # means the client's part is stale: send the whole object, not the range.
-        range_header = None
-    try:
-        span = (
-            None
-            if approved.purpose == Purpose.COPY_RENDITION
-            else parse_range(range_header, found.size)
-        )
-    except RangeNotSatisfiable as exc:
-        answer = problem(request, 416, "range-not-satisfiable", str(exc))
-        answer.headers["Content-Range"] = f"bytes */{found.size}"
-        return answer
-    handed = hand_over(
-        factory=context.factory,
-        session=session,
-        stores=context.stores,
-        request=approved,
-        item=found,
-        user=user,
-        workdir=context.settings.data_dir / "work",
-        chunk_size=context.settings.chunk_size,
-        byte_range=span,
-    )
-    disposition = "inline" if handed.inline else "attachment"
-    headers = {
-        "Accept-Ranges": "none" if approved.purpose == Purpose.COPY_RENDITION else "bytes",
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(handed.filename)}",
-        "Cache-Control": "no-store",
-    }
-    if approved.purpose != Purpose.COPY_RENDITION:
-        headers["ETag"] = etag
-    if handed.span is None:
-        headers["Content-Length"] = str(handed.size)
-        encoded = base64.b64encode(bytes.fromhex(handed.digest)).decode()
-        headers["Repr-Digest"] = f"sha-256=:{encoded}:"  # RFC 9530: the client can check
-        return DeliveryResponse(handed.chunks, media_type=handed.media_type, headers=headers)
-    span = handed.span
-    headers["Content-Length"] = str(span.length)
-    headers["Content-Range"] = f"bytes {span.start}-{span.start + span.length - 1}/{handed.size}"
-    return DeliveryResponse(
-        handed.chunks, status_code=206, media_type=handed.media_type, headers=headers
-    )
+    return delivery_response(
+        user=user, session=session, context=context, request=request, ref=ref, item=item,
+        range_header=range_header,
+    )  # fmt: skip

@@ -1,0 +1,8 @@
+"""The console's routers, in one place: the app includes them and the error handlers know
+which routes answer with pages instead of problem+json."""
+
+from __future__ import annotations
+
+from api.web import access_pages, case_pages, pages
+
+ROUTERS = (pages.router, access_pages.router, case_pages.router)
