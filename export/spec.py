@@ -8,14 +8,16 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.access.delivery import refuse_if_infected
 from custody.access.models import AccessRequest, Purpose
 from custody.access.requests import authorize_delivery, find_request
+from custody.access.watermark import made_rendition
 from vault.errors import AccessDenied, InputRejected, NotFound
 from vault.items import find_item
-from vault.models import EvidenceItem, ItemStatus, MediaStatus, User
+from vault.models import EvidenceItem, ItemStatus, MediaStatus, Rendition, RenditionStatus, User
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,16 @@ def _refuse_controls(field: str, text: str, *, allowed: str) -> None:
         )
 
 
+def _refuse_unrendered(session: Session, item: EvidenceItem) -> None:
+    status = session.execute(
+        select(Rendition.status).where(Rendition.item_id == item.id)
+    ).scalar_one_or_none()
+    if status != RenditionStatus.FAILED:  # a failed one: the original goes on its own
+        made_rendition(session, item)
+
+
 def authorize_export(session: Session, spec: ExportSpec, user: User) -> Authorized:
     """The request, items and clips of an export, or the exact reason it is refused."""
-    # The recipient is one line of bag-info.txt, signed in the manifest: no line breaks.
     # The recipient is one line of bag-info.txt, signed in the manifest: no line breaks.
     _refuse_controls("recipient", spec.recipient, allowed="")
     _refuse_controls("reason", spec.reason, allowed="\t\n")
@@ -111,6 +120,10 @@ def authorize_export(session: Session, spec: ExportSpec, user: User) -> Authoriz
         )
     for item in named:
         refuse_if_infected(item)
+        # Checked here, before the first exported entry is written: refused at the rendition
+        # step, the chain would carry an export and its abandonment for a package never made.
+        if item.media_status != MediaStatus.UNREADABLE:
+            _refuse_unrendered(session, item)
     items: dict[object, EvidenceItem] = {}
     for ref in refs:
         _, item = authorize_delivery(session, ref=request.number, item_ref=ref, user=user)

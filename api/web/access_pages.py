@@ -231,13 +231,15 @@ def export(
     found = _visible(session, who, ref)
     if found.requester_id != who.user.id:
         raise AccessDenied(f"request {found.number} is not yours")
-    user_id = who.user.id
+    user_id, number = who.user.id, found.number
     try:
         body = parsed(ExportIn, {"recipient": recipient, "reason": reason,
                                  "watermark": bool(watermark)})  # fmt: skip
-        session.commit()  # the export runs its own units of work; this one holds no lock
+        # The export runs units of work of its own: this one ends here and is not touched
+        # again (a new transaction would take SQLite's write lock and the export would wait).
+        session.commit()
         try:
-            return export_response(user_id=user_id, context=context, ref=found.number, body=body)
+            return export_response(user_id=user_id, context=context, ref=number, body=body)
         except VaultError as exc:
             raise refusal(exc, EXPORT_PHRASES) from None
     except FormErrors as exc:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from custody.access import requests as access
 from custody.access.models import AccessRequest, Purpose, RequesterKind
@@ -21,7 +21,7 @@ from tests.custody.test_tamper import flip_byte
 from tests.export.exporting import Scene, ask, decide, make_scene, run_verifier
 from vault import accounts
 from vault.db import unit_of_work, utcnow
-from vault.errors import AccessDenied, InputRejected, NotFound, VaultError
+from vault.errors import AccessDenied, Conflict, InputRejected, NotFound, VaultError
 from vault.models import EvidenceItem, ItemStatus, Rendition
 from vault.stores.filesystem import FilesystemStore
 
@@ -78,6 +78,8 @@ def mark_destroyed(vault: Vault, item: EvidenceItem) -> None:
         # The recipient is one line of bag-info.txt, signed in the manifest.
         ("recipient on two lines", InputRejected, "the recipient holds a control character"),
         ("organisation on two lines", InputRejected, "request's organisation .name the recip"),
+        # Refused before the first exported entry, not abandoned at the rendition step.
+        ("rendition not made yet", Conflict, "rendition is not made yet"),
     ],
 )
 def test_refused_export_writes_nothing(
@@ -113,6 +115,9 @@ def test_refused_export_writes_nothing(
                 .where(AccessRequest.number == scene.request)
                 .values(organisation="Haidian Court\nRecipient: Another Court")
             )
+    elif case == "rendition not made yet":  # ingested, its rendition still to come
+        with unit_of_work(vault.app.factory) as session:
+            session.execute(delete(Rendition).where(Rendition.item_id == scene.short.id))
     with pytest.raises(error, match=message):
         scene.export(out / "package.zip", **spec)
     assert_nothing_written(out, vault)

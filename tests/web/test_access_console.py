@@ -7,8 +7,10 @@ form errors are the API's, beside their fields."""
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,8 @@ from custody.access.models import AccessRequest
 from custody.admin import acts
 from custody.log.kinds import EventKind
 from custody.log.models import CustodyEvent
+from ingest.renditions import render_pending
+from tests.export.exporting import run_verifier
 from tests.web.conftest import HOSTILE_SIDECAR, PASSWORD, Console
 from vault.db import unit_of_work, utcnow
 from vault.models import EvidenceItem, User
@@ -156,12 +160,7 @@ def test_an_expired_request_says_why(console: Console, page: Page) -> None:
     patrol = _item(console, "patrol.mp4")
     console.sign_in(page, "li")
     number = _ask(console, page, patrol, "expiring")
-    zhao = httpx.Client(base_url=console.url)
-    _sign_in_httpx(zhao, "zhao")
-    csrf = _csrf_of(zhao.get("/access").text)
-    decided = zhao.post(f"/access/{number}/decision",
-                        data={"csrf": csrf, "decision": "approve", "reason": "ok"})  # fmt: skip
-    assert decided.status_code == 303, decided.text
+    _approved_by_zhao(console, number)
     with unit_of_work(console.vault.app.factory) as session:  # the period ran out
         session.execute(
             update(AccessRequest)
@@ -178,6 +177,15 @@ def test_an_expired_request_says_why(console: Console, page: Page) -> None:
     assert content.status == 403
     assert _events(console, patrol, EventKind.VIEWED) == []
     console.shot(page, "expired")
+
+
+def _approved_by_zhao(console: Console, number: str) -> None:
+    """The approver's decision, posted as the page's form is (another person, no browser)."""
+    with httpx.Client(base_url=console.url) as zhao:
+        _sign_in_httpx(zhao, "zhao")
+        form = {"csrf": _csrf_of(zhao.get("/access").text), "decision": "approve", "reason": "ok"}
+        decided = zhao.post(f"/access/{number}/decision", data=form)
+        assert decided.status_code == 303, decided.text
 
 
 def _sign_in_httpx(client: httpx.Client, username: str) -> None:
@@ -242,3 +250,39 @@ def test_a_sidecar_with_markup_is_shown_as_text(console: Console, page: Page) ->
     assert dialogs == []
     assert HOSTILE_SIDECAR["matter"].startswith("<script>")
     console.shot(page, "hostile-sidecar")
+
+
+def test_an_approved_export_request_downloads_its_package(
+    console: Console, page: Page, tmp_path: Path
+) -> None:
+    patrol = _item(console, "patrol.mp4")
+    console.sign_in(page, "li")
+    page.goto(f"{console.url}/access/new?item={patrol.id}")
+    page.select_option("select[name=purpose]", "export")
+    page.fill("textarea[name=reason]", "trial bundle")
+    page.click("form.request-form button[type=submit]")
+    number = page.locator("h1").inner_text().split()[-1]
+    _approved_by_zhao(console, number)
+    page.reload()
+    page.fill("input[name=recipient]", "Haidian District People's Court")
+    page.fill("input[name=reason]", "trial bundle, case 2026-117")
+    page.click("button:has-text('生成并下载证据包')")  # no rendition yet: the service's reason
+    expect(page.locator("p.error[role=alert]")).to_contain_text("rendition is not made yet")
+    assert _events(console, patrol, EventKind.EXPORTED) == []
+    console.shot(page, "export-refused-no-rendition")
+
+    render_pending(console.vault.ingest_context())
+    page.fill("input[name=recipient]", "Haidian District People's Court")
+    page.fill("input[name=reason]", "trial bundle, case 2026-117")
+    with page.expect_download(timeout=120_000) as waiting:
+        page.click("button:has-text('生成并下载证据包')")
+    package = tmp_path / "package.zip"
+    waiting.value.save_as(package)
+    with zipfile.ZipFile(package) as bag:
+        bag.extractall(tmp_path / "unpacked")
+    (verifier,) = (tmp_path / "unpacked").glob("**/data/verify.py")
+    checked = run_verifier(verifier.parent.parent)  # the package checks itself, as a court would
+    assert checked.returncode == 0 and "VERIFIED" in checked.stdout, checked.stdout + checked.stderr
+    assert [e.data["recipient"] for e in _events(console, patrol, EventKind.EXPORTED)][:1] == [
+        "Haidian District People's Court"
+    ]
