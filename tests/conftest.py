@@ -41,6 +41,9 @@ from vault.db import make_engine, unit_of_work
 from vault.models import EvidenceItem
 from vault.synthetic import generate_clip
 
+# Fixtures kept in their own modules, for every test directory.
+pytest_plugins = ["tests.malware"]
+
 REPO = Path(__file__).resolve().parent.parent
 SQLITE_FILE = "evault.db"  # under data_dir, as config.settings.Settings.database names it
 

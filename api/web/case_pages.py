@@ -129,10 +129,11 @@ def case_flag(
 
 
 def _gaps(who: Visitor, session: SessionDep, context: AppContext, errors: dict[str, str],
-          status: int = 200) -> Response:  # fmt: skip
+          status: int = 200, *, sent: dict[str, str] | None = None) -> Response:  # fmt: skip
+    """The gaps page; after a refusal, ``sent`` is the refused form, shown again as typed."""
     found = list_gaps(session, context.settings)
     body = render_for(who, "gaps.html", gaps=found, errors=errors, whole=WHOLE_FORM,
-                      causes=[c.value for c in GapCause])  # fmt: skip
+                      causes=[c.value for c in GapCause], sent=sent or {})  # fmt: skip
     return html(body, status=status)
 
 
@@ -162,7 +163,8 @@ def gap_explain(
             raise refusal(exc, {"explanation": "explanation", "other": "explanation"}) from None
     except FormErrors as exc:
         errors = {f"{before}/{after}/{k}": v for k, v in exc.errors.items()}
-        return _gaps(who, session, context, errors, 422)
+        sent = {"key": f"{before}/{after}", "cause": cause, "explanation": explanation}
+        return _gaps(who, session, context, errors, 422, sent=sent)
     return redirect("/recording-gaps")
 
 

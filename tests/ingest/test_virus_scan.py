@@ -6,8 +6,6 @@ marked unscanned, as configured, and says so."""
 
 from __future__ import annotations
 
-import binascii
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,27 +20,13 @@ from ingest.models import StationFile
 from ingest.renditions import render_pending
 from tests.conftest import Vault, make_vault, put_clip
 from tests.export.exporting import ask, decide
+from tests.malware import MARKER, infect
 from vault import accounts
 from vault.alerts import recent_alerts
 from vault.db import unit_of_work
 from vault.errors import AccessDenied
 from vault.models import EvidenceItem, Rendition, ScanStatus, User
 from vault.stores.protocol import rehash
-
-MARKER = b"EVAULT-TEST-MALWARE-SIGNATURE-7f3a"
-
-
-@pytest.fixture
-def signatures(tmp_path: Path) -> Path:
-    assert shutil.which("clamscan"), "ClamAV's clamscan is needed (apt-get install clamav)"
-    database = tmp_path / "evault-test.ndb"
-    database.write_text(f"Evault.Test.Malware:0:*:{binascii.hexlify(MARKER).decode()}\n")
-    return database
-
-
-def infect(path: Path) -> None:
-    with open(path, "ab") as tail:
-        tail.write(MARKER)  # still a playable MP4 to ffmpeg; a match to ClamAV
 
 
 def events(vault: Vault, item: EvidenceItem) -> list[CustodyEvent]:

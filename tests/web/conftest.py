@@ -8,7 +8,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,8 +81,27 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def console(isolated_env: Path, tmp_path: Path) -> Iterator[Console]:
-    vault = make_vault(isolated_env, console_lockout_after=3, console_lockout_minutes=5)
+def console_options() -> dict[str, object]:
+    """Settings of the console's vault beyond the defaults; a test module overrides this."""
+    return {}
+
+
+@pytest.fixture
+def docked() -> Callable[[Path], None]:
+    """More recordings put on the station before the first ingest; a module overrides this."""
+    return lambda station: None
+
+
+@pytest.fixture
+def console(
+    isolated_env: Path,
+    tmp_path: Path,
+    console_options: dict[str, object],
+    docked: Callable[[Path], None],
+) -> Iterator[Console]:
+    vault = make_vault(
+        isolated_env, console_lockout_after=3, console_lockout_minutes=5, **console_options
+    )
     generate_clip(vault.station_dir / "CAM7" / "patrol.mp4", seconds=1, label="A",
                   recorded_at=RECORDED)  # fmt: skip
     generate_clip(vault.station_dir / "CAM7" / "earlier.mp4", seconds=1, frequency=720,
@@ -94,6 +113,7 @@ def console(isolated_env: Path, tmp_path: Path) -> Iterator[Console]:
     )
     generate_clip(vault.station_dir / "CAM9" / "night.mp4", seconds=1, frequency=500,
                   recorded_at=RECORDED)  # fmt: skip
+    docked(vault.station_dir)
     vault.ingest()
     with unit_of_work(vault.app.factory) as session:
         for name, roles in PEOPLE.items():
