@@ -94,9 +94,17 @@ end
 
 
 def load(
-    base: str, token: str, paths: list[str], *, clients: int, seconds: float, work: Path
+    base: str,
+    token: str,
+    paths: list[str],
+    *,
+    clients: int,
+    seconds: float,
+    work: Path,
+    header: str | None = None,
 ) -> dict[str, float]:
-    """wrk (C, event-driven) drives the load: a Python client would take the cores it measures."""
+    """wrk (C, event-driven) drives the load: a Python client would take the cores it measures.
+    Each request carries the token, or ``header`` instead (a console's session cookie)."""
     script = work / "paths.lua"
     listed = ",".join(json.dumps(p) for p in paths)
     script.write_text(
@@ -106,7 +114,7 @@ def load(
     )
     run = subprocess.run(
         ["wrk", "-t2", f"-c{clients}", f"-d{seconds:.0f}s", "--timeout", "30s",
-         "-H", f"Authorization: Bearer {token}", "-s", str(script), base],
+         "-H", header or f"Authorization: Bearer {token}", "-s", str(script), base],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     report: dict[str, float] = json.loads(run.stdout.strip().splitlines()[-1])

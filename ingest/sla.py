@@ -75,11 +75,12 @@ def _latency(samples: list[timedelta]) -> Latency:
     )
 
 
-def sla_report(session: Session, *, deadline: Deadline, now: datetime) -> list[StationSla]:
-    report = {
-        s.id: StationSla(s.name)
-        for s in session.execute(select(Station).order_by(Station.name)).scalars()
-    }
+def waiting_files(
+    session: Session, *, deadline: Deadline, now: datetime
+) -> dict[uuid.UUID, list[WaitingFile]]:
+    """Each station's files not yet archived, oldest first (what the dashboard shows; no
+    pass over the items, which sla_report's latency figures need)."""
+    waiting: dict[uuid.UUID, list[WaitingFile]] = {}
     for row in session.execute(
         select(StationFile)
         .where(StationFile.state.in_(OPEN_STATES))
@@ -88,9 +89,19 @@ def sla_report(session: Session, *, deadline: Deadline, now: datetime) -> list[S
         age = now - row.counted_from
         # An ingested file still on the station is safe; it is not waiting on the guarantee.
         overdue = deadline.missed(age) and row.state in STILL_WAITING
-        report[row.station_id].waiting.append(
+        waiting.setdefault(row.station_id, []).append(
             WaitingFile(row.rel_path, row.state.value, row.size, age, overdue, row.last_error)
         )
+    return waiting
+
+
+def sla_report(session: Session, *, deadline: Deadline, now: datetime) -> list[StationSla]:
+    report = {
+        s.id: StationSla(s.name)
+        for s in session.execute(select(Station).order_by(Station.name)).scalars()
+    }
+    for station_id, files in waiting_files(session, deadline=deadline, now=now).items():
+        report[station_id].waiting.extend(files)
     samples: dict[uuid.UUID, list[timedelta]] = {}
     for item in session.execute(select(EvidenceItem)).scalars():
         latency = item.ingested_at - (item.docked_after or item.docked_at)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from api.context import AppContext
@@ -17,7 +17,7 @@ from api.http.schemas import CaseIn, CaseItemsIn
 from api.web.forms import WHOLE_FORM, FormErrors, beside, parsed, refusal
 from api.web.guard import Visitor, allowed, check_csrf, html, redirect
 from api.web.pages import Person, render_for
-from custody.access.virus_release import flagged_items, release_infected
+from custody.access.virus_release import flagged_counts, flagged_items, release_infected
 from ingest.gap_service import explain_gap, list_gaps
 from ingest.gaps import GapCause
 from retention import changes
@@ -30,6 +30,7 @@ Context = Annotated[AppContext, Depends(app_context)]
 Csrf = Annotated[str, Form(max_length=100)]
 CASE_WORKERS = (Role.CUSTODIAN, Role.INVESTIGATOR)
 CASE_PHRASES = {"case number": "number", "already": "number", "title": "title"}
+FLAGGED_PAGE = 100  # a vault run without a scanner has every recording unscanned
 
 
 def _cases(who: Visitor, session: SessionDep, form: dict[str, str], errors: dict[str, str],
@@ -169,16 +170,22 @@ def gap_explain(
 
 
 def _flagged(who: Visitor, session: SessionDep, errors: dict[str, str],
-             status: int = 200) -> Response:  # fmt: skip
-    body = render_for(who, "flagged.html", items=flagged_items(session), errors=errors,
-                      whole=WHOLE_FORM)  # fmt: skip
+             status: int = 200, page: int = 1) -> Response:  # fmt: skip
+    found = flagged_items(session, limit=FLAGGED_PAGE + 1, offset=(page - 1) * FLAGGED_PAGE)
+    body = render_for(who, "flagged.html", items=found[:FLAGGED_PAGE], errors=errors,
+                      whole=WHOLE_FORM, counts=flagged_counts(session), page=page,
+                      more=len(found) > FLAGGED_PAGE)  # fmt: skip
     return html(body, status=status)
 
 
 @router.get("/flagged-recordings")
-def flagged(who: Person, session: SessionDep) -> Response:
+def flagged(
+    who: Person,
+    session: SessionDep,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100000)] = 1,
+) -> Response:
     allowed(who, Role.CUSTODIAN, Role.APPROVER, Role.AUDITOR)
-    return _flagged(who, session, {})
+    return _flagged(who, session, {}, page=page_number)
 
 
 @router.post("/flagged-recordings/{ref}/release")

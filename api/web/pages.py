@@ -29,14 +29,14 @@ from api.web.guard import (
 )
 from api.web.i18n import LANGUAGES, chosen
 from api.web.render import page
-from custody.access.virus_release import flagged_items
+from custody.access.virus_release import flagged_counts
 from custody.admin.log import append_admin
 from custody.fixity.checks import summary as fixity_summary
 from custody.fixity.models import FixityState
 from custody.log.append import events_for
 from ingest.deadline import deadline_of
 from ingest.gap_service import list_gaps
-from ingest.sla import sla_report
+from ingest.sla import waiting_files
 from retention.models import LegalHold
 from vault.alert_models import Alert
 from vault.db import utcnow
@@ -155,12 +155,13 @@ def dashboard(who: Person, session: SessionDep) -> Response:
     ).scalar_one()
     latest = list_items(session, ItemFilter(limit=10))
     deadline = deadline_of(who.settings)
-    waiting = {s.station: s.waiting for s in sla_report(session, deadline=deadline, now=now)}
+    files = waiting_files(session, deadline=deadline, now=now)
+    waiting = {s.name: files.get(s.id, []) for s in stations}
     gaps = [g for g in list_gaps(session, who.settings) if g.explanation is None]
     return html(render_for(
         who, "dashboard.html", stations=stations, alerts=alerts, ingested=ingested,
         latest=latest, now=now, waiting=waiting, warning_hours=deadline.warning / HOUR,
-        deadline_hours=deadline.limit / HOUR, gaps=gaps, flagged=flagged_items(session),
+        deadline_hours=deadline.limit / HOUR, gaps=gaps, flagged=flagged_counts(session),
         fixity=fixity_summary(session),
     ))  # fmt: skip
 

@@ -3,7 +3,7 @@ recorded in the item's custody chain before anything of it may be handed out. Fl
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from custody.log.append import append_event
@@ -32,12 +32,27 @@ def release_infected(session: Session, *, ref: str, approver: User, reason: str)
     return item
 
 
-def flagged_items(session: Session) -> list[EvidenceItem]:
-    """Items without a clean virus check: infected first, then unscanned."""
+def flagged_items(
+    session: Session, *, limit: int | None = None, offset: int = 0
+) -> list[EvidenceItem]:
+    """Items without a clean virus check: infected first, then unscanned (a page of them with
+    ``limit``: a vault run without a scanner has every item unscanned)."""
     return list(
         session.execute(
             select(EvidenceItem)
             .where(EvidenceItem.scan_status != ScanStatus.CLEAN)
-            .order_by(EvidenceItem.scan_status, EvidenceItem.ingested_at)
+            .order_by(EvidenceItem.scan_status, EvidenceItem.ingested_at, EvidenceItem.id)
+            .limit(limit)
+            .offset(offset)
         ).scalars()
     )
+
+
+def flagged_counts(session: Session) -> dict[str, int]:
+    """How many items each status other than clean holds, counted by the database."""
+    counted = session.execute(
+        select(EvidenceItem.scan_status, func.count())
+        .where(EvidenceItem.scan_status != ScanStatus.CLEAN)
+        .group_by(EvidenceItem.scan_status)
+    ).all()
+    return {status.value: n for status, n in counted}

@@ -4,13 +4,18 @@ API's message beside its field. The gaps and flagged pages answer for their role
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from api.web import case_pages
 from custody.log.models import CustodyEvent
 from tests.web.conftest import Console
 from vault.db import unit_of_work
 from vault.models import Case, EvidenceItem
+
+# The catalog's Chinese punctuation, full-width as a reader sees it.
+COUNTS = "染毒：{}，未查毒：{}"  # noqa: RUF001
 
 
 def test_a_custodian_opens_attaches_flags_and_closes_a_case(console: Console, page: Page) -> None:
@@ -57,3 +62,25 @@ def test_a_custodian_opens_attaches_flags_and_closes_a_case(console: Console, pa
     console.sign_in(page, "li")  # an investigator: no flagged page
     answer = page.goto(f"{console.url}/flagged-recordings")
     assert answer is not None and answer.status == 403
+
+
+def test_the_flagged_list_comes_in_pages(
+    console: Console, page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a scanner every recording is unscanned (5 here): the page lists them a page at
+    a time, and the dashboard has them counted by the database."""
+    monkeypatch.setattr(case_pages, "FLAGGED_PAGE", 2)
+    console.sign_in(page, "chen")
+    expect(page.locator("section.figures")).to_contain_text(COUNTS.format(0, 5))
+    page.goto(f"{console.url}/flagged-recordings")
+    expect(page.locator("p.summary")).to_have_text(COUNTS.format(0, 5))
+    rows = page.locator("table.flagged tbody tr")
+    seen: list[str] = []
+    for number, count in ((1, 2), (2, 2), (3, 1)):
+        expect(page.locator("nav.pages span")).to_have_text(f"第 {number} 页")
+        expect(rows).to_have_count(count)
+        seen += [row.locator("td").first.inner_text() for row in rows.all()]
+        if number < 3:
+            page.click("nav.pages a:has-text('下一页')")
+    expect(page.locator("nav.pages a")).to_have_text(["上一页"])
+    assert len(set(seen)) == 5, seen  # every one once, none twice

@@ -22,6 +22,9 @@ from vault.db import unit_of_work
 from vault.models import EvidenceItem, ScanStatus
 from vault.synthetic import generate_clip
 
+# The catalog's Chinese punctuation, full-width as a reader sees it.
+COUNTS = "染毒：{}，未查毒：{}"  # noqa: RUF001
+
 
 @pytest.fixture
 def console_options(signatures: Path) -> dict[str, object]:
@@ -61,6 +64,7 @@ def test_an_approver_releases_an_infected_recording(console: Console, page: Page
     expect(row).to_contain_text("Evault.Test.Malware")
     expect(row.locator("form")).to_have_count(0)
     expect(page.locator("table.flagged tbody tr")).to_have_count(1)  # the others scanned clean
+    expect(page.locator("p.summary")).to_have_text(COUNTS.format(1, 0))
     console.shot(page, "flagged-custodian")
     with httpx.Client(base_url=console.url) as chen:
         _sign_in_httpx(chen, "chen")
