@@ -3,6 +3,6 @@ which routes answer with pages instead of problem+json."""
 
 from __future__ import annotations
 
-from api.web import access_pages, case_pages, pages
+from api.web import access_pages, audit_pages, case_pages, pages
 
-ROUTERS = (pages.router, access_pages.router, case_pages.router)
+ROUTERS = (pages.router, access_pages.router, case_pages.router, audit_pages.router)

@@ -87,3 +87,20 @@ def check_admin_log(session: Session) -> AdminCheck:
         heads.append(recomputed)
         prev = recomputed
     return AdminCheck(problems, heads)
+
+
+SIGN_IN_ACTIONS = ("signed_in", "sign_in_failed", "locked_out")
+
+
+def sign_in_record(session: Session, *, limit: int, offset: int = 0) -> list[AdminEvent]:
+    """The console's sign-ins, failures and lockouts, newest first (entries of this log, so
+    `evault audit verify` checks them with the rest)."""
+    return list(
+        session.execute(
+            select(AdminEvent)
+            .where(AdminEvent.action.in_(SIGN_IN_ACTIONS))
+            .order_by(AdminEvent.seq.desc())
+            .limit(limit)
+            .offset(offset)
+        ).scalars()
+    )

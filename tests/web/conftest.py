@@ -31,6 +31,7 @@ RECORDED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # 17:30 in Shanghai
 PEOPLE = {
     "chen": ["custodian"], "li": ["investigator"], "zhao": ["approver"],
     "wang": ["investigator", "approver"],  # may approve, but never their own request
+    "sun": ["auditor"],
 }  # fmt: skip
 # A sidecar whose fields hold markup, quotes and direction marks: shown as text, never obeyed.
 HOSTILE_SIDECAR = {

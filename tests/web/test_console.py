@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
 from custody.admin import acts
+from custody.admin.log import SIGN_IN_ACTIONS
 from custody.admin.models import AdminEvent
 from tests.web.conftest import HOSTILE_NAME, PASSWORD, Console
 from vault.db import unit_of_work, utcnow
@@ -172,3 +173,37 @@ def test_an_idle_session_is_renewed_by_a_page_and_by_a_form(console: Console, pa
     idle_for(31)  # past console_idle_minutes
     page.goto(f"{console.url}/recordings")
     expect(page).to_have_url(f"{console.url}/signin?next=%2Frecordings")
+
+
+SHOWN_AS = [("signed_in", "sun"), ("signed_in", "li"), ("sign_in_failed", "li"),
+            ("sign_in_failed", HOSTILE_NAME)]  # fmt: skip
+WORDS = {"signed_in": "登录成功", "sign_in_failed": "密码错误"}
+
+
+def test_an_auditor_reads_the_sign_in_record(console: Console, page: Page) -> None:
+    """Who signed in, failed or was locked out, when and from where: the administration log's
+    entries, shown to auditors as text (a user name typed as markup stays text)."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    console.sign_in(page, HOSTILE_NAME, "whatever")
+    console.sign_in(page, "li", "not the password at all")
+    console.sign_in(page, "li")
+    expect(page.locator("h1")).to_have_text("录像")
+    answer = page.goto(f"{console.url}/sign-ins")  # an investigator may not read it
+    assert answer is not None and answer.status == 403
+
+    console.sign_in(page, "sun")
+    page.click("nav a:has-text('登录记录')")
+    rows = page.locator("table.sign-ins tbody tr")
+    expect(rows.first).to_contain_text("sun")  # newest first
+    shown = [row.locator("td").all_inner_texts() for row in rows.all()]
+    assert [(r[1], r[2], r[3]) for r in shown] == [
+        (WORDS[action], name.replace("\u202e", "\\u202e"), "127.0.0.1")  # RLO shown, not obeyed
+        for action, name in SHOWN_AS
+    ]
+    assert page.locator("img").count() == 0
+    assert all(r[0].endswith("+08:00 (CST)") for r in shown)
+    logged = [(action, who) for action, who in _admin_log(console) if action in SIGN_IN_ACTIONS]
+    assert logged[::-1] == SHOWN_AS
+    assert dialogs == []
+    console.shot(page, "sign-in-record")
