@@ -22,7 +22,7 @@ from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
 from api.cli.requests import approve, fetch, refuse, request, requests
 from api.cli.retention import case_app, hold_app, retention_app
 from api.cli.serve import run, serve
-from api.cli.shared import console, err, fail
+from api.cli.shared import cli_actor, console, err, fail
 from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
 from api.cli.sla import alerts_command, sla_app
@@ -32,6 +32,7 @@ from api.doctor import Status, run_checks
 from api.error_table import ExitCode, outcome_of
 from config.logging import configure_logging
 from config.settings import DEFAULT_CONFIG_FILE
+from custody.admin import acts
 from custody.log.append import events_for
 from custody.log.keys import ensure_key
 from ingest.daemon import Daemon, check_deadline, remove_stale_temps
@@ -100,13 +101,23 @@ def main_callback(
 
 
 @app.command()
-def init() -> None:
-    """Create the data directory, the database schema and both stores. Safe to re-run."""
+def init(
+    admin: Annotated[
+        str, typer.Option(help="Name of the first administrator, made when the vault has none")
+    ] = "admin",
+) -> None:
+    """Create the data directory, the database schema and both stores. Safe to re-run.
+
+    On a vault with no active administrator it adds one (--admin, default `admin`) and prints
+    a new random console password once: sign in with it at the console, then set your own
+    with `evault user passwd NAME`.
+    """
     context = _context(migrate=True)
     settings = context.settings
     with unit_of_work(context.factory) as session:
         key, _ = ensure_key(session, settings.keys_path, configured_origin=settings.log_origin)
         key_id, origin = key.key_id, key.name
+        password = acts.first_admin(session, actor=cli_actor(), username=admin)
     console.print(f"database  {settings.database}  [green]migrated[/green]")
     console.print(f"sealed    {context.stores.sealed.location()}")
     console.print(f"access    {context.stores.access.location()}")
@@ -117,6 +128,12 @@ def init() -> None:
     if not context.settings.stations:
         console.print(
             "no stations configured yet: add [[stations]] to evault.toml (or run `evault demo`)"
+        )
+    if password is not None:
+        console.print(
+            f"admin     [bold]{admin}[/bold] added, console password (shown this once):"
+            f" [bold]{password}[/bold]\n          sign in at http://{settings.api_host}:"
+            f"{settings.api_port}/ and change it with `evault user passwd {admin}`"
         )
 
 

@@ -3,8 +3,10 @@ the change itself: the one entry point for the CLI and the HTTP API alike. Flush
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.admin.log import append_admin
@@ -125,3 +127,21 @@ def revoke_token(session: Session, *, actor: str, prefix: str) -> ApiToken:
     append_admin(session, actor=actor, action="token_revoked", subject=token.user.username,
                  data={"prefix": token.prefix})  # fmt: skip
     return token
+
+
+def first_admin(session: Session, *, actor: str, username: str) -> str | None:
+    """On a vault where no active user holds admin, add ``username`` as admin with a new
+    random console password and return it (shown once: only its argon2id hash is kept).
+    None when an active admin exists already; Conflict when the name is taken."""
+    active = session.execute(select(User).where(User.disabled_at.is_(None))).scalars()
+    if any(Role.ADMIN.value in u.roles for u in active):
+        return None
+    if session.execute(select(User.id).where(User.username == username)).first() is not None:
+        raise Conflict(
+            f"no active admin, and the name {username} is taken: choose another with --admin"
+        )
+    password = secrets.token_urlsafe(15)  # 20 characters, 120 bits
+    add_user(session, actor=actor, username=username, roles=[Role.ADMIN.value],
+             display_name="first administrator")  # fmt: skip
+    set_password(session, actor=actor, username=username, password=password)
+    return password
