@@ -57,6 +57,20 @@ def status_of(exc: VaultError) -> tuple[int, str]:
     return row.status, row.problem
 
 
+def validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    """One line naming each refused parameter and why, and the same as a list."""
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors), errors
+
+
+def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    detail, errors = validation_detail(exc)
+    return problem(request, 422, "invalid-request", detail, errors=errors)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(VaultError)
     async def vault_error(request: Request, exc: VaultError) -> JSONResponse:
@@ -65,12 +79,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-        return problem(request, 422, "invalid-request", detail, errors=errors)
+        return invalid_request(request, exc)
 
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> JSONResponse:

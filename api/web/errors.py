@@ -8,9 +8,10 @@ from http import HTTPStatus
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from api.http.problems import problem, status_of
+from api.http.problems import invalid_request, problem, status_of, validation_detail
 from api.web.console import ROUTERS
 from api.web.guard import SignInNeeded, html, redirect
 from api.web.i18n import DEFAULT
@@ -38,8 +39,20 @@ def install(app: FastAPI) -> None:
         status, kind = status_of(exc)
         if not is_console(request):
             return problem(request, status, kind, str(exc))
-        zone = request.app.state.context.settings.display_timezone
-        language = getattr(request.state, "language", DEFAULT)
-        body = page("error.html", language=language, zone=zone, me=None, csrf="",
-                    title=f"{status} {HTTPStatus(status).phrase}", detail=str(exc))  # fmt: skip
-        return html(body, status=status)
+        return _error_page(request, status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # A malformed query parameter typed into a page's address (page=0): the same words
+        # the API's problem gives, on a page.
+        if not is_console(request):
+            return invalid_request(request, exc)
+        return _error_page(request, 422, validation_detail(exc)[0])
+
+
+def _error_page(request: Request, status: int, detail: str) -> Response:
+    zone = request.app.state.context.settings.display_timezone
+    language = getattr(request.state, "language", DEFAULT)
+    body = page("error.html", language=language, zone=zone, me=None, csrf="",
+                title=f"{status} {HTTPStatus(status).phrase}", detail=detail)  # fmt: skip
+    return html(body, status=status)

@@ -172,6 +172,7 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("POST", "/case-files/{number}/close"): 401, ("POST", "/case-files/{number}/flags"): 401,
     ("GET", "/recording-gaps"): 303, ("POST", "/recording-gaps"): 401,
     ("GET", "/flagged-recordings"): 303, ("POST", "/flagged-recordings/{ref}/release"): 401,
+    ("GET", "/sign-ins"): 303,
 }  # fmt: skip
 
 

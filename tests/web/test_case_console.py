@@ -84,3 +84,15 @@ def test_the_flagged_list_comes_in_pages(
             page.click("nav.pages a:has-text('下一页')")
     expect(page.locator("nav.pages a")).to_have_text(["上一页"])
     assert len(set(seen)) == 5, seen  # every one once, none twice
+
+
+def test_a_malformed_page_number_is_a_page_with_the_apis_words(
+    console: Console, page: Page
+) -> None:
+    console.sign_in(page, "chen")
+    for path in ("/flagged-recordings?page=0", "/recordings?page=abc"):
+        answer = page.goto(f"{console.url}{path}")
+        assert answer is not None and answer.status == 422
+        assert answer.headers["content-type"].startswith("text/html")
+        expect(page.locator("main")).to_contain_text("query.page:")
+    console.shot(page, "malformed-page-number")
