@@ -13,6 +13,7 @@ few percent of a core; the server still shares this machine's cores with it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -81,6 +83,33 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served(work: Path, token: str, workers: int) -> Iterator[str]:
+    """`evault serve --workers N` on the vault under ``work``; yields its base URL once it
+    answers, and stops it after."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVAULT_")}
+    env |= {"EVAULT_DATA_DIR": str(work / "data"), "EVAULT_LOG_LEVEL": "WARNING",
+            "EVAULT_API_PORT": str(port), "EVAULT_API_WORKERS": str(workers),
+            "PYTHONPATH": str(REPO)}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli.main", "serve"], env=env, cwd=work,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/health", headers={"Authorization": f"Bearer {token}"})
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 WRK_REPORT = """
@@ -146,23 +175,7 @@ def main() -> None:
         started = time.perf_counter()
         ids, token = fill(work / "data", args.items)
         print(f"filled {args.items} items in {time.perf_counter() - started:.1f} s")
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EVAULT_")}
-        env |= {"EVAULT_DATA_DIR": str(work / "data"), "EVAULT_LOG_LEVEL": "WARNING",
-                "EVAULT_API_PORT": str(port), "EVAULT_API_WORKERS": str(args.workers),
-                "PYTHONPATH": str(REPO)}  # fmt: skip
-        server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli.main", "serve"], env=env, cwd=work,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{base}/health", headers={"Authorization": f"Bearer {token}"})
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+        with served(work, token, args.workers) as base:
             work_paths = [p for i in ids for p in (f"/items/{i}", f"/items/{i}/custody")]
             ours = load(
                 base, token, work_paths, clients=args.clients, seconds=args.seconds, work=work
@@ -170,9 +183,6 @@ def main() -> None:
             floor = load(
                 base, token, ["/health"], clients=args.clients, seconds=args.seconds, work=work
             )
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
         print(f"{args.clients} clients, {args.seconds:.0f} s each, SQLite, {args.items} items,"
               f" {args.workers} API worker process(es), {os.cpu_count()} cores")  # fmt: skip
         _, p99, rate = summary("items + custody", ours, args.seconds)

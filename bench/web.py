@@ -16,8 +16,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from api.context import open_context  # noqa: E402
-from bench.api import fill, free_port, load, summary  # noqa: E402
+from bench.api import fill, load, served, summary  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from custody.admin import acts  # noqa: E402
 from vault.db import unit_of_work  # noqa: E402
@@ -75,23 +73,7 @@ def main() -> None:
         _, token = fill(work / "data", args.items)
         add_custodian(work / "data")
         print(f"filled {args.items} items in {time.perf_counter() - started:.1f} s")
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EVAULT_")}
-        env |= {"EVAULT_DATA_DIR": str(work / "data"), "EVAULT_LOG_LEVEL": "WARNING",
-                "EVAULT_API_PORT": str(port), "EVAULT_API_WORKERS": str(args.workers),
-                "PYTHONPATH": str(REPO)}  # fmt: skip
-        server = subprocess.Popen(
-            [sys.executable, "-m", "api.cli.main", "serve"], env=env, cwd=work,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    httpx.get(f"{base}/health", headers={"Authorization": f"Bearer {token}"})
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+        with served(work, token, args.workers) as base:
             cookie = f"Cookie: {signed_in(base)}"
             pages = args.items // 50
             listing = ["/recordings", "/recordings?device=CAM7", f"/recordings?page={pages // 2}"]
@@ -104,9 +86,6 @@ def main() -> None:
                 "recordings list": load(base, token, listing, clients=args.clients,
                                         seconds=args.seconds, work=work, header=cookie),
             }  # fmt: skip
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=60)
         print(f"{args.clients} clients, {args.seconds:.0f} s each, SQLite, {args.items} items,"
               f" {args.workers} API worker process(es), {os.cpu_count()} cores")  # fmt: skip
         figures = {label: summary(label, report, args.seconds) for label, report in runs.items()}
