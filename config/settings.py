@@ -166,6 +166,49 @@ class StationConfig(BaseModel):
             ) from None
 
 
+class OidcConfig(BaseModel):
+    """Signing in to the console through the agency's OpenID Connect provider (authorization
+    code flow with PKCE, a confidential client). The provider's groups give the vault's roles:
+    a person whose groups map to no role is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The provider's issuer URL, exactly as its id_tokens name it; its discovery document is at
+    # <issuer>/.well-known/openid-configuration. HTTPS, except on this machine (a test provider).
+    issuer: str = Field(min_length=1, max_length=500)
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretStr
+    # The console's own address as the provider redirects to it (registered with the provider):
+    # <console_url>/signin/oidc/callback.
+    console_url: str = Field(default="http://127.0.0.1:8400", min_length=1, max_length=500)
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    # The claim that names the person (their vault user name) and the one listing their groups.
+    username_claim: str = "preferred_username"
+    groups_claim: str = "groups"
+    # Group -> the vault roles it gives, e.g. {"evidence-custodians" = ["custodian"]}. Roles
+    # are given and taken away at each sign-in, so the provider's groups stay the source.
+    group_roles: dict[str, list[str]] = Field(default_factory=dict)
+    # The button's words on the sign-in page.
+    label: str = Field(default="", max_length=100)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("issuer", "console_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        value = value.rstrip("/")
+        local = re.match(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$", value)
+        if not value.startswith("https://") and local is None:
+            raise ValueError(f"{value!r}: OpenID Connect needs https:// (http: this machine only)")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid(cls, value: list[str]) -> list[str]:
+        if "openid" not in value:
+            raise ValueError("scopes must include openid")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="EVAULT_",
@@ -265,6 +308,8 @@ class Settings(BaseSettings):
     console_lockout_minutes: float = Field(default=15.0, gt=0)
     # Secure cookies (the console is served over TLS, directly or behind a proxy).
     console_secure_cookies: bool = False
+    # Optional single sign-on through an OpenID Connect provider ([oidc] in the settings).
+    oidc: OidcConfig | None = None
     # Regulations: copies always need an approver; viewing too, unless this policy says not.
     views_need_approval: bool = True
     # The HTTP API; behind a load balancer, listen on 0.0.0.0 (every route needs a token).

@@ -7,7 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vault.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
@@ -159,6 +168,7 @@ class Role(enum.StrEnum):
 
 class User(UUIDPrimaryKey, Base):
     __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+    __table_args__ = (UniqueConstraint("identity_issuer", "identity_subject"),)
 
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
@@ -172,6 +182,11 @@ class User(UUIDPrimaryKey, Base):
     failed_signins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     language: Mapped[str | None] = mapped_column(String(10))  # the console's: zh_CN or en
+    # A person who signs in through an OpenID Connect provider: its issuer and their subject
+    # there. A local account has neither, and a provider's person never becomes a local
+    # account of the same name (nor the other way round).
+    identity_issuer: Mapped[str | None] = mapped_column(String(500))
+    identity_subject: Mapped[str | None] = mapped_column(String(255))
 
     def has_any(self, roles: frozenset[Role]) -> bool:
         return bool(roles.intersection(Role(r) for r in self.roles))

@@ -76,6 +76,13 @@ def sign_in(
     user.failed_signins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+    return Attempt(user, open_session(session, user, client=client))
+
+
+def open_session(session: Session, user: User, *, client: str) -> str:
+    """A new console session for a person whose identity was proven (by their password or by
+    their identity provider); returns the cookie's secret."""
+    now = utcnow()
     secret = secrets.token_urlsafe(32)
     session.add(
         WebSession(
@@ -84,7 +91,7 @@ def sign_in(
         )
     )  # fmt: skip
     session.flush()
-    return Attempt(user, secret)
+    return secret
 
 
 def _matches(hashed: str, password: str) -> bool:

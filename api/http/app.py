@@ -29,6 +29,7 @@ from api.http.routes import (
 from api.http.schemas import Problem
 from api.web import errors as web_errors
 from api.web.console import ROUTERS as CONSOLE_ROUTERS
+from api.web.oidc_client import Provider
 from config.logging import configure_logging
 from config.settings import load_settings
 from vault.errors import InputRejected
@@ -66,6 +67,7 @@ def create_app(context: AppContext) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = context
+    app.state.oidc = Provider(context.settings.oidc) if context.settings.oidc else None
     problems.install(app)
     app.add_middleware(RequestGate, context=lambda: context, limit=context.settings.max_body_bytes)
     web_errors.install(app)  # after the API's: the console answers its own routes with pages

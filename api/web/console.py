@@ -3,6 +3,12 @@ which routes answer with pages instead of problem+json."""
 
 from __future__ import annotations
 
-from api.web import access_pages, audit_pages, case_pages, pages
+from api.web import access_pages, audit_pages, case_pages, oidc_pages, pages
 
-ROUTERS = (pages.router, access_pages.router, case_pages.router, audit_pages.router)
+ROUTERS = (
+    pages.router,
+    oidc_pages.router,
+    access_pages.router,
+    case_pages.router,
+    audit_pages.router,
+)

@@ -107,6 +107,11 @@ def check_csrf(request: Request, expected: str, given: str | None) -> None:
         raise AccessDenied("the form's security token is missing or wrong: reload the page")
 
 
+def client_address(request: Request) -> str:
+    """Where a sign-in came from, as the administration log records it."""
+    return request.client.host if request.client else "unknown"
+
+
 def secure(response: Response) -> Response:
     response.headers.update(HEADERS)
     return response
@@ -125,7 +130,11 @@ def redirect(to: str) -> RedirectResponse:
 
 
 def local_path(target: str | None, default: str = "/") -> str:
-    """Only a path of this site: never an open redirect."""
+    """Only a path of this site: never an open redirect. Browsers drop tabs and line breaks
+    from a URL, so "/\t/evil.example" would become "//evil.example": no whitespace or control
+    character at all."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in target):
         return default
     return target

@@ -21,6 +21,7 @@ from api.web.guard import (
     Visitor,
     allowed,
     check_csrf,
+    client_address,
     html,
     local_path,
     policy,
@@ -52,13 +53,14 @@ HOUR = timedelta(hours=1)
 FAILURE_DELAY_S = 0.5  # per failure in a row, up to the lockout: guessing gets slower
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def render_for(who: Visitor, template: str, **context: object) -> str:
     return page(template, language=who.language, zone=who.settings.display_timezone,
                 me=who.user, csrf=who.web.csrf, **context)  # fmt: skip
+
+
+def _sso(context: AppContext) -> str | None:
+    """The single sign-on button's words ("" for the page's own), or None without [oidc]."""
+    return context.settings.oidc.label if context.settings.oidc else None
 
 
 @router.get("/signin")
@@ -68,7 +70,7 @@ def signin_form(
     token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
     language = chosen(request.query_params.get("lang"))
     body = page("signin.html", language=language, zone=context.settings.display_timezone,
-                csrf=token, next=local_path(next), error=None)  # fmt: skip
+                csrf=token, next=local_path(next), error=None, sso=_sso(context))  # fmt: skip
     response = html(body)
     response.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict",
                         secure=context.settings.console_secure_cookies, path="/signin")  # fmt: skip
@@ -88,7 +90,7 @@ async def signin(
     lang: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     check_csrf(request, request.cookies.get(SIGN_IN_COOKIE) or "", csrf)
-    settings, client = context.settings, _client(request)
+    settings, client = context.settings, client_address(request)
     # argon2 takes tens of milliseconds of CPU: off the event loop.
     attempt = await run_in_threadpool(
         lambda: sign_in(session, username, password, client=client, policy=policy(settings))
@@ -110,7 +112,7 @@ async def signin(
     error = "locked" if locked else "wrong"
     body = page("signin.html", language=chosen(lang), zone=settings.display_timezone,
                 csrf=csrf, next=local_path(next), error=error,
-                until=attempt.locked_until)  # fmt: skip
+                until=attempt.locked_until, sso=_sso(context))  # fmt: skip
     return html(body, status=401)
 
 

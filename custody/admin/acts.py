@@ -85,6 +85,11 @@ def change_roles(
 def set_password(session: Session, *, actor: str, username: str, password: str) -> User:
     """A person's console password; the entry records that it was set, never the password."""
     user = accounts.find_user(session, username)
+    if user.identity_issuer is not None:
+        raise Conflict(
+            f"{username} signs in through the identity provider {user.identity_issuer}: a"
+            " console password would let the name sign in without it"
+        )
     signin.set_password(session, user, password)
     append_admin(session, actor=actor, action="password_set", subject=username, data={})
     return user

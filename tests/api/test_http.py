@@ -161,6 +161,8 @@ def declared_routes(routes: list[Any]) -> set[tuple[str, str]]:
 # and refused without its CSRF token). The pages' roles are tested in tests/web.
 CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("GET", "/signin"): 200, ("POST", "/signin"): 403, ("POST", "/signout"): 401,
+    # Single sign-on, on a vault without [oidc]: not there (tests/web/test_oidc_console.py).
+    ("GET", "/signin/oidc"): 404, ("GET", "/signin/oidc/callback"): 404,
     ("POST", "/language"): 401, ("GET", "/"): 303, ("GET", "/recordings"): 303,
     ("GET", "/recordings/{ref}"): 303,
     ("GET", "/access"): 303, ("GET", "/access/new"): 303, ("POST", "/access/new"): 401,

@@ -82,6 +82,12 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
+def console_port() -> int:
+    """The console's port, known before its settings (a provider's redirect address needs it)."""
+    return free_port()
+
+
+@pytest.fixture
 def console_options() -> dict[str, object]:
     """Settings of the console's vault beyond the defaults; a test module overrides this."""
     return {}
@@ -99,6 +105,7 @@ def console(
     tmp_path: Path,
     console_options: dict[str, object],
     docked: Callable[[Path], None],
+    console_port: int,
 ) -> Iterator[Console]:
     vault = make_vault(
         isolated_env, console_lockout_after=3, console_lockout_minutes=5, **console_options
@@ -120,7 +127,7 @@ def console(
         for name, roles in PEOPLE.items():
             acts.add_user(session, actor="test", username=name, roles=roles)
             acts.set_password(session, actor="test", username=name, password=PASSWORD)
-    port = free_port()
+    port = console_port
     config = uvicorn.Config(create_app(vault.app), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -177,7 +177,7 @@ def test_an_idle_session_is_renewed_by_a_page_and_by_a_form(console: Console, pa
 
 SHOWN_AS = [("signed_in", "sun"), ("signed_in", "li"), ("sign_in_failed", "li"),
             ("sign_in_failed", HOSTILE_NAME)]  # fmt: skip
-WORDS = {"signed_in": "登录成功", "sign_in_failed": "密码错误"}
+WORDS = {"signed_in": "登录成功", "sign_in_failed": "登录失败"}
 
 
 def test_an_auditor_reads_the_sign_in_record(console: Console, page: Page) -> None:
