@@ -3,7 +3,7 @@ which routes answer with pages instead of problem+json."""
 
 from __future__ import annotations
 
-from api.web import access_pages, audit_pages, case_pages, oidc_pages, pages
+from api.web import access_pages, audit_pages, case_pages, oidc_pages, pages, proof_pages
 
 ROUTERS = (
     pages.router,
@@ -11,4 +11,5 @@ ROUTERS = (
     access_pages.router,
     case_pages.router,
     audit_pages.router,
+    proof_pages.router,
 )

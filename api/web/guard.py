@@ -25,6 +25,7 @@ HEADERS = {
     # No inline script or style, nothing from elsewhere, never in a frame.
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self';"
+        " connect-src 'self';"  # the in-browser proof check fetches its bundle
         " script-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",

@@ -35,6 +35,7 @@ from custody.admin.log import append_admin
 from custody.fixity.checks import summary as fixity_summary
 from custody.fixity.models import FixityState
 from custody.log.append import events_for
+from custody.log.checkpoints import recent_checkpoints
 from ingest.deadline import deadline_of
 from ingest.gap_service import list_gaps
 from ingest.sla import waiting_files
@@ -49,6 +50,7 @@ from vault.signin import COOKIE, sign_in, sign_out
 router = APIRouter(include_in_schema=False)
 Person = Annotated[Visitor, Depends(visitor)]
 PAGE_SIZE = 50
+CHECKPOINT_CHOICES = 20
 HOUR = timedelta(hours=1)
 FAILURE_DELAY_S = 0.5  # per failure in a row, up to the lockout: guessing gets slower
 
@@ -219,5 +221,9 @@ def recording(who: Person, session: SessionDep, ref: str) -> Response:
     holds = session.execute(
         select(LegalHold).where(LegalHold.item_id == item.id).order_by(LegalHold.placed_at)
     ).scalars()
+    # Auditors and custodians check the chain in their own browser, into a checkpoint they
+    # choose (the latest few are offered; the API proves into any).
+    provable = who.user.has_any(frozenset({Role.AUDITOR, Role.CUSTODIAN}))
+    into = recent_checkpoints(session, limit=CHECKPOINT_CHOICES) if provable else []
     return html(render_for(who, "recording.html", item=item, events=events, copies=list(copies),
-                           holds=list(holds)))  # fmt: skip
+                           holds=list(holds), provable=provable, checkpoints=into))  # fmt: skip

@@ -4,6 +4,7 @@ zone shown."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import unicodedata
 from datetime import datetime
@@ -48,6 +49,7 @@ def _environment(language: str) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["visible"] = visible
+    env.globals["b64"] = lambda raw: base64.b64encode(bytes(raw)).decode()
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
 

@@ -50,6 +50,25 @@ def all_checkpoints(session: Session) -> list[Checkpoint]:
     )
 
 
+def recent_checkpoints(session: Session, *, limit: int, offset: int = 0) -> list[Checkpoint]:
+    """Newest first: what an auditor's page lists and offers to prove into."""
+    return list(
+        session.execute(
+            select(Checkpoint)
+            .order_by(Checkpoint.tree_size.desc(), Checkpoint.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).scalars()
+    )
+
+
+def find_checkpoint(session: Session, checkpoint_id: int) -> Checkpoint:
+    found = session.get(Checkpoint, checkpoint_id)
+    if found is None:
+        raise NotFound(f"no checkpoint {checkpoint_id}")
+    return found
+
+
 def seal_pending(factory: SessionFactory, sealed: ObjectStore) -> int:
     """Keep in the sealed store (forever: legal hold) each checkpoint not kept there yet, with
     its time-stamp token; returns how many.

@@ -163,6 +163,7 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("GET", "/signin"): 200, ("POST", "/signin"): 403, ("POST", "/signout"): 401,
     # Single sign-on, on a vault without [oidc]: not there (tests/web/test_oidc_console.py).
     ("GET", "/signin/oidc"): 404, ("GET", "/signin/oidc/callback"): 404,
+    ("GET", "/checkpoints"): 303, ("GET", "/recordings/{ref}/proofs.json"): 303,
     ("POST", "/language"): 401, ("GET", "/"): 303, ("GET", "/recordings"): 303,
     ("GET", "/recordings/{ref}"): 303,
     ("GET", "/access"): 303, ("GET", "/access/new"): 303, ("POST", "/access/new"): 401,

@@ -113,7 +113,11 @@ def get_consistency_proof(
 def get_item_proofs(_: Auditor, session: SessionDep, ref: str) -> ProofBundleOut:
     """The item's custody entries with their exact bytes and inclusion proofs into the latest
     checkpoint, the checkpoint itself and the log's keys: checkable offline."""
-    bundle = proofs.item_bundle(session, find_item(session, ref).id)
+    return bundle_out(proofs.item_bundle(session, find_item(session, ref).id))
+
+
+def bundle_out(bundle: proofs.ProofBundle) -> ProofBundleOut:
+    """The bundle as the API and the console's in-browser check receive it."""
     return ProofBundleOut(
         checkpoint=checkpoint_out(bundle.checkpoint),
         verifier_keys=bundle.verifier_keys,
