@@ -139,6 +139,14 @@ def issue_token(
     return IssuedToken(token, secret)
 
 
+def list_tokens(session: Session, holder: User | None = None) -> list[ApiToken]:
+    """Every token (or ``holder``'s), newest first; the secrets are not kept, only prefixes."""
+    query = select(ApiToken).order_by(ApiToken.created_at.desc())
+    if holder is not None:
+        query = query.where(ApiToken.user_id == holder.id)
+    return list(session.execute(query).scalars())
+
+
 def revoke_token(session: Session, prefix: str) -> ApiToken:
     found = list(session.execute(select(ApiToken).where(ApiToken.prefix == prefix)).scalars())
     if not found:

@@ -3,7 +3,15 @@ which routes answer with pages instead of problem+json."""
 
 from __future__ import annotations
 
-from api.web import access_pages, audit_pages, case_pages, oidc_pages, pages, proof_pages
+from api.web import (
+    access_pages,
+    admin_pages,
+    audit_pages,
+    case_pages,
+    oidc_pages,
+    pages,
+    proof_pages,
+)
 
 ROUTERS = (
     pages.router,
@@ -12,4 +20,5 @@ ROUTERS = (
     case_pages.router,
     audit_pages.router,
     proof_pages.router,
+    admin_pages.router,
 )

@@ -39,7 +39,7 @@ def recording_proofs(
     return secure(JSONResponse(bundle.model_dump(mode="json")))
 
 
-@router.get("/checkpoints")
+@router.get("/custody-checkpoints")
 def checkpoints(
     who: Person,
     session: SessionDep,

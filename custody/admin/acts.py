@@ -145,8 +145,14 @@ def first_admin(session: Session, *, actor: str, username: str) -> str | None:
         raise Conflict(
             f"no active admin, and the name {username} is taken: choose another with --admin"
         )
-    password = secrets.token_urlsafe(15)  # 20 characters, 120 bits
     add_user(session, actor=actor, username=username, roles=[Role.ADMIN.value],
              display_name="first administrator")  # fmt: skip
+    return reset_password(session, actor=actor, username=username)
+
+
+def reset_password(session: Session, *, actor: str, username: str) -> str:
+    """A new random console password for ``username``, returned to be shown once (only its
+    argon2id hash is kept; the person's open sessions end)."""
+    password = secrets.token_urlsafe(15)  # 20 characters, 120 bits
     set_password(session, actor=actor, username=username, password=password)
     return password

@@ -163,7 +163,7 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("GET", "/signin"): 200, ("POST", "/signin"): 403, ("POST", "/signout"): 401,
     # Single sign-on, on a vault without [oidc]: not there (tests/web/test_oidc_console.py).
     ("GET", "/signin/oidc"): 404, ("GET", "/signin/oidc/callback"): 404,
-    ("GET", "/checkpoints"): 303, ("GET", "/recordings/{ref}/proofs.json"): 303,
+    ("GET", "/custody-checkpoints"): 303, ("GET", "/recordings/{ref}/proofs.json"): 303,
     ("POST", "/language"): 401, ("GET", "/"): 303, ("GET", "/recordings"): 303,
     ("GET", "/recordings/{ref}"): 303,
     ("GET", "/access"): 303, ("GET", "/access/new"): 303, ("POST", "/access/new"): 401,
@@ -176,17 +176,27 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("GET", "/recording-gaps"): 303, ("POST", "/recording-gaps"): 401,
     ("GET", "/flagged-recordings"): 303, ("POST", "/flagged-recordings/{ref}/release"): 401,
     ("GET", "/sign-ins"): 303,
+    ("GET", "/people"): 303, ("POST", "/people"): 401, ("POST", "/people/{username}/roles"): 401,
+    ("POST", "/people/{username}/disable"): 401, ("POST", "/people/{username}/password"): 401,
+    ("GET", "/api-tokens"): 303, ("POST", "/api-tokens"): 401,
+    ("POST", "/api-tokens/{prefix}/revoke"): 401, ("GET", "/settings"): 303,
 }  # fmt: skip
 
 
 def test_every_route_is_in_the_role_matrix(api: Api) -> None:
     routes = declared_routes(api.client.app.routes)  # type: ignore[attr-defined]
     assert routes == set(ROLE_MATRIX) | set(CONSOLE_ANONYMOUS)
+    # A console page never takes an API route's method and path: the first router included
+    # would answer, and the other would silently be gone.
+    listed = [(r.methods, r.path) for r in api.client.app.routes if hasattr(r, "methods")]  # type: ignore[attr-defined]
+    pairs = [(m, path) for methods, path in listed for m in methods]
+    assert len(pairs) == len(set(pairs)), sorted(p for p in pairs if pairs.count(p) > 1)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(CONSOLE_ANONYMOUS))
 def test_console_routes_without_a_session(api: Api, method: str, path: str) -> None:
     url = path.replace("{ref}", "0").replace("{item}", "0").replace("{number}", "0")
+    url = url.replace("{username}", "x").replace("{prefix}", "0")
     answer = api.client.request(method, url, data={"username": "x", "password": "y"},
                                 follow_redirects=False)  # fmt: skip
     assert answer.status_code == CONSOLE_ANONYMOUS[(method, path)], answer.text

@@ -17,11 +17,11 @@ from custody.admin.log import SIGN_IN_ACTIONS
 from custody.fixity.models import FixityStatus
 from custody.log.kinds import EventKind
 from ingest.gaps import GapCause
-from vault.models import CaseFlag, ItemStatus, ScanStatus
+from vault.models import CaseFlag, ItemStatus, Role, ScanStatus
 
 TRANSLATED_VALUES: tuple[type[StrEnum], ...] = (
     EventKind, ItemStatus, ScanStatus, CaseFlag, Purpose, RequestStatus, RequesterKind,
-    GapCause, FixityStatus,
+    GapCause, FixityStatus, Role,
 )  # fmt: skip
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -145,7 +145,7 @@ def test_the_checkpoints_page_and_who_may_read_proofs(console: Console, page: Pa
         keys = proofs.item_bundle(session, item.id).verifier_keys
         sizes = [c.tree_size for c in reversed(all_checkpoints(session))]
     console.sign_in(page, "sun")
-    page.goto(f"{console.url}/checkpoints")
+    page.goto(f"{console.url}/custody-checkpoints")
     shown = page.eval_on_selector_all(
         "table.checkpoints tbody tr", "rows => rows.map(r => r.cells[2].textContent)"
     )
@@ -154,7 +154,7 @@ def test_the_checkpoints_page_and_who_may_read_proofs(console: Console, page: Pa
     console.shot(page, "checkpoints-zh")
     page.click("header form[action='/signout'] button")
     console.sign_in(page, "li")  # an investigator: neither the page nor the proofs
-    for path in ("/checkpoints", f"/recordings/{item.id}/proofs.json"):
+    for path in ("/custody-checkpoints", f"/recordings/{item.id}/proofs.json"):
         assert page.goto(f"{console.url}{path}").status == 403  # type: ignore[union-attr]
     page.goto(f"{console.url}/recordings/{item.id}")
     expect(page.locator("#verify")).to_have_count(0)
