@@ -12,10 +12,10 @@ from sqlalchemy import (
     BigInteger,
     Enum,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -168,7 +168,9 @@ class Role(enum.StrEnum):
 
 class User(UUIDPrimaryKey, Base):
     __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
-    __table_args__ = (UniqueConstraint("identity_issuer", "identity_subject"),)
+    __table_args__ = (
+        Index("ix_app_user_identity", "identity_issuer", "identity_subject", unique=True),
+    )
 
     username: Mapped[str] = mapped_column(String(100), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")

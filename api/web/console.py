@@ -11,6 +11,7 @@ from api.web import (
     oidc_pages,
     pages,
     proof_pages,
+    retention_pages,
 )
 
 ROUTERS = (
@@ -21,4 +22,5 @@ ROUTERS = (
     audit_pages.router,
     proof_pages.router,
     admin_pages.router,
+    retention_pages.router,
 )

@@ -19,16 +19,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("app_user") as batch:
-        batch.add_column(sa.Column("identity_issuer", sa.String(length=500), nullable=True))
-        batch.add_column(sa.Column("identity_subject", sa.String(length=255), nullable=True))
-        batch.create_unique_constraint(
-            batch.f("uq_app_user_identity_issuer"), ["identity_issuer", "identity_subject"]
-        )
+    # Added in place (no table copy: other tables' foreign keys point at app_user), and
+    # unique through an index, which SQLite creates without rebuilding the table.
+    op.add_column("app_user", sa.Column("identity_issuer", sa.String(length=500), nullable=True))
+    op.add_column("app_user", sa.Column("identity_subject", sa.String(length=255), nullable=True))
+    op.create_index(
+        "ix_app_user_identity", "app_user", ["identity_issuer", "identity_subject"], unique=True
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("app_user") as batch:
-        batch.drop_constraint(batch.f("uq_app_user_identity_issuer"), type_="unique")
+    op.drop_index("ix_app_user_identity", table_name="app_user")
+    with op.batch_alter_table("app_user", recreate="never") as batch:
         batch.drop_column("identity_subject")
         batch.drop_column("identity_issuer")

@@ -180,6 +180,12 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("POST", "/people/{username}/disable"): 401, ("POST", "/people/{username}/password"): 401,
     ("GET", "/api-tokens"): 303, ("POST", "/api-tokens"): 401,
     ("POST", "/api-tokens/{prefix}/revoke"): 401, ("GET", "/settings"): 303,
+    ("GET", "/retention-due"): 303, ("POST", "/retention-due"): 401,
+    ("GET", "/destruction-batches/{number}"): 303,
+    ("POST", "/destruction-batches/{number}/decision"): 401,
+    ("POST", "/destruction-batches/{number}/supervise"): 401,
+    ("POST", "/destruction-batches/{number}/execute"): 401,
+    ("GET", "/destruction-batches/{number}/register"): 303,
 }  # fmt: skip
 
 

@@ -17,11 +17,12 @@ from custody.admin.log import SIGN_IN_ACTIONS
 from custody.fixity.models import FixityStatus
 from custody.log.kinds import EventKind
 from ingest.gaps import GapCause
+from retention.models import BatchStatus, Decision
 from vault.models import CaseFlag, ItemStatus, Role, ScanStatus
 
 TRANSLATED_VALUES: tuple[type[StrEnum], ...] = (
     EventKind, ItemStatus, ScanStatus, CaseFlag, Purpose, RequestStatus, RequesterKind,
-    GapCause, FixityStatus, Role,
+    GapCause, FixityStatus, Role, BatchStatus, Decision,
 )  # fmt: skip
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
