@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine
 import custody.access.models
 import custody.admin.models
 import custody.fixity.models
+import custody.log.audit_models
 import custody.log.models
 import custody.log.proof_models  # noqa: F401
 import ingest.models  # noqa: F401

@@ -14,22 +14,19 @@ from api.cli.shared import console, context, err
 from api.cli.tables import Table, shown
 from api.context import AppContext
 from api.error_table import ExitCode
-from custody.log.append import LOG_HEAD_ID
 from custody.log.audit import AuditReport, audit
+from custody.log.audit_runs import report_facts, write_signed_report
 from custody.log.checkpoints import (
     WitnessFile,
     export_witness,
-    latest_checkpoint,
     run_checkpoint_job,
 )
 from custody.log.keys import list_keys, rotate_key
-from custody.log.models import LogHead
 from custody.log.signed_note import verifier_key
 from custody.log.timestamps import load_trust_roots
-from vault.db import unit_of_work, utcnow
+from vault.db import unit_of_work
 from vault.errors import Conflict
 from vault.models import EvidenceItem
-from vault.pki import ensure_signer
 
 if TYPE_CHECKING:
     from custody.log.audit_report import ReportFacts
@@ -80,38 +77,15 @@ def verify_and_print(
         )
         names = {i.id: i.original_name for i in session.query(EvidenceItem)}
         if pdf is not None:
-            from custody.log.audit_report import ReportFacts  # noqa: PLC0415
-
-            facts = ReportFacts(
-                origin=(session.get(LogHead, LOG_HEAD_ID) or LogHead()).origin or "not signed yet",
-                generated_at=utcnow(),
-                scope="objects of every item"
-                if sample is None
-                else f"objects of {sample} random items",
-                witness=witness.note.split("\n")[1] + " entries" if witness else None,
-                latest=latest_checkpoint(session),
-                names=names,
-            )
-            _write_report(app, report, facts, pdf)
+            _write_report(app, report, report_facts(session, sample=sample, witness=witness), pdf)
     _print_report(report, names)
 
 
 def _write_report(app: AppContext, report: AuditReport, facts: ReportFacts, pdf: Path) -> None:
-    # reportlab and pyHanko load only when a report is asked for (start-up time and memory).
-    from custody.log.audit_report import render_pdf, sign_audit_report  # noqa: PLC0415
-    from vault.documents.fonts import register_cjk_font  # noqa: PLC0415
-
-    settings = app.settings
-    signer = ensure_signer(settings.keys_path, "audit-report", organisation=settings.organisation)
-    unsigned = pdf.with_name(f".{pdf.name}.{uuid.uuid4().hex}.unsigned")
-    try:
-        render_pdf(report, facts, unsigned, font=register_cjk_font(settings.document_font))
-        sign_audit_report(
-            unsigned, pdf, signer, tsa_url=settings.tsa_url, timeout=settings.tsa_timeout_seconds
-        )
-    finally:
-        unsigned.unlink(missing_ok=True)
-    stamped = "with a time stamp" if settings.tsa_url else "without a time stamp (no tsa_url)"
+    unsigned_name = pdf.with_name(f".{pdf.name}.{uuid.uuid4().hex}")
+    signer = write_signed_report(app.settings, report, facts, unsigned_name)
+    unsigned_name.rename(pdf)  # written beside it, then moved: never a half-written report
+    stamped = "with a time stamp" if app.settings.tsa_url else "without a time stamp (no tsa_url)"
     err.print(
         f"wrote {pdf}, signed {stamped}; anyone can check it with"
         f" `pyhanko sign validate --trust {signer.ca_certificate} {pdf}`",

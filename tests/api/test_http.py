@@ -186,6 +186,8 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("POST", "/destruction-batches/{number}/supervise"): 401,
     ("POST", "/destruction-batches/{number}/execute"): 401,
     ("GET", "/destruction-batches/{number}/register"): 303,
+    ("GET", "/audit-runs"): 303, ("POST", "/audit-runs"): 401, ("GET", "/audit-runs/{run_id}"): 303,
+    ("GET", "/audit-runs/{run_id}/report.pdf"): 303,
 }  # fmt: skip
 
 
@@ -202,7 +204,7 @@ def test_every_route_is_in_the_role_matrix(api: Api) -> None:
 @pytest.mark.parametrize(("method", "path"), sorted(CONSOLE_ANONYMOUS))
 def test_console_routes_without_a_session(api: Api, method: str, path: str) -> None:
     url = path.replace("{ref}", "0").replace("{item}", "0").replace("{number}", "0")
-    url = url.replace("{username}", "x").replace("{prefix}", "0")
+    url = url.replace("{username}", "x").replace("{prefix}", "0").replace("{run_id}", "1")
     answer = api.client.request(method, url, data={"username": "x", "password": "y"},
                                 follow_redirects=False)  # fmt: skip
     assert answer.status_code == CONSOLE_ANONYMOUS[(method, path)], answer.text
