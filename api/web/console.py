@@ -8,6 +8,7 @@ from api.web import (
     admin_pages,
     audit_pages,
     case_pages,
+    hold_pages,
     oidc_pages,
     pages,
     proof_pages,
@@ -23,4 +24,5 @@ ROUTERS = (
     proof_pages.router,
     admin_pages.router,
     retention_pages.router,
+    hold_pages.router,
 )

@@ -188,6 +188,9 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("GET", "/destruction-batches/{number}/register"): 303,
     ("GET", "/audit-runs"): 303, ("POST", "/audit-runs"): 401, ("GET", "/audit-runs/{run_id}"): 303,
     ("GET", "/audit-runs/{run_id}/report.pdf"): 303,
+    ("GET", "/legal-holds"): 303, ("POST", "/legal-holds"): 401,
+    ("POST", "/legal-holds/{hold}/release"): 401,
+    ("GET", "/retention-policy"): 303, ("POST", "/retention-policy"): 401,
 }  # fmt: skip
 
 
@@ -204,7 +207,12 @@ def test_every_route_is_in_the_role_matrix(api: Api) -> None:
 @pytest.mark.parametrize(("method", "path"), sorted(CONSOLE_ANONYMOUS))
 def test_console_routes_without_a_session(api: Api, method: str, path: str) -> None:
     url = path.replace("{ref}", "0").replace("{item}", "0").replace("{number}", "0")
-    url = url.replace("{username}", "x").replace("{prefix}", "0").replace("{run_id}", "1")
+    url = (
+        url.replace("{username}", "x")
+        .replace("{prefix}", "0")
+        .replace("{run_id}", "1")
+        .replace("{hold}", "00000000-0000-0000-0000-000000000000")
+    )
     answer = api.client.request(method, url, data={"username": "x", "password": "y"},
                                 follow_redirects=False)  # fmt: skip
     assert answer.status_code == CONSOLE_ANONYMOUS[(method, path)], answer.text

@@ -90,3 +90,53 @@ def test_the_destruction_path_through_the_pages(
     with unit_of_work(console.vault.app.factory, read_only=True) as session:
         for item in items:
             assert find_item(session, str(item.id)).status == ItemStatus.DESTROYED
+
+
+def test_holds_and_the_policy_through_the_pages(console: Console, page: Page) -> None:
+    with unit_of_work(console.vault.app.factory) as session:
+        acts.add_user(session, actor="test", username="gao", roles=["admin"])
+        acts.set_password(session, actor="test", username="gao", password=PASSWORD)
+    patrol = next(i for i in console.vault.items() if i.original_name == "patrol.mp4")
+    _as(console, page, "zhao", "/legal-holds")
+    form = page.locator("#place-hold")
+    form.locator("input[name=item]").fill(patrol.digest[:12])
+    form.locator("input[name=reference]").fill("   ")
+    form.locator("input[name=reason]").fill("appeal pending")
+    form.locator("button").click()
+    expect(page.locator("#error-reference")).to_be_visible()
+    form = page.locator("#place-hold")
+    form.locator("input[name=reference]").fill("(2026) court order 17")
+    form.locator("button").click()
+    row = page.locator("table.holds tbody tr", has_text="(2026) court order 17")
+    expect(row).to_contain_text(str(patrol.id))
+    console.shot(page, "holds-zh")
+    page.goto(f"{console.url}/recordings/{patrol.id}")
+    expect(page.locator("ul.holds")).to_contain_text("(2026) court order 17")
+    expect(page.locator("tr.event-hold_placed")).to_have_count(1)
+
+    _as(console, page, "chen", "/legal-holds")  # a custodian reads, does not decide
+    expect(page.locator("#place-hold")).to_have_count(0)
+    expect(page.locator("form.release")).to_have_count(0)
+
+    _as(console, page, "zhao", "/legal-holds")
+    page.locator("form.release input[name=reason]").fill("appeal decided")
+    page.locator("form.release button").click()
+    expect(page.locator("table.holds tbody")).to_contain_text("没有处于诉讼保全的录像")
+
+    _as(console, page, "gao", "/retention-policy")
+    page.fill("#edit-policy input[name=unattached_years]", "10")
+    page.fill("#edit-policy input[name=reason]", "save space")
+    page.click("#edit-policy button")
+    expect(page.locator("#policy-error")).to_contain_text("shorten the retention of 5 existing")
+    expect(page.locator("#unattached-years")).to_contain_text("30")
+    console.shot(page, "policy-refused-zh")
+    page.fill("#edit-policy input[name=unattached_years]", "40")
+    page.fill("#edit-policy input[name=reason]", "provincial rule 7")
+    page.click("#edit-policy button")
+    expect(page.locator("#unattached-years")).to_contain_text("40")
+    page.click("header form[action='/language'] button[value=en]")
+    page.goto(f"{console.url}/retention-policy")
+    expect(page.locator("#unattached-years")).to_have_text("40 years from receipt")
+    console.shot(page, "policy-en")
+    page.goto(f"{console.url}/legal-holds")
+    console.shot(page, "holds-en")

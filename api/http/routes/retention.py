@@ -78,16 +78,21 @@ def get_policy(_: Overseer, session: SessionDep) -> PolicyOut:
 def put_policy(user: Admin, session: SessionDep, context: Context, body: PolicyIn) -> PolicyEditOut:
     """A new policy version. 409 (with the number of items) if it would shorten any existing
     item's end; otherwise the items it extends are extended, in the stores too."""
-    old = current_policy(session)
+    new = edited_policy(current_policy(session), body)
+    edit = changes.edit_policy(session, context.stores, new, user=user, reason=body.reason)
+    return PolicyEditOut(version=edit.version, extended=edit.extended)
+
+
+def edited_policy(old: RetentionPolicy, body: PolicyIn) -> RetentionPolicy:
+    """The policy in force with the edit's fields: the numbers given replace, the flags and
+    categories given are added (an edit never drops a permanent flag)."""
     given = body.model_dump(include={"case_years", "unattached_years", "floor_months"},
                             exclude_none=True)  # fmt: skip
-    new = RetentionPolicy.model_validate({
+    return RetentionPolicy.model_validate({
         **old.model_dump(), **given,
         "permanent_case_flags": old.permanent_case_flags | set(body.permanent_case_flags),
         "permanent_categories": old.permanent_categories | set(body.permanent_categories),
     })  # fmt: skip
-    edit = changes.edit_policy(session, context.stores, new, user=user, reason=body.reason)
-    return PolicyEditOut(version=edit.version, extended=edit.extended)
 
 
 @router.get("/retention/due", response_model=list[DueItemOut])
