@@ -12,6 +12,7 @@ from api.web import (
     oidc_pages,
     pages,
     proof_pages,
+    report_pages,
     retention_pages,
 )
 
@@ -25,4 +26,5 @@ ROUTERS = (
     admin_pages.router,
     retention_pages.router,
     hold_pages.router,
+    report_pages.router,
 )

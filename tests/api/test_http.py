@@ -191,6 +191,8 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("GET", "/legal-holds"): 303, ("POST", "/legal-holds"): 401,
     ("POST", "/legal-holds/{hold}/release"): 401,
     ("GET", "/retention-policy"): 303, ("POST", "/retention-policy"): 401,
+    ("GET", "/compliance"): 303, ("GET", "/compliance/{month}/file"): 303,
+    ("GET", "/fixity-status"): 303, ("GET", "/doctor"): 303,
 }  # fmt: skip
 
 

@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParameter
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
+from config.settings import Settings
 from ingest.compliance import compliance_report
 from ingest.compliance_files import render_pdf, write_csv
 from ingest.compliance_rule import MONTH_PATTERN
@@ -115,7 +117,11 @@ def get_compliance(
     """The 24-hour compliance of recordings docked in ``month`` (YYYY-MM, in the vault's
     display time zone): per station and per device, docked / in time / late / overdue /
     vanished / pending, compliance %, latency; and every exception."""
-    settings = context.settings
+    return compliance_file(session, context.settings, month, format)
+
+
+def compliance_file(session: Session, settings: Settings, month: str, format: str) -> Response:
+    """The month's report as one file: the summary CSV, the exceptions CSV or the PDF."""
     font = register_cjk_font(settings.document_font) if format == "pdf" else ""
     made = compliance_report(session, month=month, zone=settings.display_timezone,
                              deadline=deadline_of(settings), now=utcnow())  # fmt: skip
