@@ -14,7 +14,12 @@ from api.http.routes.proofs import bundle_out
 from api.web.guard import allowed, html, secure
 from api.web.pages import Person, render_for
 from custody.log import proofs
-from custody.log.checkpoints import find_checkpoint, latest_checkpoint, recent_checkpoints
+from custody.log.checkpoints import (
+    export_witness,
+    find_checkpoint,
+    latest_checkpoint,
+    recent_checkpoints,
+)
 from custody.log.keys import list_keys
 from custody.log.signed_note import verifier_key
 from vault.items import find_item
@@ -52,3 +57,14 @@ def checkpoints(
     return html(render_for(who, "checkpoints.html", checkpoints=found[:CHECKPOINTS_PAGE],
                            keys=keys, page=page_number,
                            more=len(found) > CHECKPOINTS_PAGE))  # fmt: skip
+
+
+@router.get("/custody-checkpoints/witness.json")
+def witness_export(who: Person, session: SessionDep) -> Response:
+    """The latest checkpoint and the log's keys, for an outside party to keep (as `evault
+    checkpoint export`): a later `evault audit verify --against` or export proves the log
+    still extends it."""
+    allowed(who, Role.AUDITOR, Role.ADMIN)
+    witness = export_witness(session)
+    return secure(Response(witness.to_json(), media_type="application/json", headers={
+        "Content-Disposition": 'attachment; filename="evidence-vault-witness.json"'}))  # fmt: skip

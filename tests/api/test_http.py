@@ -193,6 +193,7 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("GET", "/retention-policy"): 303, ("POST", "/retention-policy"): 401,
     ("GET", "/compliance"): 303, ("GET", "/compliance/{month}/file"): 303,
     ("GET", "/fixity-status"): 303, ("GET", "/doctor"): 303,
+    ("GET", "/custody-checkpoints/witness.json"): 303,
 }  # fmt: skip
 
 

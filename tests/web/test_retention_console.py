@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -46,9 +47,12 @@ def test_the_destruction_path_through_the_pages(
         for name in WORKFLOW:
             acts.set_password(session, actor="test", username=name, password=PASSWORD)
     soon = datetime.now(UTC) + timedelta(minutes=5)
-    every = ingest_expiring(console.vault, clip_dir, clock, clips=2, seconds=4)
-    items = [i for i in every if i.retain_until is not None and i.retain_until < soon]
-    assert len(items) == 2  # the console's own recordings are kept 30 years from today
+    every = ingest_expiring(console.vault, clip_dir, clock, clips=3, seconds=4)
+    expiring = [i for i in every if i.retain_until is not None and i.retain_until < soon]
+    assert len(expiring) == 3  # the console's own recordings are kept 30 years from today
+    *items, kept = expiring
+    new_end = (datetime.now(ZoneInfo(console.vault.settings.display_timezone))
+               + timedelta(days=400)).date()  # fmt: skip
     wait_until(max(i.retain_until for i in items) + timedelta(seconds=1))  # type: ignore[type-var]
 
     _as(console, page, "appraiser1", "/retention-due")
@@ -56,6 +60,10 @@ def test_the_destruction_path_through_the_pages(
         row = page.locator(f"#due-{item.id}")
         row.locator("select").select_option("destroy")
         row.locator("input[name^=reason]").fill("retention ended; no case")
+    row = page.locator(f"#due-{kept.id}")
+    row.locator("select").select_option("keep")
+    row.locator("input[name^=reason]").fill("training material")
+    row.locator("input[type=date]").fill(new_end.isoformat())
     page.fill("input[name=members]", "appraiser2")
     console.shot(page, "retention-due-zh")
     page.click("#appraisal button[type=submit]")
@@ -90,6 +98,11 @@ def test_the_destruction_path_through_the_pages(
     with unit_of_work(console.vault.app.factory, read_only=True) as session:
         for item in items:
             assert find_item(session, str(item.id)).status == ItemStatus.DESTROYED
+        still = find_item(session, str(kept.id))
+        assert still.status == ItemStatus.PRESERVED  # kept, with the end chosen in the page
+        zone = ZoneInfo(console.vault.settings.display_timezone)
+        assert still.retain_until is not None
+        assert still.retain_until.astimezone(zone).date() == new_end
 
 
 def test_holds_and_the_policy_through_the_pages(console: Console, page: Page) -> None:
