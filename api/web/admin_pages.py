@@ -6,6 +6,7 @@ and the API, so the admin/approver rule and the administration log apply."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -198,5 +199,19 @@ def in_force(settings: Settings) -> list[tuple[str, str]]:
         value = getattr(settings, name)
         if name == "database_url" and value:
             value = make_url(value).render_as_string(hide_password=True)
+        elif name.endswith("_url") and value:
+            value = masked_address(value, whole=name == "alert_webhook_url")
         walk(name, value)
     return rows
+
+
+def masked_address(url: str, *, whole: bool) -> str:
+    """A URL without its password; with ``whole``, without its path and query too (a webhook's
+    path is its secret)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = (f"{parts.username}:{MASK}@" if parts.password else "") + host
+    netloc += f":{parts.port}" if parts.port else ""
+    if whole and (parts.path.strip("/") or parts.query):
+        return f"{parts.scheme}://{netloc}/{MASK}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))

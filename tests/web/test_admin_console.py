@@ -10,19 +10,22 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from api.web.admin_pages import masked_address
 from custody.admin import acts
 from custody.admin.models import AdminEvent
 from tests.web.conftest import PASSWORD, Console
 from vault.db import unit_of_work
 
 CLIENT_SECRET = "oidc-client-secret-never-shown"  # noqa: S105 - a test value, to be masked
+WEBHOOK_SECRET = "T0123-webhook-secret-never-shown"  # noqa: S105 - in a webhook's path
 
 
 @pytest.fixture
 def console_options() -> dict[str, object]:
     # A provider that is never contacted: its secret is here only to be masked on the page.
     return {"oidc": {"issuer": "https://id.example-police.cn", "client_id": "evidence-vault",
-                     "client_secret": CLIENT_SECRET}}  # fmt: skip
+                     "client_secret": CLIENT_SECRET},
+            "alert_webhook_url": f"https://hooks.example.cn/services/{WEBHOOK_SECRET}"}  # fmt: skip
 
 
 def _admin(console: Console) -> None:
@@ -116,7 +119,10 @@ def test_roles_and_settings_pages(console: Console, page: Page) -> None:
     expect(page.locator("#error-roles-wang")).to_contain_text("separation of duties")
     page.goto(f"{console.url}/settings")
     content = page.content()
-    assert CLIENT_SECRET not in content
+    assert CLIENT_SECRET not in content and WEBHOOK_SECRET not in content
+    expect(page.locator("table.settings tr", has_text="alert_webhook_url")).to_contain_text(
+        "https://hooks.example.cn/••••••"
+    )
     secret_row = page.locator("table.settings tr", has_text="oidc.client_secret")
     expect(secret_row).to_contain_text("••••••")
     page.click("header form[action='/language'] button[value=en]")
@@ -124,3 +130,13 @@ def test_roles_and_settings_pages(console: Console, page: Page) -> None:
     console.shot(page, "settings-en")
     page.goto(f"{console.url}/people")
     console.shot(page, "people-en")
+
+
+def test_a_password_in_an_address_is_masked() -> None:
+    assert masked_address("https://stamper:s3cret@tsa.example.cn:8443/stamp?x=1", whole=False) == (
+        "https://stamper:••••••@tsa.example.cn:8443/stamp?x=1"
+    )
+    assert masked_address("https://hooks.example.cn/services/T0/B0/XYZ", whole=True) == (
+        "https://hooks.example.cn/••••••"
+    )
+    assert masked_address("https://hooks.example.cn", whole=True) == "https://hooks.example.cn"
