@@ -177,8 +177,8 @@ def settings_page(who: Person, context: Context) -> Response:
 
 
 def in_force(settings: Settings) -> list[tuple[str, str]]:
-    """Every setting as name and value, secrets masked: SecretStr values, and the password in
-    a database URL."""
+    """Every setting as name and value, secrets masked: SecretStr values, the password in any
+    address (the database's too), and the alert webhook's path."""
     rows: list[tuple[str, str]] = []
 
     def walk(prefix: str, value: object) -> None:
@@ -186,6 +186,8 @@ def in_force(settings: Settings) -> list[tuple[str, str]]:
             value = value.model_dump()
         if isinstance(value, SecretStr):
             rows.append((prefix, MASK))
+        elif isinstance(value, str) and prefix.endswith("_url") and prefix != "database_url":
+            rows.append((prefix, masked_address(value, whole=prefix == "alert_webhook_url")))
         elif isinstance(value, dict):
             for key, inner in value.items():
                 walk(f"{prefix}.{key}", inner)
@@ -199,8 +201,6 @@ def in_force(settings: Settings) -> list[tuple[str, str]]:
         value = getattr(settings, name)
         if name == "database_url" and value:
             value = make_url(value).render_as_string(hide_password=True)
-        elif name.endswith("_url") and value:
-            value = masked_address(value, whole=name == "alert_webhook_url")
         walk(name, value)
     return rows
 

@@ -5,12 +5,15 @@ request; a person issues and revokes their own API token; the settings page mask
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from api.web.admin_pages import masked_address
+from api.web.admin_pages import in_force, masked_address
+from config.settings import Settings
 from custody.admin import acts
 from custody.admin.models import AdminEvent
 from tests.web.conftest import PASSWORD, Console
@@ -140,3 +143,18 @@ def test_a_password_in_an_address_is_masked() -> None:
         "https://hooks.example.cn/••••••"
     )
     assert masked_address("https://hooks.example.cn", whole=True) == "https://hooks.example.cn"
+
+
+def test_the_settings_in_force_hide_every_secret(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, database_url="postgresql+psycopg://vault:db-pass-1@db.internal/vault",
+        access_store={"kind": "s3", "bucket": "evidence-access", "access_key_id": "AKIA1",
+                      "endpoint_url": "https://ops:s3-pass-2@s3.internal:9000",
+                      "secret_access_key": "s3-secret-3"},
+        alert_webhook_url="https://hooks.example.cn/services/hook-secret-4",
+    )  # fmt: skip
+    shown = dict(in_force(settings))
+    secrets = ("db-pass-1", "s3-pass-2", "s3-secret-3", "hook-secret-4")
+    assert not any(secret in value for value in shown.values() for secret in secrets)
+    assert shown["access_store.endpoint_url"] == "https://ops:••••••@s3.internal:9000"
+    assert shown["access_store.bucket"] == "evidence-access"  # the rest stays readable
