@@ -89,6 +89,14 @@ CHECKS = [
 ]  # fmt: skip
 
 
+def load_schema(api: Api, headers: dict[str, str]) -> Any:
+    """The app's own OpenAPI description, fetched with the same patience as every answer (the
+    first fetch builds the schema; a CI run timed out at the loader's default 10 s)."""
+    return schemathesis.openapi.from_asgi(
+        "/openapi.json", api.client.app, headers=headers, timeout=RESPONSE_TIMEOUT_S
+    )
+
+
 @pytest.fixture
 def everything_token(api: Api) -> str:
     with unit_of_work(api.vault.app.factory) as session:
@@ -98,7 +106,7 @@ def everything_token(api: Api) -> str:
 
 def test_no_server_errors(api: Api, everything_token: str) -> None:
     headers = {"Authorization": f"Bearer {everything_token}"}
-    schema = schemathesis.openapi.from_asgi("/openapi.json", api.client.app, headers=headers)
+    schema = load_schema(api, headers)
     tried = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -128,7 +136,7 @@ def test_each_role_gets_only_documented_answers(api: Api, role: str) -> None:
     render_pending(api.vault.ingest_context())  # an export needs the rendition
     exporting = approved_request(api, purpose="export")
     headers = api.as_role(role)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", api.client.app, headers=headers)
+    schema = load_schema(api, headers)
     item = api.vault.items()[0].digest[:12]
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -167,9 +175,7 @@ def test_links_lead_from_a_request_to_its_content_and_export(api: Api) -> None:
     success, or the links lead nowhere."""
     render_pending(api.vault.ingest_context())
     item = api.vault.items()[0].digest[:12]
-    schema = schemathesis.openapi.from_asgi(
-        "/openapi.json", api.client.app, headers=api.as_role("auditor")
-    ).include(path_regex="^/requests")
+    schema = load_schema(api, api.as_role("auditor")).include(path_regex="^/requests")
     answers: Counter[tuple[str, int]] = Counter()
     # Each purpose in turn, every other one an export: only an export request's ExportIt link
     # can succeed, and the state machine picks among three links after an approval.
