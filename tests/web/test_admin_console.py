@@ -86,9 +86,9 @@ def test_an_admin_adds_a_person_who_sees_only_their_pages(
     xu.click("form[action='/api-tokens'] button[type=submit]")
     token = xu.locator("#issued-token").inner_text()
     auth = {"Authorization": f"Bearer {token}"}
-    assert httpx.get(f"{console.url}/items", headers=auth, timeout=10).status_code == 200
+    assert httpx.get(f"{console.url}/items", headers=auth, timeout=60).status_code == 200
     xu.locator("form[action$='/revoke'] button").click()
-    assert httpx.get(f"{console.url}/items", headers=auth, timeout=10).status_code == 401
+    assert httpx.get(f"{console.url}/items", headers=auth, timeout=60).status_code == 401
 
     # Disabled while signed in: the very next request ends the session.
     page.goto(f"{console.url}/people")

@@ -44,7 +44,7 @@ def console_options(provider: str, console_port: int) -> dict[str, object]:
 
 
 def _at_provider(provider: str, sub: str, **claims: Any) -> None:
-    answer = httpx.put(f"{provider}/users/{quote(sub)}", json=claims, timeout=10)
+    answer = httpx.put(f"{provider}/users/{quote(sub)}", json=claims, timeout=60)
     assert answer.status_code == 204, answer.text
 
 
@@ -138,7 +138,7 @@ def test_refusals_open_no_session_and_are_recorded(
 
     # Login CSRF: a provider's answer sent to a browser that started no sign-in.
     forged = httpx.get(f"{console.url}/signin/oidc/callback",
-                       params={"code": "any", "state": "any"}, timeout=10)  # fmt: skip
+                       params={"code": "any", "state": "any"}, timeout=60)  # fmt: skip
     assert forged.status_code == 403 and "evault_session" not in forged.cookies
     assert "not started from this browser" in forged.text
 
@@ -157,7 +157,7 @@ def test_the_sign_in_page_in_english_offers_both_ways(console: Console, page: Pa
     expect(page.locator("#sso")).to_be_visible()
     expect(page.locator("input[name=password]")).to_be_visible()
     console.shot(page, "oidc-signin-en")
-    without = httpx.get(f"{console.url}/signin/oidc", timeout=10, follow_redirects=False)
+    without = httpx.get(f"{console.url}/signin/oidc", timeout=60, follow_redirects=False)
     assert (
         without.status_code == 303 and "code_challenge_method=S256" in without.headers["location"]
     )
