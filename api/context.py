@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import grp
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -25,13 +27,28 @@ class AppContext:
     settings: Settings
     engine: Engine
     factory: sessionmaker[Session]
-    stores: Stores
+    open_stores: Callable[[], Stores]
+
+    @cached_property
+    def stores(self) -> Stores:
+        """Both stores, opened at the first use (a CLI command that reads only the database
+        never contacts a bucket)."""
+        return self.open_stores()
 
 
 def open_context(
-    settings: Settings, *, migrate: bool = False, verifying: bool = False
+    settings: Settings,
+    *,
+    migrate: bool = False,
+    verifying: bool = False,
+    lazy_stores: bool = False,
+    advise: bool = True,
 ) -> AppContext:
-    """Connect; migrate when asked (``init``) or when the database is the embedded SQLite."""
+    """Connect; migrate when asked (``init``) or when the database is the embedded SQLite.
+
+    The stores are opened (and an S3 bucket's promises checked) here, so a misconfigured
+    store stops start-up, unless ``lazy_stores``: then at their first use. ``advise`` as for
+    ``open_stores``."""
     _owner_only(settings.data_dir, settings.store_group)
     engine = make_engine(settings.database, pool_size=settings.db_pool_size)
     embedded = engine.dialect.name == "sqlite"
@@ -43,7 +60,15 @@ def open_context(
         )
     factory = make_session_factory(engine)
     _seed_retention_policy(factory, settings)
-    return AppContext(settings, engine, factory, open_stores(settings, lenient_access=verifying))
+    context = AppContext(
+        settings,
+        engine,
+        factory,
+        lambda: open_stores(settings, lenient_access=verifying, advise=advise),
+    )
+    if not lazy_stores:
+        _ = context.stores
+    return context
 
 
 def _owner_only(data_dir: Path, group: str | None) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.http.ranges import RangeNotSatisfiable
 from vault.errors import (
     AccessDenied,
     ConfigurationError,
@@ -20,6 +19,7 @@ from vault.errors import (
     NotAuthenticated,
     NotFound,
     ObjectExists,
+    RangeNotSatisfiable,
     RetentionViolation,
     StoreError,
     Unavailable,

@@ -51,9 +51,11 @@ class WithoutQueryString(logging.Filter):
         return True
 
 
-def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
+def configure_logging(*, level: str = "INFO", fmt: str = "auto") -> None:
+    """``fmt`` is json, text, or auto (text on a terminal, JSON otherwise)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLineFormatter() if fmt == "json" else TextFormatter())
+    as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    handler.setFormatter(JsonLineFormatter() if as_json else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -322,7 +322,9 @@ class Settings(BaseSettings):
     # (the rest wait without holding a thread). PostgreSQL's max_connections must cover
     # 2 x this per process: a delivery opens a second unit of work for its custody event.
     db_pool_size: int = Field(default=10, ge=1, le=200)
-    log_format: Literal["json", "text"] = "json"
+    # auto: human lines when stderr is a terminal, one JSON object per line otherwise (a
+    # service manager, a pipe, a log shipper).
+    log_format: Literal["auto", "json", "text"] = "auto"
     log_level: str = "INFO"
 
     @model_validator(mode="after")

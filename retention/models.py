@@ -11,6 +11,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import custody.log.models  # noqa: F401 - decisions point at items: keep them in the metadata
+from retention.decisions import Decision as Decision  # noqa: PLC0414 - re-exported
 from vault.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
 
 
@@ -46,11 +47,6 @@ class BatchStatus(enum.StrEnum):
     REFUSED = "refused"  # the principal refused: the items stay
     EXECUTING = "executing"  # deletion started (re-running resumes it)
     DESTROYED = "destroyed"  # register signed and stored, items are tombstones
-
-
-class Decision(enum.StrEnum):
-    KEEP = "keep"
-    DESTROY = "destroy"
 
 
 class AppraisalBatch(UUIDPrimaryKey, Base):

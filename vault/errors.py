@@ -68,3 +68,7 @@ class MediaUnreadable(InputRejected):
 class DeliveryAborted(Unavailable):
     """A delivery stopped because the stored copy failed its re-hash on the way out. The
     custody chain says so, the fixity path has run, and asking again is the remedy."""
+
+
+class RangeNotSatisfiable(InputRejected):
+    """A Range header this server does not serve, or outside the object: HTTP 416."""

@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vault.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
+from vault.roles import CaseFlag as CaseFlag  # noqa: PLC0414 - re-exported
+from vault.roles import Role as Role  # noqa: PLC0414 - re-exported
 
 
 class ItemStatus(enum.StrEnum):
@@ -64,14 +66,6 @@ class Device(UUIDPrimaryKey, Base):
     serial: Mapped[str] = mapped_column(String(100), unique=True)
     label: Mapped[str] = mapped_column(String(200), default="")
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class CaseFlag(enum.StrEnum):
-    MAJOR = "major"  # a major or serious case: kept longer
-    LITIGATION = "litigation"  # under administrative reconsideration or litigation
-    COMPLAINT = "complaint"  # a complaint or petition about the enforcement itself
-    PERMANENT = "permanent"  # to be kept permanently
-    HEARING = "hearing"  # a hearing (听证) was held
 
 
 class Case(UUIDPrimaryKey, Base):
@@ -152,18 +146,6 @@ class EvidenceItem(UUIDPrimaryKey, Base):
     # Every view of an item names its station and device: load them with it.
     station: Mapped[Station] = relationship(lazy="joined")
     device: Mapped[Device | None] = relationship(lazy="joined")
-
-
-class Role(enum.StrEnum):
-    CUSTODIAN = "custodian"  # runs the docking stations and the ingest
-    INVESTIGATOR = "investigator"  # asks for access to recordings
-    APPROVER = "approver"  # decides access requests (never their own)
-    AUDITOR = "auditor"  # reads everything, changes nothing
-    ADMIN = "admin"  # manages users and tokens
-    APPRAISER = "appraiser"  # sits on the appraisal group (鉴定小组) that decides keep/destroy
-    PRINCIPAL = "principal"  # the principal (主要负责人): approves destruction batches
-    EXECUTOR = "executor"  # carries out an approved destruction (执行人)
-    SUPERVISOR = "supervisor"  # witnesses and countersigns a destruction (监销人)
 
 
 class User(UUIDPrimaryKey, Base):

@@ -9,12 +9,8 @@ import typer
 
 from api.cli.shared import cli_actor, console, context
 from api.cli.tables import Table, shown
-from custody.admin import acts
-from vault import accounts
-from vault.db import unit_of_work
 from vault.errors import InputRejected
-from vault.models import Role
-from vault.pki import import_user_key, issue_user_key
+from vault.roles import Role
 
 ROLES_HELP = "Role(s): " + ", ".join(r.value for r in Role) + ". Repeat --role for several."
 
@@ -32,6 +28,9 @@ def user_add(
     name: Annotated[str, typer.Option(help="Display name, e.g. 'Li Wei'")] = "",
 ) -> None:
     """Add a user with one or more roles."""
+    from custody.admin import acts
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = acts.add_user(
@@ -44,6 +43,9 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """List users, their roles, and whether they are disabled."""
+    from vault import accounts
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         table = Table(title="users")
@@ -65,6 +67,9 @@ def user_roles(
 ) -> None:
     """Grant or remove roles, e.g. `evault user roles li.wei --grant custodian`. Recorded in
     the administration log; admin and approver are never held together."""
+    from custody.admin import acts
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = acts.change_roles(
@@ -77,6 +82,9 @@ def user_roles(
 @user_app.command("disable")
 def user_disable(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
     """Disable a user: their tokens stop working at once. Nothing they did is erased."""
+    from custody.admin import acts
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         acts.disable_user(session, actor=cli_actor(), username=username)
@@ -92,6 +100,9 @@ def user_passwd(
 ) -> None:
     """Set the password a person signs in to the web console with (at least 12 characters;
     kept as an argon2id hash). Asks twice at a terminal; any open console session ends."""
+    from custody.admin import acts
+    from vault.db import unit_of_work
+
     if password_stdin:
         password = typer.get_text_stream("stdin").readline().rstrip("\n")
     else:
@@ -109,6 +120,9 @@ def token_issue(
     label: Annotated[str, typer.Option(help="What it is for, e.g. 'li.wei laptop'")] = "",
 ) -> None:
     """Issue a token and print it once. Use it as `Authorization: Bearer <token>`."""
+    from custody.admin import acts
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         issued = acts.issue_token(
@@ -124,6 +138,10 @@ def token_revoke(
     prefix: Annotated[str, typer.Argument(help="The token, or its first characters")],
 ) -> None:
     """Revoke a token at once."""
+    from custody.admin import acts
+    from vault import accounts
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         token = acts.revoke_token(
@@ -150,6 +168,10 @@ def user_keys(
 
     Without options the vault's own CA issues a new key and certificate. With signing_ca set
     (an external CA), import the person's PKCS#12 or PEM key and certificate from that CA."""
+    from vault import accounts
+    from vault.db import unit_of_work
+    from vault.pki import import_user_key, issue_user_key
+
     app = context()
     settings = app.settings
     with unit_of_work(app.factory, read_only=True) as session:

@@ -8,14 +8,11 @@ import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from custody.admin import acts
-from vault.db import SessionFactory, unit_of_work, utcnow
-from vault.models import User
-from vault.synthetic import generate_clip
+if TYPE_CHECKING:
+    from vault.db import SessionFactory
 
 # A slow copy, run as its own process so the daemon sees a file that is still growing.
 SLOW_WRITER = """
@@ -44,6 +41,9 @@ def demo_config(station_dir: Path) -> str:
 
 def build_demo_station(station_dir: Path, *, clips: int, slow_seconds: float) -> list[str]:
     """Fill the station with clips; returns a line per file for the user."""
+    from vault.db import utcnow
+    from vault.synthetic import generate_clip
+
     now = utcnow()
     made = []
     for n in range(clips):
@@ -78,6 +78,8 @@ def build_demo_station(station_dir: Path, *, clips: int, slow_seconds: float) ->
 
 
 def _start_slow_writer(target: Path, seconds: float) -> None:
+    from vault.synthetic import generate_clip
+
     source = Path(tempfile.mkdtemp(prefix="evault-demo-")) / "growing.mp4"
     generate_clip(source, seconds=4, frequency=1200, label="arrived slowly")
     subprocess.Popen(
@@ -95,6 +97,12 @@ DEMO_PEOPLE = (("demo-custodian", "custodian"), ("demo-investigator", "investiga
 def demo_people(factory: SessionFactory, passwords_file: Path) -> list[str]:
     """Console users for the demo, each with a new random password, written (readable by this
     account only) to ``passwords_file``; users that exist are left as they are."""
+    from sqlalchemy import select
+
+    from custody.admin import acts
+    from vault.db import unit_of_work
+    from vault.models import User
+
     made = []
     with unit_of_work(factory) as session:
         for username, role in DEMO_PEOPLE:

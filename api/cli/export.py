@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from api.cli.requests import ReasonOption, TokenOption, _me
 from api.cli.shared import console, context, err
-from export.spec import ClipSpec, ExportSpec
-from vault.db import unit_of_work
-from vault.models import Role
+from vault.roles import Role
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class _Bar:
@@ -88,8 +79,20 @@ def export_command(
     Every file handed over is an exported custody event. An export without an approved,
     unexpired export request, or of a destroyed item, is refused and writes nothing.
     """
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     # bagit, reportlab and pyHanko load only for an export (every evault command's start-up).
-    from export.package import ExportJob, export  # noqa: PLC0415
+    from export.package import ExportJob, export
+    from export.spec import ClipSpec, ExportSpec
+    from vault.db import unit_of_work
 
     app = context()
     spec = ExportSpec(

@@ -9,8 +9,6 @@ import typer
 from api.cli.shared import console, context, err
 from api.cli.tables import Table, shown
 from api.error_table import ExitCode
-from custody.fixity.checks import fixity_alerts, quarantined, run_slice
-from vault.db import unit_of_work
 
 fixity_app = typer.Typer(
     help="Scheduled re-hashing of every stored copy, with repair from the other copy."
@@ -25,6 +23,8 @@ def fixity_run(
 ) -> None:
     """Re-hash this run's slice of copies (the daemon does this every fixity_run_minutes);
     record each result, quarantine and repair damaged copies. Exit 1 if any copy failed."""
+    from custody.fixity.checks import run_slice
+
     app = context()
     settings = app.settings
     with err.status("re-hashing stored copies…"):
@@ -49,6 +49,9 @@ def fixity_run(
 @fixity_app.command("status")
 def fixity_status() -> None:
     """Quarantined copies and items with no intact copy left (exit 1 if there are any)."""
+    from custody.fixity.checks import fixity_alerts, quarantined
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         rows = quarantined(session)

@@ -9,9 +9,7 @@ import typer
 from api.cli.requests import ReasonOption, TokenOption, _me
 from api.cli.shared import console, context
 from api.cli.tables import Table
-from ingest.gap_service import explain_gap, list_gaps
 from ingest.gaps import CAUSE_NAMES, GapCause
-from vault.db import unit_of_work
 
 gaps_app = typer.Typer(
     help="Recording gaps: a device's clips of one incident with a pause between them.",
@@ -27,6 +25,9 @@ def show_gaps(
 ) -> None:
     """List unexplained gaps (pauses longer than gap_threshold_seconds between clips no more
     than gap_incident_window_minutes apart); explain one with `evault gaps explain`."""
+    from ingest.gap_service import list_gaps
+    from vault.db import unit_of_work
+
     if ctx.invoked_subcommand is not None:
         return
     app = context()
@@ -57,6 +58,9 @@ def explain(
 ) -> None:
     """Record why the recording stopped (custodian or investigator); it becomes a
     gap_explained event on both clips' custody chains."""
+    from ingest.gap_service import explain_gap
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token)

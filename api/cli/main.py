@@ -6,7 +6,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -27,22 +27,13 @@ from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
 from api.cli.sla import alerts_command, sla_app
 from api.cli.virus import virus_app
-from api.context import AppContext
-from api.doctor import Status, run_checks
 from api.error_table import ExitCode, outcome_of
-from config.logging import configure_logging
-from config.settings import DEFAULT_CONFIG_FILE
-from custody.admin import acts
-from custody.log.append import events_for
-from custody.log.keys import ensure_key
-from ingest.daemon import Daemon, check_deadline, remove_stale_temps
-from ingest.renditions import render_pending
-from ingest.runner import build_context, run_once
 from vault.credential import current_token
-from vault.db import unit_of_work
 from vault.errors import VaultError
-from vault.items import ItemFilter, find_item, list_items
-from vault.models import EvidenceItem
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+    from vault.models import EvidenceItem
 
 app = typer.Typer(
     help=(
@@ -93,7 +84,15 @@ def main_callback(
             envvar="EVAULT_CONFIG",
         ),
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the installed version and exit.")
+    ] = False,
 ) -> None:
+    if version:
+        from importlib.metadata import version as installed_version
+
+        console.print(f"evault {installed_version('evidence-vault')}", highlight=False)
+        raise typer.Exit(ExitCode.DONE)
     if config is not None:
         os.environ["EVAULT_CONFIG"] = str(config)
     if ctx.invoked_subcommand is None:
@@ -112,7 +111,11 @@ def init(
     a new random console password once: sign in with it at the console, then set your own
     with `evault user passwd NAME`.
     """
-    context = _context(migrate=True)
+    from custody.admin import acts
+    from custody.log.keys import ensure_key
+    from vault.db import unit_of_work
+
+    context = _context(migrate=True, serving=True)
     settings = context.settings
     with unit_of_work(context.factory) as session:
         key, _ = ensure_key(session, settings.keys_path, configured_origin=settings.log_origin)
@@ -127,7 +130,7 @@ def init(
     )
     if not context.settings.stations:
         console.print(
-            "no stations configured yet: add [[stations]] to evault.toml (or run `evault demo`)"
+            "no stations configured yet: add \\[[stations]] to evault.toml (or run `evault demo`)"
         )
     if password is not None:
         console.print(
@@ -146,6 +149,9 @@ def doctor() -> None:
     COMPLIANCE-locked probe; compares clocks; runs ffmpeg; looks at each station directory.
     Exit status 1 when any check fails.
     """
+    from api.doctor import Status, run_checks
+    from config.logging import configure_logging
+
     settings = _settings()
     configure_logging(level="ERROR", fmt=settings.log_format)
     results = run_checks(settings)
@@ -160,7 +166,10 @@ def doctor() -> None:
 @app.command()
 def daemon() -> None:
     """Scan the configured stations on an interval and ingest what is ready, until SIGTERM."""
-    context = _context()
+    from ingest.daemon import Daemon
+    from ingest.runner import build_context
+
+    context = _context(serving=True)
     if not context.settings.stations:
         err.print(
             "[yellow]no stations configured[/yellow]: add [[stations]] to evault.toml,"
@@ -185,6 +194,9 @@ def ingest(
 ) -> None:
     """Ingest from the configured stations. With --once, one pass (for cron): the deadline
     alerts are raised as the daemon would; exits 1 if an ingest worker failed."""
+    from ingest.daemon import check_deadline, remove_stale_temps
+    from ingest.runner import build_context, run_once
+
     if not once:
         daemon()
         return
@@ -213,6 +225,9 @@ def render_command() -> None:
     The daemon does this on its own; this is for a one-off pass. An item ffmpeg cannot read
     gets a rendition_failed custody event with ffmpeg's reason, and stays sealed and listed.
     """
+    from ingest.renditions import render_pending
+    from ingest.runner import build_context
+
     context = _context()
     ingest_ctx = build_context(context.settings, context.factory, context.stores)
     made, failed = render_pending(ingest_ctx)
@@ -229,6 +244,9 @@ def list_command(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
 ) -> None:
     """List evidence items, newest first."""
+    from vault.db import unit_of_work
+    from vault.items import ItemFilter, list_items
+
     context = _context()
     zone = context.settings.display_timezone
     with unit_of_work(context.factory) as session:
@@ -253,6 +271,9 @@ def _aware(value: datetime | None, zone: str) -> datetime | None:
 
 
 def _item(context: AppContext, reference: str) -> EvidenceItem:
+    from vault.db import unit_of_work
+    from vault.items import find_item
+
     with unit_of_work(context.factory) as session:
         try:
             return find_item(session, reference)
@@ -265,6 +286,9 @@ def show(
     item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
 ) -> None:
     """Everything recorded about one item."""
+    from vault.db import unit_of_work
+    from vault.items import find_item
+
     context = _context()
     zone = context.settings.display_timezone
     with unit_of_work(context.factory) as session:
@@ -308,6 +332,9 @@ def custody(
     item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
 ) -> None:
     """The item's custody chain: every event, in order, with its hash."""
+    from custody.log.append import events_for
+    from vault.db import unit_of_work
+
     context = _context()
     item = _item(context, item_id)
     with unit_of_work(context.factory) as session:
@@ -346,6 +373,8 @@ def demo(
 ) -> None:
     """Make a demo docking station (clips generated by ffmpeg, one with sidecar metadata, one
     that is not a video, one still being written) and configure it in ./evault.toml."""
+    from config.settings import DEFAULT_CONFIG_FILE
+
     settings = _settings()
     station_dir = (settings.data_dir / "demo-station").resolve()
     if DEFAULT_CONFIG_FILE.exists() or os.environ.get("EVAULT_CONFIG"):

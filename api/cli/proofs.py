@@ -7,26 +7,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.cli import tables
 from api.cli.shared import console, context, err
 from api.cli.tables import Table, shown
-from api.context import AppContext
 from api.error_table import ExitCode
-from custody.log.audit import AuditReport, audit
-from custody.log.audit_runs import report_facts, write_signed_report
-from custody.log.checkpoints import (
-    WitnessFile,
-    export_witness,
-    run_checkpoint_job,
-)
-from custody.log.keys import list_keys, rotate_key
-from custody.log.signed_note import verifier_key
-from custody.log.timestamps import load_trust_roots
-from vault.db import unit_of_work
 from vault.errors import Conflict
-from vault.models import EvidenceItem
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+    from custody.log.audit import AuditReport
+    from custody.log.checkpoints import WitnessFile
 
 if TYPE_CHECKING:
     from custody.log.audit_report import ReportFacts
@@ -49,6 +40,14 @@ def verify_and_print(
 ) -> None:
     """Run the audit with a progress bar, print each failure (and write the signed PDF
     report when asked), exit 1 on any failure."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from custody.log.audit import audit
+    from custody.log.audit_runs import report_facts
+    from custody.log.timestamps import load_trust_roots
+    from vault.db import unit_of_work
+    from vault.models import EvidenceItem
+
     if pdf is not None and pdf.exists():  # refused before the (long) audit runs
         raise Conflict(f"{pdf} exists; the audit report never overwrites a file")
     app = context(verifying=True)
@@ -82,6 +81,8 @@ def verify_and_print(
 
 
 def _write_report(app: AppContext, report: AuditReport, facts: ReportFacts, pdf: Path) -> None:
+    from custody.log.audit_runs import write_signed_report
+
     unsigned_name = pdf.with_name(f".{pdf.name}.{uuid.uuid4().hex}")
     signer = write_signed_report(app.settings, report, facts, unsigned_name)
     unsigned_name.rename(pdf)  # written beside it, then moved: never a half-written report
@@ -157,6 +158,8 @@ def audit_verify(
     signature and the consistency between them, and re-hash the objects.
 
     Prints each failure (which item, which entry, what was expected); exits 1 on any."""
+    from custody.log.checkpoints import WitnessFile
+
     witness = None
     if against is not None:
         try:
@@ -181,6 +184,8 @@ def checkpoint(
 
 
 def _run_job(*, force: bool, renew: bool) -> None:
+    from custody.log.checkpoints import run_checkpoint_job
+
     app = context()
     run = run_checkpoint_job(app.factory, app.settings, app.stores.sealed, force=force, renew=renew)
     made = run.made
@@ -212,6 +217,9 @@ def checkpoint_export(
     """Write the latest checkpoint and the log's public keys for a witness to keep.
 
     Later, `evault audit verify --against FILE` proves nothing before it was rewritten."""
+    from custody.log.checkpoints import export_witness
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         witness = export_witness(session)
@@ -222,6 +230,9 @@ def checkpoint_export(
 @key_app.command("rotate")
 def key_rotate() -> None:
     """Start signing with a new key; the old one is retired and its public key kept."""
+    from custody.log.keys import rotate_key
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         row = rotate_key(session, app.settings.keys_path, configured_origin=app.settings.log_origin)
@@ -231,6 +242,10 @@ def key_rotate() -> None:
 @key_app.command("list")
 def key_list() -> None:
     """Every key the log has signed with, as note verifier keys outsiders can configure."""
+    from custody.log.keys import list_keys
+    from custody.log.signed_note import verifier_key
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         rows = list_keys(session)

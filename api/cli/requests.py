@@ -7,22 +7,24 @@ from __future__ import annotations
 import hashlib
 from contextlib import closing
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-from sqlalchemy.orm import Session
 
 from api.cli.shared import console, context
 from api.cli.tables import Table
-from custody.access import requests as access
-from custody.access.handover import hand_over
-from custody.access.models import Purpose, RequesterKind
-from vault.accounts import authenticate, token_prefix
+from custody.access.purposes import Purpose, RequesterKind
 from vault.credential import current_token
-from vault.db import unit_of_work
 from vault.errors import AccessDenied, Conflict, NotAuthenticated
-from vault.models import Role, User
+from vault.roles import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from vault.models import User
+
+# The domain and database modules are imported in the commands that use them: `evault --help`
+# and every other command start without them (bench/cli.py).
 
 TokenOption = Annotated[
     str,
@@ -39,6 +41,8 @@ ReasonOption = Annotated[str, typer.Option("--reason", "-m", help="Why: it goes 
 def _me(session: Session, token: str, role: Role | None = None) -> User:
     if not token:
         raise NotAuthenticated("give your API token with --token or EVAULT_TOKEN")
+    from vault.accounts import authenticate, token_prefix
+
     user = authenticate(session, token)
     current_token.set(token_prefix(token))
     if role is not None and not user.has_any(frozenset({role})):
@@ -63,6 +67,9 @@ def request(
     identity: Annotated[str, typer.Option(help="A party's identity document.")] = "",
 ) -> None:
     """Ask for access to recordings (investigator). Prints the request number."""
+    from custody.access import requests as access
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.INVESTIGATOR)
@@ -84,6 +91,9 @@ def request(
 
 
 def _decide(ref: str, token: str, reason: str, *, approve: bool) -> None:
+    from custody.access import requests as access
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.APPROVER)
@@ -112,6 +122,9 @@ def refuse(
 
 def requests(token: TokenOption = "") -> None:
     """List the requests you may see (yours; all of them for approvers and auditors)."""
+    from custody.access import requests as access
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         user = _me(session, token)
@@ -137,6 +150,12 @@ def fetch(
 
     The custody event is recorded before the first byte; the file is checked against the
     digest recorded for it."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from custody.access import requests as access
+    from custody.access.handover import hand_over
+    from vault.db import unit_of_work
+
     app = context()
     try:
         # Created before anything is recorded: a name that is taken must not cost a delivery.

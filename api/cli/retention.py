@@ -7,23 +7,21 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from api.cli.requests import TokenOption, _me
 from api.cli.shared import console, context, err
 from api.cli.tables import Table, shown
-from retention import appraisal, changes, holds
-from retention.models import Decision
-from retention.policy import current_policy, current_version
-from retention.register_store import register_chunks, register_digest
-from retention.rules import RetentionPolicy, show_end
-from vault.cases import open_case
-from vault.db import unit_of_work
+from retention.decisions import Decision
 from vault.errors import AccessDenied, InputRejected
-from vault.models import CaseFlag, Role, User
+from vault.roles import CaseFlag, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from vault.models import User
 
 retention_app = typer.Typer(
     help="Retention ends and the only way anything is ever deleted: due -> appraise ->"
@@ -37,6 +35,9 @@ NoteOption = Annotated[str, typer.Option("--note", "-m", help="Goes on the recor
 @retention_app.command("policy")
 def policy_show() -> None:
     """The retention policy in force (version, periods, permanent flags and categories)."""
+    from retention.policy import current_policy, current_version
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         row, policy = current_version(session), current_policy(session)
@@ -64,6 +65,11 @@ def policy_set(
 ) -> None:
     """Change the policy (admin). Refused, with the count, if any existing item would get an
     earlier end; otherwise the items it extends are extended (stores included)."""
+    from retention import changes
+    from retention.policy import current_policy
+    from retention.rules import RetentionPolicy
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.ADMIN)
@@ -86,6 +92,10 @@ def policy_set(
 @retention_app.command("due")
 def due() -> None:
     """Items past their retention end, grouped for the appraisal group (exit 0 either way)."""
+    from retention import appraisal
+    from retention.rules import show_end
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         items = appraisal.due_items(session)
@@ -114,6 +124,9 @@ def appraise(
     ] = None,
 ) -> None:
     """Record the appraisal group's decisions (appraiser). Prints the batch number."""
+    from retention import appraisal
+    from vault.db import unit_of_work
+
     decisions = [appraisal.DecisionIn(ref, Decision.DESTROY, reason) for ref in destroy]
     until = _utc(keep_until)
     decisions += [appraisal.DecisionIn(ref, Decision.KEEP, reason, until) for ref in keep]
@@ -137,6 +150,9 @@ def _utc(value: str | None) -> datetime | None:
 
 
 def _decide(number: str, token: str, note: str, *, approve: bool) -> None:
+    from retention import appraisal
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.PRINCIPAL)
@@ -170,6 +186,9 @@ def supervise(
     token: TokenOption = "",
 ) -> None:
     """Take an approved batch as its supervisor (监销人); you will countersign the register."""
+    from retention import appraisal
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.SUPERVISOR)
@@ -185,7 +204,8 @@ def destroy(
     """Execute an approved, supervised batch (executor): re-check every precondition, delete
     every copy, make the register signed by you and the supervisor, keep tombstones."""
     # pyHanko and reportlab load only for the commands that sign (a lighter CLI start-up).
-    from retention.destruction import execute  # noqa: PLC0415
+    from retention.destruction import execute
+    from vault.db import unit_of_work
 
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
@@ -204,6 +224,9 @@ def destroy(
 @retention_app.command("batches")
 def batches() -> None:
     """Appraisal batches, newest first."""
+    from retention import appraisal
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         table = Table("batch", "status", "items", "principal", "executor", "supervisor")
@@ -219,6 +242,9 @@ def register(
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the PDF.")],
 ) -> None:
     """Write a destroyed batch's signed register (check: pyhanko sign validate --trust CA)."""
+    from retention.register_store import register_chunks, register_digest
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         digest = register_digest(session, number)
@@ -235,6 +261,10 @@ def categorize(
     token: TokenOption = "",
 ) -> None:
     """Add categories to an item (custodian); some make it permanent."""
+    from retention import changes
+    from retention.rules import show_end
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.CUSTODIAN)
@@ -251,6 +281,9 @@ def hold_place(
     token: TokenOption = "",
 ) -> None:
     """Place a legal hold (approver)."""
+    from retention import holds
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.APPROVER)
@@ -266,6 +299,9 @@ def hold_release(
     token: TokenOption = "",
 ) -> None:
     """Release a legal hold (approver)."""
+    from retention import holds
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.APPROVER)
@@ -276,6 +312,9 @@ def hold_release(
 @hold_app.command("list")
 def hold_list() -> None:
     """Active legal holds."""
+    from retention import holds
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         table = Table("hold", "item", "reference", "placed by", "placed at")
@@ -293,6 +332,9 @@ def case_open(
     token: TokenOption = "",
 ) -> None:
     """Open a case (custodian or investigator)."""
+    from vault.cases import open_case
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         _me_any(session, token, Role.CUSTODIAN, Role.INVESTIGATOR)
@@ -307,6 +349,9 @@ def case_attach(
     token: TokenOption = "",
 ) -> None:
     """Attach items to a case (custodian or investigator); their retention follows the case."""
+    from retention import changes
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me_any(session, token, Role.CUSTODIAN, Role.INVESTIGATOR)
@@ -326,6 +371,9 @@ def case_close(
     number: Annotated[str, typer.Argument(help="Case number.")], token: TokenOption = ""
 ) -> None:
     """Close a case now (the vault's time); its items' ends are counted from today."""
+    from retention import changes
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.CUSTODIAN)
@@ -340,6 +388,9 @@ def case_flag(
     token: TokenOption = "",
 ) -> None:
     """Add flags to a case (custodian); major, hearing, litigation make its items permanent."""
+    from retention import changes
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.CUSTODIAN)

@@ -6,15 +6,16 @@ import logging
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli.shared import console, context, err
-from api.context import AppContext
 from api.error_table import ExitCode
-from ingest.daemon import Daemon
-from ingest.runner import build_context
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+    from ingest.daemon import Daemon
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,10 @@ WorkersOption = Annotated[
 def _serve_api(
     host: str | None, port: int | None, workers: int | None, *, with_daemon: bool
 ) -> None:
-    app_context = context()
+    from ingest.daemon import Daemon
+    from ingest.runner import build_context
+
+    app_context = context(serving=True)
     settings = app_context.settings
     host, port = host or settings.api_host, port or settings.api_port
     workers = workers or settings.api_workers
@@ -60,9 +64,9 @@ def _run_in_threads(
     app_context: AppContext, host: str, port: int, daemon: Daemon | None, banner: str
 ) -> bool:
     # Imported here: the web stack costs memory that `ingest` and the other commands skip.
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from api.http.app import create_app  # noqa: PLC0415
+    from api.http.app import create_app
 
     server = uvicorn.Server(
         uvicorn.Config(create_app(app_context), host=host, port=port, log_config=None)
@@ -105,7 +109,7 @@ def _run_worker_processes(
     The supervisor handles SIGINT/SIGTERM: it stops the workers and returns, then the daemon
     is stopped and joined.
     """
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     daemon_thread = _start_daemon(daemon)
     console.print(banner)

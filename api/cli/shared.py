@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import getpass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from api.cli.tables import shown
-from api.context import AppContext, open_context
 from api.error_table import ExitCode, outcome_of
-from config.logging import configure_logging
-from config.settings import Settings, load_settings
 from vault.errors import VaultError
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+    from config.settings import Settings
 
 console = Console()
 err = Console(stderr=True)
 
 
 def settings() -> Settings:
+    from pydantic import ValidationError
+
+    from config.settings import load_settings
+
     try:
         return load_settings()
     except (ValidationError, FileNotFoundError) as exc:
@@ -28,13 +32,25 @@ def settings() -> Settings:
         raise typer.Exit(ExitCode.USAGE) from exc
 
 
-def context(*, migrate: bool = False, verifying: bool = False) -> AppContext:
+def context(
+    *, migrate: bool = False, verifying: bool = False, serving: bool = False
+) -> AppContext:
     """The vault, opened for a command; ``verifying`` opens it even when the access bucket
-    falls short (the audit reports that and still checks the sealed set)."""
+    falls short (the audit reports that and still checks the sealed set).
+
+    A one-off command opens the stores only if it uses them, and leaves the advice about a
+    working but weak setup (one device for both copies) to `evault doctor`: a successful read
+    prints nothing on stderr. ``serving`` (the daemon, the API, init) opens and checks them at
+    once and logs that advice."""
+    from api.context import open_context
+    from config.logging import configure_logging
+
     loaded = settings()
     configure_logging(level=loaded.log_level, fmt=loaded.log_format)
     try:
-        return open_context(loaded, migrate=migrate, verifying=verifying)
+        return open_context(
+            loaded, migrate=migrate, verifying=verifying, lazy_stores=not serving, advise=serving
+        )
     except VaultError as exc:
         fail(exc)
 

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Group
-from rich.live import Live
 from rich.markup import escape
 
 from api.cli import tables
 from api.cli.shared import console, context, err, fail
 from api.cli.tables import Table
 from api.error_table import ExitCode
-from ingest.compliance import compliance_report
-from ingest.compliance_files import write_report
-from ingest.deadline import deadline_of
-from ingest.sla import StationSla, sla_report
-from vault.alerts import recent_alerts
-from vault.db import unit_of_work, utcnow
-from vault.documents.fonts import register_cjk_font
 from vault.errors import VaultError
+
+if TYPE_CHECKING:
+    from ingest.sla import StationSla
 
 sla_app = typer.Typer(
     help="The 24-hour ingest guarantee: what waits on the stations, and the monthly report.",
@@ -41,6 +36,12 @@ def show_sla(
 ) -> None:
     """Per station: files waiting and how long (past the deadline marked YES), recordings
     ingested late, and ingest latency. Exits 1 if any file is past the deadline."""
+    from rich.live import Live
+
+    from ingest.deadline import deadline_of
+    from ingest.sla import sla_report
+    from vault.db import unit_of_work, utcnow
+
     if ctx.invoked_subcommand is not None:
         return
     app = context()
@@ -77,6 +78,12 @@ def report_command(
     """Write compliance-YYYY-MM.csv (per station and per device: docked, in time, late,
     overdue, vanished, pending, compliance %, latency), compliance-YYYY-MM-exceptions.csv
     (every recording not in time) and compliance-YYYY-MM.pdf (bilingual, for supervisors)."""
+    from ingest.compliance import compliance_report
+    from ingest.compliance_files import write_report
+    from ingest.deadline import deadline_of
+    from vault.db import unit_of_work, utcnow
+    from vault.documents.fonts import register_cjk_font
+
     app = context()
     settings = app.settings
     try:
@@ -105,6 +112,9 @@ def alerts_command(
 ) -> None:
     """Alerts raised (deadline near or missed, unreachable stations, infected recordings,
     station digest mismatches) and whether the webhook (alert_webhook_url) has them."""
+    from vault.alerts import recent_alerts
+    from vault.db import unit_of_work
+
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         found = recent_alerts(session, limit=limit)

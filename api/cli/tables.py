@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from api.doctor import Check, Status
-from custody.log.models import CustodyEvent
-from ingest.deadline_rule import Deadline
-from ingest.sla import StationSla
-from vault.models import EvidenceItem
+if TYPE_CHECKING:
+    from api.doctor import Check
+    from custody.log.models import CustodyEvent
+    from ingest.deadline_rule import Deadline
+    from ingest.sla import StationSla
+    from vault.models import EvidenceItem
 
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
@@ -159,16 +160,16 @@ def sla_tables(report: list[StationSla], deadline: Deadline) -> list[Table]:
     return tables
 
 
-STATUS_STYLE = {Status.PASS: Text("PASS", "green"), Status.WARN: Text("WARN", "yellow")}
-
-
 def doctor_table(results: list[Check]) -> Table:
+    from api.doctor import Status
+
+    styles = {Status.PASS: Text("PASS", "green"), Status.WARN: Text("WARN", "yellow")}
     table = Table(title="evault doctor")
     table.add_column("check")
     table.add_column("result")
     table.add_column("detail", overflow="fold")
     table.add_column("fix", overflow="fold")
     for result in results:
-        status = STATUS_STYLE.get(result.status, Text("FAIL", "red"))
+        status = styles.get(result.status, Text("FAIL", "red"))
         table.add_row(result.name, status, result.detail, result.fix)
     return table

@@ -9,9 +9,7 @@ import typer
 from api.cli.requests import ReasonOption, TokenOption, _me
 from api.cli.shared import console, context
 from api.cli.tables import Table, shown
-from custody.access.virus_release import flagged_items, release_infected
-from vault.db import unit_of_work
-from vault.models import Role
+from vault.roles import Role
 
 virus_app = typer.Typer(
     help="Virus checks: recordings flagged infected or unscanned, and their release."
@@ -22,6 +20,9 @@ virus_app = typer.Typer(
 def list_flagged() -> None:
     """Items whose virus check was not clean: infected (preserved, never handed out unless
     released) and unscanned (no scanner could look at them)."""
+    from custody.access.virus_release import flagged_items
+    from vault.db import unit_of_work
+
     with unit_of_work(context().factory, read_only=True) as session:
         table = Table("item", "name", "verdict", "detail", "released by")
         for item in flagged_items(session):
@@ -38,6 +39,9 @@ def release(
 ) -> None:
     """Let an infected recording be handed out (approver): renditions, deliveries and exports
     then treat it like any other. The decision and its reason go on its custody chain."""
+    from custody.access.virus_release import release_infected
+    from vault.db import unit_of_work
+
     with unit_of_work(context().factory) as session:
         approver = _me(session, token, Role.APPROVER)
         released = release_infected(session, ref=item, approver=approver, reason=reason)

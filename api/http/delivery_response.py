@@ -17,10 +17,11 @@ from starlette.types import Receive, Scope, Send
 
 from api.context import AppContext
 from api.http.problems import problem
-from api.http.ranges import RangeNotSatisfiable, parse_range
+from api.http.ranges import parse_range
 from custody.access import requests as access
 from custody.access.handover import hand_over
 from custody.access.models import Purpose
+from vault.errors import RangeNotSatisfiable
 from vault.models import User
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 import re
 
 from custody.access.delivery import ByteRange
-from vault.errors import InputRejected
+from vault.errors import RangeNotSatisfiable
 
 # Twenty digits pass any object's size; more would only reach int()'s 4,300-digit limit.
 RANGE = re.compile(r"^bytes=([0-9]{0,20})-([0-9]{0,20})$")
 SHOWN = 80  # characters of a refused header repeated in the answer
-
-
-class RangeNotSatisfiable(InputRejected):
-    """A Range header this server does not serve, or outside the object: HTTP 416."""
 
 
 def parse_range(header: str | None, size: int) -> ByteRange | None:

@@ -9,34 +9,15 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from custody.access.purposes import Purpose as Purpose  # noqa: PLC0414 - re-exported
+from custody.access.purposes import RequesterKind as RequesterKind  # noqa: PLC0414 - re-exported
+from custody.access.purposes import RequestStatus as RequestStatus  # noqa: PLC0414 - re-exported
 from vault.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
 from vault.models import EvidenceItem, User
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
     return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
-
-
-class Purpose(enum.StrEnum):
-    VIEW = "view"  # stream for viewing (查阅)
-    COPY_ORIGINAL = "copy_original"  # a copy of the original access copy (复制原件)
-    COPY_RENDITION = "copy_rendition"  # a watermarked copy of the rendition
-    EXPORT = "export"  # a court submission package (evault export)
-
-
-class RequesterKind(enum.StrEnum):
-    INTERNAL = "internal"
-    PUBLIC_SECURITY = "public_security"
-    PROCURATORATE = "procuratorate"
-    SUPERVISION_COMMISSION = "supervision_commission"
-    LAWYER = "lawyer"
-    PARTY = "party"
-
-
-class RequestStatus(enum.StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REFUSED = "refused"
 
 
 class AccessRequest(UUIDPrimaryKey, Base):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from api.http.ranges import RangeNotSatisfiable, parse_range
+from api.http.ranges import parse_range
 from custody.access.delivery import ByteRange
+from vault.errors import RangeNotSatisfiable
 
 
 def test_ranges_that_are_served() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 import custody.admin.models  # noqa: F401 - every model in the metadata, as in migrations/env.py
@@ -16,7 +17,7 @@ from custody.log.merkle import root_from_leaves
 from custody.log.merkle_store import stored_root
 from custody.log.models import LogHead
 from custody.log.proof_models import MerkleNode
-from migrations import alembic_config, upgrade
+from migrations import HEAD, alembic_config, is_current, recorded_revision, upgrade
 from tests.conftest import Vault, put_clip, run_cli
 from vault.db import Base, unit_of_work
 
@@ -25,6 +26,22 @@ def test_migrated_schema_equals_the_models(vault: Vault) -> None:
     with vault.app.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_head_names_the_newest_migration(vault: Vault) -> None:
+    """migrations.HEAD lets a current database skip Alembic: it must be Alembic's own head, or
+    a new migration would never run on an existing vault."""
+    scripts = ScriptDirectory.from_config(alembic_config(vault.app.engine))
+    assert scripts.get_current_head() == HEAD
+    assert recorded_revision(vault.app.engine) == HEAD and is_current(vault.app.engine)
+
+
+def test_a_database_behind_head_is_upgraded_and_reported_behind(vault: Vault) -> None:
+    command.downgrade(alembic_config(vault.app.engine), "0020")
+    assert recorded_revision(vault.app.engine) == "0020"
+    assert not is_current(vault.app.engine)
+    upgrade(vault.app.engine)
+    assert recorded_revision(vault.app.engine) == HEAD
 
 
 def test_0007_builds_the_tree_of_an_existing_log(vault: Vault, clip_dir: Path) -> None:
