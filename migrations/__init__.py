@@ -30,12 +30,13 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def recorded_revision(engine: Engine) -> str | None:
-    """The revision the database says it is at; None for a database never migrated."""
-    try:
-        with engine.connect() as connection:
+    """The revision the database says it is at; None for a database never migrated. A
+    database that cannot be reached raises (it is not "behind")."""
+    with engine.connect() as connection:
+        try:
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except DBAPIError:
-        return None  # no alembic_version table yet
+        except DBAPIError:
+            return None  # no alembic_version table yet
 
 
 def upgrade(engine: Engine) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli.shared import cli_actor, console, context
-from api.cli.tables import Table, shown
+from api.cli.tables import Table, local, shown
 from vault.errors import InputRejected
 from vault.roles import Role
 
@@ -47,12 +47,13 @@ def user_list() -> None:
     from vault.db import unit_of_work
 
     app = context()
+    zone = app.settings.display_timezone
     with unit_of_work(app.factory) as session:
         table = Table(title="users")
         for column in ("user", "name", "roles", "disabled"):
             table.add_column(column)
         for user in accounts.list_users(session):
-            disabled = f"{user.disabled_at:%Y-%m-%d}" if user.disabled_at else ""
+            disabled = local(user.disabled_at, zone) if user.disabled_at else ""
             table.add_row(user.username, user.display_name, ", ".join(user.roles), disabled)
     console.print(table)
 
@@ -128,7 +129,7 @@ def token_issue(
         issued = acts.issue_token(
             session, actor=cli_actor(), username=username, label=label, days=days
         )
-        expires = f"{issued.token.expires_at:%Y-%m-%d %H:%M} UTC"
+        expires = local(issued.token.expires_at, app.settings.display_timezone)
     console.print(f"token for {shown(username)}, expires {expires} (shown only now):")
     console.print(issued.secret, soft_wrap=True, highlight=False)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from api.cli.shared import console, context, err
-from api.cli.tables import Table, shown
+from api.cli.tables import Table, local, shown
 from api.error_table import ExitCode
 
 fixity_app = typer.Typer(
@@ -59,7 +59,10 @@ def fixity_status() -> None:
     table = Table("item", "copy", "status", "quarantined since")
     for row in rows:
         table.add_row(
-            str(row.item_id), row.copy, row.status, f"{row.quarantined_at:%Y-%m-%d %H:%M}Z"
+            str(row.item_id),
+            row.copy,
+            row.status,
+            local(row.quarantined_at, app.settings.display_timezone),
         )
     if not rows:
         console.print("[green]no copy is quarantined[/green]")

@@ -8,7 +8,7 @@ import typer
 
 from api.cli.requests import ReasonOption, TokenOption, _me
 from api.cli.shared import console, context
-from api.cli.tables import Table
+from api.cli.tables import Table, local
 from ingest.gaps import CAUSE_NAMES, GapCause
 
 gaps_app = typer.Typer(
@@ -33,13 +33,14 @@ def show_gaps(
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
         found = list_gaps(session, app.settings, device=device)
+    zone = app.settings.display_timezone
     table = Table("device", "stopped", "resumed", "seconds", "before", "after", "explanation")
     for entry in found:
         if entry.explanation is not None and not everything:
             continue
         gap, why = entry.gap, entry.explanation
         table.add_row(
-            gap.device, f"{gap.stopped_at:%Y-%m-%d %H:%M:%S}", f"{gap.resumed_at:%H:%M:%S}",
+            gap.device, local(gap.stopped_at, zone), local(gap.resumed_at, zone),
             str(int(gap.length.total_seconds())), str(gap.before), str(gap.after),
             f"{why.cause}: {why.text} ({why.explained_by})" if why else "UNEXPLAINED",
         )  # fmt: skip

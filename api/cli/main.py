@@ -130,7 +130,7 @@ def init(
     )
     if not context.settings.stations:
         console.print(
-            "no stations configured yet: add \\[[stations]] to evault.toml (or run `evault demo`)"
+            "no stations configured yet: add [\\[stations]] to evault.toml (or run `evault demo`)"
         )
     if password is not None:
         console.print(

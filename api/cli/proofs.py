@@ -254,8 +254,10 @@ def key_list() -> None:
     for row in rows:
         table.add_row(
             row.key_id,
-            f"{row.created_at:%Y-%m-%d %H:%M}Z",
-            f"{row.retired_at:%Y-%m-%d %H:%M}Z" if row.retired_at else "current",
+            tables.local(row.created_at, app.settings.display_timezone),
+            tables.local(row.retired_at, app.settings.display_timezone)
+            if row.retired_at
+            else "current",
             verifier_key(row.name, bytes(row.public_key)),
         )
     console.print(table)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli.shared import console, context
-from api.cli.tables import Table
+from api.cli.tables import Table, local
 from custody.access.purposes import Purpose, RequesterKind
 from vault.credential import current_token
 from vault.errors import AccessDenied, Conflict, NotAuthenticated
@@ -97,8 +97,9 @@ def _decide(ref: str, token: str, reason: str, *, approve: bool) -> None:
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.APPROVER)
+        zone = app.settings.display_timezone
         decided = access.decide(session, ref=ref, approver=user, approve=approve, reason=reason)
-        until = f" until {decided.valid_until:%Y-%m-%d %H:%M} UTC" if decided.valid_until else ""
+        until = f" until {local(decided.valid_until, zone)}" if decided.valid_until else ""
         console.print(f"{decided.number}: {decided.status.value}{until}")
 
 
@@ -132,7 +133,7 @@ def requests(token: TokenOption = "") -> None:
         for column in ("number", "by", "purpose", "items", "status", "valid until", "reason"):
             table.add_column(column)
         for r in access.visible_requests(session, user):
-            until = f"{r.valid_until:%Y-%m-%d %H:%M}" if r.valid_until else ""
+            until = local(r.valid_until, app.settings.display_timezone) if r.valid_until else ""
             table.add_row(
                 r.number, r.requester.username, r.purpose.value, str(len(r.items)),
                 r.status.value, until, r.reason,

@@ -13,7 +13,7 @@ import typer
 
 from api.cli.requests import TokenOption, _me
 from api.cli.shared import console, context, err
-from api.cli.tables import Table, shown
+from api.cli.tables import Table, local, shown
 from retention.decisions import Decision
 from vault.errors import AccessDenied, InputRejected
 from vault.roles import CaseFlag, Role
@@ -89,11 +89,15 @@ def policy_set(
     console.print(f"policy version {edit.version} in force; {edit.extended} item(s) extended")
 
 
+def _end(until: datetime | None, zone: str) -> str:
+    """A retention end for people: the instant, or permanent (no end)."""
+    return "permanent" if until is None else local(until, zone)
+
+
 @retention_app.command("due")
 def due() -> None:
     """Items past their retention end, grouped for the appraisal group (exit 0 either way)."""
     from retention import appraisal
-    from retention.rules import show_end
     from vault.db import unit_of_work
 
     app = context()
@@ -103,7 +107,7 @@ def due() -> None:
         for item in sorted(items, key=appraisal.group_key):
             table.add_row(
                 appraisal.group_key(item), str(item.id), item.digest[:16], item.station.name,
-                show_end(item.retain_until), item.retention_rule,
+                _end(item.retain_until, app.settings.display_timezone), item.retention_rule,
             )  # fmt: skip
     if not items:
         console.print("nothing is due for appraisal")
@@ -262,7 +266,6 @@ def categorize(
 ) -> None:
     """Add categories to an item (custodian); some make it permanent."""
     from retention import changes
-    from retention.rules import show_end
     from vault.db import unit_of_work
 
     app = context()
@@ -270,7 +273,8 @@ def categorize(
         user = _me(session, token, Role.CUSTODIAN)
         found = changes.categorize(session, app.stores, item, category, user=user)
         console.print(f"{found.id}: {', '.join(found.categories)}; ends"
-                      f" {show_end(found.retain_until)} ({found.retention_rule})")  # fmt: skip
+                      f" {_end(found.retain_until, app.settings.display_timezone)}"
+                      f" ({found.retention_rule})")  # fmt: skip
 
 
 @hold_app.command("place")
@@ -320,7 +324,7 @@ def hold_list() -> None:
         table = Table("hold", "item", "reference", "placed by", "placed at")
         for hold in holds.list_holds(session):
             table.add_row(str(hold.id), str(hold.item_id), hold.reference, hold.placed_by,
-                          f"{hold.placed_at:%Y-%m-%d %H:%M}Z")  # fmt: skip
+                          local(hold.placed_at, app.settings.display_timezone))  # fmt: skip
     console.print(table)
 
 

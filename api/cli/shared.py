@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -10,14 +11,17 @@ from rich.console import Console
 
 from api.cli.tables import shown
 from api.error_table import ExitCode, outcome_of
-from vault.errors import VaultError
+from vault.errors import Unavailable, VaultError
 
 if TYPE_CHECKING:
     from api.context import AppContext
     from config.settings import Settings
 
-console = Console()
-err = Console(stderr=True)
+# Piped (a script, a file), lines are never wrapped: a 36-character id stays on one line.
+# On a terminal rich wraps to its width.
+UNWRAPPED = 100_000
+console = Console(width=None if sys.stdout.isatty() else UNWRAPPED)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else UNWRAPPED)
 
 
 def settings() -> Settings:
@@ -32,9 +36,7 @@ def settings() -> Settings:
         raise typer.Exit(ExitCode.USAGE) from exc
 
 
-def context(
-    *, migrate: bool = False, verifying: bool = False, serving: bool = False
-) -> AppContext:
+def context(*, migrate: bool = False, verifying: bool = False, serving: bool = False) -> AppContext:
     """The vault, opened for a command; ``verifying`` opens it even when the access bucket
     falls short (the audit reports that and still checks the sealed set).
 
@@ -42,6 +44,8 @@ def context(
     working but weak setup (one device for both copies) to `evault doctor`: a successful read
     prints nothing on stderr. ``serving`` (the daemon, the API, init) opens and checks them at
     once and logs that advice."""
+    from sqlalchemy.exc import OperationalError
+
     from api.context import open_context
     from config.logging import configure_logging
 
@@ -53,6 +57,10 @@ def context(
         )
     except VaultError as exc:
         fail(exc)
+    except OperationalError as exc:
+        # The driver's own first line names the host and the cause, never the password.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        fail(Unavailable(f"the database could not be reached: {reason}"))
 
 
 def cli_actor() -> str:

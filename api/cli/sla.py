@@ -121,7 +121,7 @@ def alerts_command(
     table = Table("raised", "level", "kind", "message", "webhook")
     for alert in found:
         if alert.webhook_sent_at is not None:
-            sent = f"sent {alert.webhook_sent_at:%Y-%m-%d %H:%M:%S}"
+            sent = f"sent {tables.local(alert.webhook_sent_at, app.settings.display_timezone)}"
         elif app.settings.alert_webhook_url:
             sent = f"pending ({alert.webhook_attempts} tries: {alert.webhook_error or '-'})"
         else:

@@ -7,14 +7,16 @@ CLI, plant a hyperlink, hide text or reverse it on a custodian's or approver's t
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
+
+from vault.moments import for_people
 
 if TYPE_CHECKING:
     from api.doctor import Check
@@ -40,11 +42,19 @@ def shown(value: object) -> str:
     return escape(visible(str(value)))
 
 
+def piped() -> bool:
+    """stdout is a pipe or a file, not a person's terminal: a script reads it."""
+    return not sys.stdout.isatty()
+
+
 class Table(RichTable):
     """A rich Table whose text cells and title are text, never markup (pass a Text for a
-    styled cell)."""
+    styled cell). Piped, it is plain space-separated columns with no box, at full width (the
+    console does not wrap when piped: see api.cli.shared)."""
 
     def __init__(self, *headers: str, title: str | None = None, **options: Any) -> None:
+        if piped():
+            options.setdefault("box", None)
         super().__init__(*headers, title=Text(visible(title)) if title else None, **options)
 
     def add_row(self, *renderables: Any, **options: Any) -> None:
@@ -53,9 +63,8 @@ class Table(RichTable):
 
 
 def local(at: datetime | None, zone: str) -> str:
-    if at is None:
-        return "-"
-    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    """The vault's one format for people (vault.moments), in the display time zone."""
+    return for_people(at, zone)
 
 
 def human_size(size: int) -> str:
@@ -94,7 +103,7 @@ def items_table(items: list[EvidenceItem], zone: str) -> Table:
         table.add_column(column, overflow="fold")
     for item in items:
         table.add_row(
-            str(item.id)[:8],
+            str(item.id) if piped() else str(item.id)[:8],
             item.original_name,
             item.station.name,
             item.device.serial if item.device else "-",

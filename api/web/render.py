@@ -10,22 +10,19 @@ import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.web.i18n import LANGUAGES, translations
+from vault.moments import for_people
 
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 def when(moment: datetime | None, zone: str) -> str:
-    """YYYY-MM-DD HH:MM:SS ±HH:MM (abbreviation), in ``zone``."""
-    if moment is None:
-        return "—"
-    local = moment.astimezone(ZoneInfo(zone))
-    offset = local.strftime("%z")
-    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]} ({local.tzname()})"
+    """YYYY-MM-DD HH:MM:SS ±HH:MM (abbreviation), in ``zone``: the same text as the CLI and
+    the PDFs."""
+    return for_people(moment, zone, none="—")
 
 
 def visible(text: object) -> str:

@@ -20,6 +20,7 @@ from custody.log.audit import AuditReport
 from custody.log.proof_models import Checkpoint
 from vault.documents import layout
 from vault.documents.signing import sign_pdf
+from vault.moments import for_people
 from vault.pki import SignerFiles
 
 MAX_FINDINGS_LISTED = 500
@@ -35,8 +36,11 @@ class ReportFacts:
     names: dict[uuid.UUID, str]
 
 
-def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: str) -> None:
-    """The report in Chinese and English, in ``font`` (embedded: see vault.documents)."""
+def render_pdf(
+    report: AuditReport, facts: ReportFacts, target: Path, *, font: str, zone: str
+) -> None:
+    """The report in Chinese and English, in ``font`` (embedded: see vault.documents), its
+    times in ``zone`` (the display time zone) as everywhere else."""
     s = layout.styles(font)
     if not report.ok:
         verdict = f"未通过 FAILED: {len(report.findings)} failure(s), listed below"
@@ -50,7 +54,7 @@ def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: s
     latest = facts.latest
     rows = [
         ["监管日志 Custody log", facts.origin],
-        ["报告时间 Report made", f"{facts.generated_at:%Y-%m-%d %H:%M:%S} UTC"],
+        ["报告时间 Report made", for_people(facts.generated_at, zone)],
         ["检查件数 Items checked", str(report.items_checked)],
         ["重算记录 Custody entries recomputed", str(report.entries_checked)],
         ["重算字节 Bytes re-hashed", f"{report.bytes_rehashed:,} ({facts.scope})"],
@@ -60,7 +64,7 @@ def render_pdf(report: AuditReport, facts: ReportFacts, target: Path, *, font: s
     ]
     if latest is not None:
         root = base64.b64encode(bytes(latest.root_hash)).decode()
-        signed = f"{latest.created_at:%Y-%m-%d %H:%M} UTC"
+        signed = for_people(latest.created_at, zone)
         rows += [
             [
                 "最新检查点 Latest checkpoint",

@@ -65,7 +65,13 @@ def write_signed_report(
     signer = ensure_signer(settings.keys_path, "audit-report", organisation=settings.organisation)
     unsigned = pdf.with_name(f".{pdf.name}.unsigned")
     try:
-        render_pdf(report, facts, unsigned, font=register_cjk_font(settings.document_font))
+        render_pdf(
+            report,
+            facts,
+            unsigned,
+            font=register_cjk_font(settings.document_font),
+            zone=settings.display_timezone,
+        )
         sign_audit_report(unsigned, pdf, signer, tsa_url=settings.tsa_url,
                           timeout=settings.tsa_timeout_seconds)  # fmt: skip
     finally:

@@ -29,7 +29,8 @@ def test_demo_recordings_end_up_verified(isolated_env: Path) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "every object checked verified" in " ".join(verified.stdout.split())
 
-    item_id = next(line.split()[1] for line in listing.stdout.splitlines() if "incident" in line)
+    # Piped, the list is plain columns and the first is the whole id.
+    item_id = next(line.split()[0] for line in listing.stdout.splitlines() if "incident" in line)
     shown = run_cli(["show", item_id], env, isolated_env)
     assert "No. 1 Demo Road" in shown.stdout
     chain = run_cli(["custody", item_id], env, isolated_env)

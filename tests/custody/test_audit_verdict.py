@@ -4,10 +4,14 @@ an outsider; and the report never overwrites a file."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
+from custody.log.checkpoints import latest_checkpoint
 from tests.conftest import Vault, put_clip, run_cli
+from vault.db import unit_of_work
+from vault.moments import for_people
 
 
 def _pdf_text(pdf: Path) -> str:
@@ -34,10 +38,21 @@ def test_no_checkpoint_is_said_in_the_verdict_and_the_pdf(vault: Vault, clip_dir
 
     signed = run_cli(["checkpoint"], vault.env(), vault.root)
     assert signed.returncode == 0, signed.stdout + signed.stderr
-    proven = run_cli(["audit", "verify"], vault.env(), vault.root)
+    zone = {"EVAULT_DISPLAY_TIMEZONE": "Asia/Shanghai"}
+    proven_pdf = vault.root / "proven.pdf"
+    proven = run_cli(["audit", "verify", "--report", str(proven_pdf)], vault.env() | zone,
+                     vault.root)  # fmt: skip
     out = " ".join(proven.stdout.split())
     assert proven.returncode == 0 and "1 signed checkpoint(s)" in out
     assert "NOT PROVEN" not in out
+    # Times in the PDF as in the CLI and the console: vault.moments' one format, display zone.
+    with unit_of_work(vault.app.factory) as session:
+        checkpoint = latest_checkpoint(session)
+        assert checkpoint is not None
+    text = _pdf_text(proven_pdf)
+    assert for_people(checkpoint.created_at, "Asia/Shanghai") in text
+    assert re.search(r"Report made \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00 \(CST\)", text)
+    assert " UTC" not in text
 
     put_clip(clip_dir, 1, vault.station_dir / "CAM1" / "b.mp4")
     vault.ingest()  # newer entries than the checkpoint
