@@ -3,6 +3,7 @@ active hold blocks destruction; the stores carry a legal hold while one is activ
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from sqlalchemy import select
@@ -42,6 +43,22 @@ def place_hold(
                  actor=f"user:{user.username}", reason=hold.reason,
                  data={"hold": str(hold.id), "reference": hold.reference})  # fmt: skip
     push_to_stores(session, stores, item)
+    return hold
+
+
+def find_hold(session: Session, ref: str) -> LegalHold:
+    """A hold by its id or a unique prefix of it (at least 6 hex digits), as items are found."""
+    wanted = ref.strip().lower().replace("-", "")
+    if not re.fullmatch(r"[0-9a-f]{6,32}", wanted):
+        raise InputRejected(f"{ref!r} is not a hold id: give its id or at least 6 hex digits of it")
+    # Holds are few (one per court order): matching their ids here works on every database.
+    found = [i for i in session.execute(select(LegalHold.id)).scalars() if i.hex.startswith(wanted)]
+    if not found:
+        raise NotFound(f"no legal hold {ref!r}")
+    if len(found) > 1:
+        raise Conflict(f"{len(found)} holds start {ref!r}; give more of the id")
+    hold = session.get(LegalHold, found[0])
+    assert hold is not None
     return hold
 
 

@@ -41,11 +41,13 @@ USE_CASES = {
                   "retention.appraisal.supervise"),
     "destroy": ("api.cli.retention:destroy", "api.http.routes.retention:post_execute",
                 "retention.destruction.execute"),
-    "ask for access": ("api.cli.requests:request", "api.http.routes.requests:post_request",
+    # `evault request/approve/refuse` act through api.cli.reads: on the vault's host its
+    # LocalReads (below); with --url, the API's route itself.
+    "ask for access": ("api.cli.reads:LocalReads.ask", "api.http.routes.requests:post_request",
                        "custody.access.requests.create_request"),
-    "approve access": ("api.cli.requests:approve", "api.http.routes.requests:approve",
+    "approve access": ("api.cli.reads:LocalReads.decide", "api.http.routes.requests:approve",
                        "custody.access.requests.decide"),
-    "refuse access": ("api.cli.requests:refuse", "api.http.routes.requests:refuse",
+    "refuse access": ("api.cli.reads:LocalReads.decide", "api.http.routes.requests:refuse",
                       "custody.access.requests.decide"),
     # The API's route and the console's player both answer with delivery_response.
     "receive the bytes": ("api.cli.requests:fetch", "api.http.delivery_response:delivery_response",
@@ -80,6 +82,8 @@ def _called(where: str) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = _imports(tree)
     functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):  # Class.method
+        functions |= {f"{cls.name}.{f.name}": f for f in cls.body if isinstance(f, ast.FunctionDef)}
     found: set[str] = set()
     todo, seen = [function], set()
     while todo:

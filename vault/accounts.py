@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vault.db import utcnow
-from vault.errors import Conflict, InputRejected, NotAuthenticated, NotFound
+from vault.errors import AccessDenied, Conflict, InputRejected, NotAuthenticated, NotFound
 from vault.models import ApiToken, Role, User
 
 TOKEN_PREFIX = "evt_"  # noqa: S105 - a marker that makes leaked tokens greppable
@@ -99,6 +99,25 @@ def disable_user(session: Session, username: str) -> User:
     _refuse_losing_last_admin(session, user, "disabling this one")
     if user.disabled_at is None:
         user.disabled_at = utcnow()
+    session.flush()
+    return user
+
+
+def holding(user: User, wanted: Iterable[Role]) -> User:
+    """``user`` if they hold one of ``wanted``; the one refusal the API, the console and the
+    CLI give, so a person reads the same words wherever they are refused."""
+    roles = frozenset(wanted)
+    if not user.has_any(roles):
+        names = ", ".join(sorted(r.value for r in roles))
+        raise AccessDenied(f"this needs one of the roles: {names}")
+    return user
+
+
+def enable_user(session: Session, username: str) -> User:
+    """Let a disabled user back in. Their old tokens stay revoked if they were, and their
+    console sessions ended when they were disabled: they sign in afresh."""
+    user = find_user(session, username)
+    user.disabled_at = None
     session.flush()
     return user
 

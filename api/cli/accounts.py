@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli.shared import cli_actor, console, context
+from api.cli.requests import JsonOption
+from api.cli.shared import cli_actor, console, context, print_json
 from api.cli.tables import Table, local, shown
 from vault.errors import InputRejected
 from vault.roles import Role
@@ -41,21 +42,40 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list() -> None:
+def user_list(as_json: JsonOption = False) -> None:
     """List users, their roles, and whether they are disabled."""
+    from api.http.schemas import UserOut
     from vault import accounts
     from vault.db import unit_of_work
 
     app = context()
     zone = app.settings.display_timezone
-    with unit_of_work(app.factory) as session:
-        table = Table(title="users")
-        for column in ("user", "name", "roles", "disabled"):
-            table.add_column(column)
-        for user in accounts.list_users(session):
-            disabled = local(user.disabled_at, zone) if user.disabled_at else ""
-            table.add_row(user.username, user.display_name, ", ".join(user.roles), disabled)
+    with unit_of_work(app.factory, read_only=True) as session:
+        users = [UserOut.model_validate(u, from_attributes=True)
+                 for u in accounts.list_users(session)]  # fmt: skip
+    if as_json:
+        print_json(users)
+        return
+    table = Table(title="users")
+    for column in ("user", "name", "roles", "disabled"):
+        table.add_column(column)
+    for user in users:
+        disabled = local(user.disabled_at, zone) if user.disabled_at else ""
+        table.add_row(user.username, user.display_name, ", ".join(user.roles), disabled)
     console.print(table)
+
+
+@user_app.command("enable")
+def user_enable(username: Annotated[str, typer.Argument(help="Login name")]) -> None:
+    """Let a disabled user back in (recorded in the administration log). Tokens revoked
+    stay revoked; they sign in to the console afresh."""
+    from custody.admin import acts
+    from vault.db import unit_of_work
+
+    app = context()
+    with unit_of_work(app.factory) as session:
+        acts.enable_user(session, actor=cli_actor(), username=username)
+    console.print(f"enabled {shown(username)}")
 
 
 @user_app.command("roles")
@@ -132,6 +152,38 @@ def token_issue(
         expires = local(issued.token.expires_at, app.settings.display_timezone)
     console.print(f"token for {shown(username)}, expires {expires} (shown only now):")
     console.print(issued.secret, soft_wrap=True, highlight=False)
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every token by its prefix (the secret is never kept): holder, label, when it was issued,
+    when it expires, and whether it was revoked. Newest first."""
+    from api.cli.reads import ListedToken
+    from vault import accounts
+    from vault.db import unit_of_work
+
+    app = context()
+    zone = app.settings.display_timezone
+    with unit_of_work(app.factory, read_only=True) as session:
+        holder = accounts.find_user(session, user) if user else None
+        found = [
+            ListedToken(prefix=t.prefix, holder=t.user.username, label=t.label,
+                        created_at=t.created_at, expires_at=t.expires_at,
+                        revoked_at=t.revoked_at)
+            for t in accounts.list_tokens(session, holder)
+        ]  # fmt: skip
+    if as_json:
+        print_json(found)
+        return
+    table = Table("prefix", "holder", "label", "issued", "expires", "revoked")
+    for t in found:
+        table.add_row(t.prefix, t.holder, t.label, local(t.created_at, zone),
+                      local(t.expires_at, zone),
+                      local(t.revoked_at, zone) if t.revoked_at else "")  # fmt: skip
+    console.print(table)
 
 
 @token_app.command("revoke")

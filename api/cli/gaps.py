@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli.requests import ReasonOption, TokenOption, _me
-from api.cli.shared import console, context
+from api.cli.requests import JsonOption, ReasonOption, TokenOption, _me
+from api.cli.shared import console, context, print_json
 from api.cli.tables import Table, local
 from ingest.gaps import CAUSE_NAMES, GapCause
 
@@ -22,9 +22,11 @@ def show_gaps(
     ctx: typer.Context,
     device: Annotated[str | None, typer.Option(help="Only this device (serial).")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Explained ones too.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List unexplained gaps (pauses longer than gap_threshold_seconds between clips no more
     than gap_incident_window_minutes apart); explain one with `evault gaps explain`."""
+    from api.http.gap_schemas import gap_out
     from ingest.gap_service import list_gaps
     from vault.db import unit_of_work
 
@@ -32,17 +34,18 @@ def show_gaps(
         return
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
-        found = list_gaps(session, app.settings, device=device)
+        found = [gap_out(g) for g in list_gaps(session, app.settings, device=device)
+                 if everything or g.explanation is None]  # fmt: skip
+    if as_json:
+        print_json(found)
+        return
     zone = app.settings.display_timezone
     table = Table("device", "stopped", "resumed", "seconds", "before", "after", "explanation")
-    for entry in found:
-        if entry.explanation is not None and not everything:
-            continue
-        gap, why = entry.gap, entry.explanation
+    for gap in found:
+        why = f"{gap.cause}: {gap.explanation} ({gap.explained_by})" if gap.cause else None
         table.add_row(
             gap.device, local(gap.stopped_at, zone), local(gap.resumed_at, zone),
-            str(int(gap.length.total_seconds())), str(gap.before), str(gap.after),
-            f"{why.cause}: {why.text} ({why.explained_by})" if why else "UNEXPLAINED",
+            str(gap.seconds), str(gap.before), str(gap.after), why or "UNEXPLAINED",
         )  # fmt: skip
     console.print(table)
 

@@ -19,10 +19,10 @@ from api.cli.export import export_command
 from api.cli.fixity import fixity_app
 from api.cli.gaps import gaps_app
 from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
-from api.cli.requests import approve, fetch, refuse, request, requests
+from api.cli.requests import TokenOption, approve, fetch, refuse, request, requests
 from api.cli.retention import case_app, hold_app, retention_app
 from api.cli.serve import run, serve
-from api.cli.shared import cli_actor, console, err, fail
+from api.cli.shared import cli_actor, console, err, fail, print_json, use_remote
 from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
 from api.cli.sla import alerts_command, sla_app
@@ -87,6 +87,16 @@ def main_callback(
     version: Annotated[
         bool, typer.Option("--version", help="Print the installed version and exit.")
     ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="EVAULT_URL",
+            help="Work through this vault's HTTP API (e.g. https://vault.example:8400) with"
+            " your --token: list, show, custody, requests, request, approve, refuse.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     if version:
         from importlib.metadata import version as installed_version
@@ -95,6 +105,7 @@ def main_callback(
         raise typer.Exit(ExitCode.DONE)
     if config is not None:
         os.environ["EVAULT_CONFIG"] = str(config)
+    use_remote(url)
     if ctx.invoked_subcommand is None:
         run()
 
@@ -234,6 +245,11 @@ def render_command() -> None:
     console.print(f"renditions: {made} made, {failed} failed")
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="One JSON document in the API's schema, for scripts.")
+]
+
+
 @app.command("list")
 def list_command(
     station: Annotated[str | None, typer.Option(help="Only this station.")] = None,
@@ -242,26 +258,20 @@ def list_command(
     since: Annotated[datetime | None, typer.Option(help="Recorded at or after (ISO 8601).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Recorded before (ISO 8601).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 200,
+    token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
-    """List evidence items, newest first."""
-    from vault.db import unit_of_work
-    from vault.items import ItemFilter, list_items
+    """List evidence items, newest first (piped: whole ids, plain columns)."""
+    from api.cli.reads import ItemQuery, reads
 
-    context = _context()
-    zone = context.settings.display_timezone
-    with unit_of_work(context.factory) as session:
-        items = list_items(
-            session,
-            ItemFilter(
-                station=station,
-                device=device,
-                officer=officer,
-                since=_aware(since, zone),
-                until=_aware(until, zone),
-                limit=limit,
-            ),
-        )
-        console.print(tables.items_table(items, zone))
+    source = reads(token)
+    zone = source.zone
+    query = ItemQuery(station, device, officer, _aware(since, zone), _aware(until, zone), limit)
+    items = source.items(query)
+    if as_json:
+        print_json(items)
+        return
+    console.print(tables.items_table(items, zone))
 
 
 def _aware(value: datetime | None, zone: str) -> datetime | None:
@@ -284,62 +294,37 @@ def _item(context: AppContext, reference: str) -> EvidenceItem:
 @app.command()
 def show(
     item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
+    token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
-    """Everything recorded about one item."""
-    from vault.db import unit_of_work
-    from vault.items import find_item
+    """Everything recorded about one item: the recording, its virus scan, case and flags, its
+    retention end and the rule that set it, its categories and legal holds."""
+    from api.cli.reads import reads
 
-    context = _context()
-    zone = context.settings.display_timezone
-    with unit_of_work(context.factory) as session:
-        item = find_item(session, item_id)
-        fields = {
-            "id": str(item.id),
-            "name": item.original_name,
-            "sha256": item.digest,
-            "size": f"{item.size} bytes ({tables.human_size(item.size)})",
-            "media type": item.media_type,
-            "media": item.media_status.value,
-            "probe error": item.probe_error or "-",
-            "station": item.station.name,
-            "device": item.device.serial if item.device else "-",
-            "officer": item.officer or "-",
-            "recorded": f"{tables.local(item.recorded_start, zone)} .. "
-            f"{tables.local(item.recorded_end, zone)}",
-            "duration": f"{item.duration_ms / 1000:.1f}s" if item.duration_ms else "-",
-            "docked at": tables.local(item.docked_at, zone),
-            "ingested at": tables.local(item.ingested_at, zone),
-            "sealed copy": item.sealed_locator,
-            "access copy": item.access_locator,
-            "station metadata": str(item.station_metadata or "-"),
-            "status": item.status.value,
-            "retention": (
-                (
-                    "permanent"
-                    if item.retain_until is None
-                    else tables.local(item.retain_until, zone)
-                )
-                + f" ({item.retention_rule}: {item.retention_basis})"
-            ),
-            "categories": ", ".join(item.categories or ()) or "-",
-        }
-    for key, value in fields.items():
+    source = reads(token)
+    record = source.item(item_id)
+    if as_json:
+        print_json(record)
+        return
+    for key, value in tables.item_fields(record, source.zone).items():
         console.print(f"[bold]{key:>16}[/bold]  {tables.shown(value)}", highlight=False)
 
 
 @app.command()
 def custody(
     item_id: Annotated[str, typer.Argument(help="Item id, id prefix or digest prefix.")],
+    token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """The item's custody chain: every event, in order, with its hash."""
-    from custody.log.append import events_for
-    from vault.db import unit_of_work
+    from api.cli.reads import reads
 
-    context = _context()
-    item = _item(context, item_id)
-    with unit_of_work(context.factory) as session:
-        events = events_for(session, item.id)
-    console.print(tables.custody_table(events, context.settings.display_timezone))
+    source = reads(token)
+    events = source.custody(item_id)
+    if as_json:
+        print_json(events)
+        return
+    console.print(tables.custody_table(events, source.zone))
 
 
 @app.command()

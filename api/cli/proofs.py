@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli import tables
-from api.cli.shared import console, context, err
+from api.cli.requests import JsonOption
+from api.cli.shared import console, context, err, print_json
 from api.cli.tables import Table, shown
 from api.error_table import ExitCode
 from vault.errors import Conflict
@@ -240,24 +241,27 @@ def key_rotate() -> None:
 
 
 @key_app.command("list")
-def key_list() -> None:
+def key_list(as_json: JsonOption = False) -> None:
     """Every key the log has signed with, as note verifier keys outsiders can configure."""
+    from api.http.proof_schemas import KeyOut
     from custody.log.keys import list_keys
     from custody.log.signed_note import verifier_key
     from vault.db import unit_of_work
 
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
-        rows = list_keys(session)
+        keys = [KeyOut(key_id=k.key_id, name=k.name, created_at=k.created_at,
+                       retired_at=k.retired_at,
+                       verifier_key=verifier_key(k.name, bytes(k.public_key)))
+                for k in list_keys(session)]  # fmt: skip
+    if as_json:
+        print_json(keys)
+        return
+    zone = app.settings.display_timezone
     table = Table("key id", "created", "retired")
     table.add_column("verifier key", overflow="fold")
-    for row in rows:
-        table.add_row(
-            row.key_id,
-            tables.local(row.created_at, app.settings.display_timezone),
-            tables.local(row.retired_at, app.settings.display_timezone)
-            if row.retired_at
-            else "current",
-            verifier_key(row.name, bytes(row.public_key)),
-        )
+    for key in keys:
+        table.add_row(key.key_id, tables.local(key.created_at, zone),
+                      tables.local(key.retired_at, zone) if key.retired_at else "current",
+                      key.verifier_key)  # fmt: skip
     console.print(table)

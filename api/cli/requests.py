@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.shared import console, context
-from api.cli.tables import Table, local
-from custody.access.purposes import Purpose, RequesterKind
+from api.cli.shared import console, context, print_json
+from api.cli.tables import Table, local, shown
+from custody.access.purposes import Purpose, RequesterKind, RequestStatus
 from vault.credential import current_token
-from vault.errors import AccessDenied, Conflict, NotAuthenticated
+from vault.errors import Conflict, InputRejected, NotAuthenticated
 from vault.roles import Role
 
 if TYPE_CHECKING:
@@ -36,18 +36,19 @@ TokenOption = Annotated[
     ),
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", "-m", help="Why: it goes on the record.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="One JSON document in the API's schema, for scripts.")
+]
 
 
 def _me(session: Session, token: str, role: Role | None = None) -> User:
     if not token:
         raise NotAuthenticated("give your API token with --token or EVAULT_TOKEN")
-    from vault.accounts import authenticate, token_prefix
+    from vault.accounts import authenticate, holding, token_prefix
 
     user = authenticate(session, token)
     current_token.set(token_prefix(token))
-    if role is not None and not user.has_any(frozenset({role})):
-        raise AccessDenied(f"this needs the {role.value} role")
-    return user
+    return user if role is None else holding(user, [role])
 
 
 def request(
@@ -65,79 +66,120 @@ def request(
     organisation: Annotated[str, typer.Option(help="Their organisation.")] = "",
     document: Annotated[str, typer.Option(help="Letter no., licence, filing certificate.")] = "",
     identity: Annotated[str, typer.Option(help="A party's identity document.")] = "",
+    as_json: JsonOption = False,
 ) -> None:
-    """Ask for access to recordings (investigator). Prints the request number."""
-    from custody.access import requests as access
-    from vault.db import unit_of_work
+    """Ask for access to recordings (investigator). Prints the request number.
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.INVESTIGATOR)
-        new = access.NewRequest(
-            purpose=purpose,
-            reason=reason,
-            items=items,
-            case=case,
-            period_days=days,
-            requester_kind=on_behalf,
-            organisation=organisation,
-            document_ref=document,
-            identity_ref=identity,
-        )
-        made = access.create_request(
-            session, user=user, new=new, views_need_approval=app.settings.views_need_approval
-        )
-        console.print(f"{made.number}: {len(made.items)} item(s), {made.status.value}")
+    `evault request show NUMBER` shows one request: its items, status, and the decision with
+    its reason."""
+    from api.cli.reads import reads
+
+    if items[:1] == ["show"]:  # "show" is never an item reference (those are hex)
+        if len(items) != 2:
+            raise InputRejected("usage: evault request show NUMBER")
+        _show_request(items[1], token, as_json=as_json)
+        return
+    source = reads(token)
+    made = source.ask(
+        {
+            "purpose": purpose.value, "reason": reason, "items": items, "case": case,
+            "period_days": days, "requester_kind": on_behalf.value,
+            "organisation": organisation, "document_ref": document, "identity_ref": identity,
+        }
+    )  # fmt: skip
+    if as_json:
+        print_json(made)
+        return
+    console.print(f"{made.number}: {len(made.items)} item(s), {made.status.value}")
 
 
-def _decide(ref: str, token: str, reason: str, *, approve: bool) -> None:
-    from custody.access import requests as access
-    from vault.db import unit_of_work
+def _show_request(number: str, token: str, *, as_json: bool) -> None:
+    from api.cli.reads import reads
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.APPROVER)
-        zone = app.settings.display_timezone
-        decided = access.decide(session, ref=ref, approver=user, approve=approve, reason=reason)
-        until = f" until {local(decided.valid_until, zone)}" if decided.valid_until else ""
-        console.print(f"{decided.number}: {decided.status.value}{until}")
+    source = reads(token)
+    found = source.request(number)
+    if as_json:
+        print_json(found)
+        return
+    zone = source.zone
+    fields = {
+        "number": found.number,
+        "requester": found.requester,
+        "for": found.requester_kind.value
+        + (f", {found.organisation}" if found.organisation else "")
+        + (f" ({found.document_ref})" if found.document_ref else ""),
+        "purpose": found.purpose.value,
+        "reason": found.reason,
+        "asked at": local(found.requested_at, zone),
+        "period": f"{found.period_days} day(s)",
+        "status": found.status.value,
+        "decided by": found.decided_by or "-",
+        "decided at": local(found.decided_at, zone),
+        "decision reason": found.decision_reason or "-",
+        "valid until": local(found.valid_until, zone),
+        "items": "\n".join(str(i) for i in found.items) or "-",
+    }
+    for key, value in fields.items():
+        console.print(f"[bold]{key:>16}[/bold]  {shown(value)}", highlight=False)
+
+
+def _decide(ref: str, token: str, reason: str, *, approve: bool, as_json: bool) -> None:
+    from api.cli.reads import reads
+
+    source = reads(token)
+    decided = source.decide(ref, approve=approve, reason=reason)
+    if as_json:
+        print_json(decided)
+        return
+    until = f" until {local(decided.valid_until, source.zone)}" if decided.valid_until else ""
+    console.print(f"{decided.number}: {decided.status.value}{until}")
 
 
 def approve(
     number: Annotated[str, typer.Argument(help="The request number, e.g. AR-20261124-1A2B3C")],
     token: TokenOption = "",
     reason: ReasonOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Approve someone else's request (approver); its period starts now."""
-    _decide(number, token, reason, approve=True)
+    _decide(number, token, reason, approve=True, as_json=as_json)
 
 
 def refuse(
     number: Annotated[str, typer.Argument(help="The request number")],
     token: TokenOption = "",
     reason: ReasonOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Refuse a request (approver), with the reason."""
-    _decide(number, token, reason, approve=False)
+    _decide(number, token, reason, approve=False, as_json=as_json)
 
 
-def requests(token: TokenOption = "") -> None:
-    """List the requests you may see (yours; all of them for approvers and auditors)."""
-    from custody.access import requests as access
-    from vault.db import unit_of_work
+def requests(
+    token: TokenOption = "",
+    status: Annotated[
+        RequestStatus | None, typer.Option(help="Only requests in this state.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the requests you may see (yours; all of them for approvers, auditors and
+    custodians), newest first. `evault request show NUMBER` shows one whole."""
+    from api.cli.reads import reads
 
-    app = context()
-    with unit_of_work(app.factory, read_only=True) as session:
-        user = _me(session, token)
-        table = Table(title="access requests")
-        for column in ("number", "by", "purpose", "items", "status", "valid until", "reason"):
-            table.add_column(column)
-        for r in access.visible_requests(session, user):
-            until = local(r.valid_until, app.settings.display_timezone) if r.valid_until else ""
-            table.add_row(
-                r.number, r.requester.username, r.purpose.value, str(len(r.items)),
-                r.status.value, until, r.reason,
-            )  # fmt: skip
+    source = reads(token)
+    found = [r for r in source.requests() if status is None or r.status == status]
+    if as_json:
+        print_json(found)
+        return
+    table = Table(title="access requests")
+    for column in ("number", "by", "purpose", "items", "status", "valid until", "reason"):
+        table.add_column(column)
+    for r in found:
+        until = local(r.valid_until, source.zone) if r.valid_until else ""
+        table.add_row(
+            r.number, r.requester, r.purpose.value, str(len(r.items)),
+            r.status.value, until, r.reason,
+        )  # fmt: skip
     console.print(table)
 
 

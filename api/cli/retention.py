@@ -4,18 +4,17 @@ as the holder of an API token (--token or EVAULT_TOKEN), with the same rules as 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.requests import TokenOption, _me
-from api.cli.shared import console, context, err
+from api.cli.requests import JsonOption, TokenOption, _me
+from api.cli.shared import console, context, err, print_json
 from api.cli.tables import Table, local, shown
 from retention.decisions import Decision
-from vault.errors import AccessDenied, InputRejected
+from vault.errors import InputRejected
 from vault.roles import CaseFlag, Role
 
 if TYPE_CHECKING:
@@ -95,23 +94,26 @@ def _end(until: datetime | None, zone: str) -> str:
 
 
 @retention_app.command("due")
-def due() -> None:
+def due(as_json: JsonOption = False) -> None:
     """Items past their retention end, grouped for the appraisal group (exit 0 either way)."""
-    from retention import appraisal
+    from api.http.convert import due_out
     from vault.db import unit_of_work
 
     app = context()
     with unit_of_work(app.factory, read_only=True) as session:
-        items = appraisal.due_items(session)
-        table = Table("group", "item", "sha256", "station", "end", "rule")
-        for item in sorted(items, key=appraisal.group_key):
-            table.add_row(
-                appraisal.group_key(item), str(item.id), item.digest[:16], item.station.name,
-                _end(item.retain_until, app.settings.display_timezone), item.retention_rule,
-            )  # fmt: skip
+        items = due_out(session)
+    if as_json:
+        print_json(items)
+        return
     if not items:
         console.print("nothing is due for appraisal")
         return
+    table = Table("group", "item", "sha256", "station", "end", "rule")
+    for item in sorted(items, key=lambda i: i.group):
+        table.add_row(
+            item.group, str(item.item), item.digest[:16], item.station,
+            _end(item.retain_until, app.settings.display_timezone), item.rule or "-",
+        )  # fmt: skip
     console.print(table)
 
 
@@ -298,7 +300,9 @@ def hold_place(
 
 @hold_app.command("release")
 def hold_release(
-    hold_id: Annotated[uuid.UUID, typer.Argument(help="Hold id (from `evault hold list`).")],
+    hold_ref: Annotated[
+        str, typer.Argument(help="Hold id or at least 6 hex digits of it (`evault hold list`).")
+    ],
     reason: Annotated[str, typer.Option("--reason", "-m", help="Why.")],
     token: TokenOption = "",
 ) -> None:
@@ -309,23 +313,84 @@ def hold_release(
     app = context()
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.APPROVER)
-        hold = holds.release_hold(session, app.stores, hold_id, user=user, reason=reason)
+        found = holds.find_hold(session, hold_ref)
+        hold = holds.release_hold(session, app.stores, found.id, user=user, reason=reason)
         console.print(f"hold {hold.id} released")
 
 
 @hold_app.command("list")
-def hold_list() -> None:
-    """Active legal holds."""
+def hold_list(
+    released: Annotated[bool, typer.Option("--all", help="Released holds too.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Active legal holds (with --all, released ones too), oldest first."""
+    from api.http.convert import hold_out
     from retention import holds
     from vault.db import unit_of_work
 
     app = context()
+    zone = app.settings.display_timezone
     with unit_of_work(app.factory, read_only=True) as session:
-        table = Table("hold", "item", "reference", "placed by", "placed at")
-        for hold in holds.list_holds(session):
-            table.add_row(str(hold.id), str(hold.item_id), hold.reference, hold.placed_by,
-                          local(hold.placed_at, app.settings.display_timezone))  # fmt: skip
+        found = [hold_out(h) for h in holds.list_holds(session, active_only=not released)]
+    if as_json:
+        print_json(found)
+        return
+    table = Table("hold", "item", "reference", "placed by", "placed at", "released")
+    for hold in found:
+        table.add_row(str(hold.id), str(hold.item), hold.reference, hold.placed_by,
+                      local(hold.placed_at, zone),
+                      local(hold.released_at, zone) if hold.released_at else "")  # fmt: skip
     console.print(table)
+
+
+@case_app.command("list")
+def case_list(as_json: JsonOption = False) -> None:
+    """Every case: number, title, flags, when opened and closed, how many items."""
+    from api.http.convert import case_out
+    from vault.cases import list_cases
+    from vault.db import unit_of_work
+
+    app = context()
+    zone = app.settings.display_timezone
+    with unit_of_work(app.factory, read_only=True) as session:
+        found = [case_out(c) for c in list_cases(session)]
+    if as_json:
+        print_json(found)
+        return
+    table = Table("case", "title", "flags", "opened", "closed", "items")
+    for case in found:
+        table.add_row(case.number, case.title, ", ".join(case.flags), local(case.opened_at, zone),
+                      local(case.closed_at, zone) if case.closed_at else "open",
+                      str(len(case.items)))  # fmt: skip
+    console.print(table)
+
+
+@case_app.command("show")
+def case_show(
+    number: Annotated[str, typer.Argument(help="Case number.")], as_json: JsonOption = False
+) -> None:
+    """One case and its items (whole ids)."""
+    from api.http.convert import case_out
+    from vault.cases import find_case
+    from vault.db import unit_of_work
+
+    app = context()
+    zone = app.settings.display_timezone
+    with unit_of_work(app.factory, read_only=True) as session:
+        case = case_out(find_case(session, number))
+    if as_json:
+        print_json(case)
+        return
+    fields = {
+        "case": case.number,
+        "title": case.title or "-",
+        "flags": ", ".join(case.flags) or "-",
+        "opened": local(case.opened_at, zone),
+        "closed": local(case.closed_at, zone) if case.closed_at else "open",
+        "items": "\n".join(str(i) for i in case.items) or "-",
+    }
+    for key, value in fields.items():
+        console.print(f"[bold]{key:>8}[/bold]  {shown(value)}", highlight=False)
 
 
 @case_app.command("open")
@@ -364,10 +429,9 @@ def case_attach(
 
 
 def _me_any(session: Session, token: str, *roles: Role) -> User:
-    user = _me(session, token)
-    if not user.has_any(frozenset(roles)):
-        raise AccessDenied(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
-    return user
+    from vault.accounts import holding
+
+    return holding(_me(session, token), roles)
 
 
 @case_app.command("close")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,6 +15,8 @@ from api.error_table import ExitCode, outcome_of
 from vault.errors import Unavailable, VaultError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from api.context import AppContext
     from config.settings import Settings
 
@@ -22,6 +25,29 @@ if TYPE_CHECKING:
 UNWRAPPED = 100_000
 console = Console(width=None if sys.stdout.isatty() else UNWRAPPED)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else UNWRAPPED)
+
+
+_remote: dict[str, str] = {}
+
+
+def use_remote(url: str | None) -> None:
+    """`--url` / EVAULT_URL: the person-facing commands go through that vault's API."""
+    _remote.clear()
+    if url:
+        _remote["url"] = url
+
+
+def remote_url() -> str | None:
+    return _remote.get("url")
+
+
+def print_json(value: BaseModel | list[Any]) -> None:
+    """One JSON document on stdout, in the API's schema (times ISO 8601 UTC with Z)."""
+    if isinstance(value, list):
+        data: Any = [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
+    else:
+        data = value.model_dump(mode="json")
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def settings() -> Settings:
@@ -49,6 +75,15 @@ def context(*, migrate: bool = False, verifying: bool = False, serving: bool = F
     from api.context import open_context
     from config.logging import configure_logging
 
+    if remote_url():
+        # Opening a database here would make (or read) a vault on this desk instead: refuse.
+        err.print(
+            f"[red]error:[/red] this command runs on the vault's host only, not through"
+            f" {shown(remote_url())}; the ones that work from any desk are list, show,"
+            " custody, requests, request, approve and refuse (unset EVAULT_URL or drop --url)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(ExitCode.USAGE)
     loaded = settings()
     configure_logging(level=loaded.log_level, fmt=loaded.log_format)
     try:

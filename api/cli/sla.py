@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Group
-from rich.markup import escape
+from rich.text import Text
 
 from api.cli import tables
-from api.cli.shared import console, context, err, fail
+from api.cli.requests import JsonOption
+from api.cli.shared import console, context, err, fail, print_json
 from api.cli.tables import Table
 from api.error_table import ExitCode
 from vault.errors import VaultError
@@ -109,25 +110,45 @@ def report_command(
 
 def alerts_command(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
+    as_json: JsonOption = False,
 ) -> None:
     """Alerts raised (deadline near or missed, unreachable stations, infected recordings,
-    station digest mismatches) and whether the webhook (alert_webhook_url) has them."""
+    station digest mismatches, copies placed over), what each is about (the recording, its file
+    and station), and whether the webhook (alert_webhook_url) has them."""
+    from api.http.schemas import AlertOut
     from vault.alerts import recent_alerts
     from vault.db import unit_of_work
 
     app = context()
+    zone = app.settings.display_timezone
     with unit_of_work(app.factory, read_only=True) as session:
-        found = recent_alerts(session, limit=limit)
-    table = Table("raised", "level", "kind", "message", "webhook")
+        found = [AlertOut.model_validate(a, from_attributes=True)
+                 for a in recent_alerts(session, limit=limit)]  # fmt: skip
+    if as_json:
+        print_json(found)
+        return
+    table = Table("raised", "level", "kind", "about", "message", "webhook")
     for alert in found:
         if alert.webhook_sent_at is not None:
-            sent = f"sent {tables.local(alert.webhook_sent_at, app.settings.display_timezone)}"
+            sent = f"sent {tables.local(alert.webhook_sent_at, zone)}"
         elif app.settings.alert_webhook_url:
             sent = f"pending ({alert.webhook_attempts} tries: {alert.webhook_error or '-'})"
         else:
             sent = "no webhook set"
-        style = "red" if alert.level == "error" else "yellow"
-        table.add_row(tables.local(alert.raised_at, app.settings.display_timezone),
-                      f"[{style}]{alert.level}[/{style}]", alert.kind,
-                      escape(alert.message), sent)  # fmt: skip
+        level = Text(alert.level, "red" if alert.level == "error" else "yellow")
+        table.add_row(tables.local(alert.raised_at, zone), level, alert.kind,
+                      about(alert.details), alert.message, sent)  # fmt: skip
     console.print(table)
+
+
+def about(details: dict[str, object]) -> str:
+    """What an alert is about, from its details: the file, the item, the station."""
+    parts = []
+    if details.get("file"):
+        parts.append(f"file {details['file']}")
+    if details.get("item"):
+        item = str(details["item"])
+        parts.append(f"item {item if tables.piped() else item[:8]}")
+    if details.get("station"):
+        parts.append(f"station {details['station']}")
+    return ", ".join(parts) or "-"

@@ -19,11 +19,11 @@ from rich.text import Text
 from vault.moments import for_people
 
 if TYPE_CHECKING:
+    from api.cli.reads import ItemRecord
     from api.doctor import Check
-    from custody.log.models import CustodyEvent
+    from api.http.schemas import EventOut, ItemOut
     from ingest.deadline_rule import Deadline
     from ingest.sla import StationSla
-    from vault.models import EvidenceItem
 
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
@@ -87,7 +87,7 @@ def human_age(delta: timedelta | None) -> str:
     return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
 
 
-def items_table(items: list[EvidenceItem], zone: str) -> Table:
+def items_table(items: list[ItemOut], zone: str) -> Table:
     table = Table(title=f"{len(items)} item(s)")
     for column in (
         "id",
@@ -105,8 +105,8 @@ def items_table(items: list[EvidenceItem], zone: str) -> Table:
         table.add_row(
             str(item.id) if piped() else str(item.id)[:8],
             item.original_name,
-            item.station.name,
-            item.device.serial if item.device else "-",
+            item.station,
+            item.device or "-",
             item.officer or "-",
             local(item.recorded_start, zone),
             human_size(item.size),
@@ -116,7 +116,7 @@ def items_table(items: list[EvidenceItem], zone: str) -> Table:
     return table
 
 
-def custody_table(events: list[CustodyEvent], zone: str) -> Table:
+def custody_table(events: list[EventOut], zone: str) -> Table:
     table = Table(title="custody chain")
     for column in ("seq", "when", "kind", "actor", "reason", "entry hash"):
         table.add_column(column, overflow="fold")
@@ -127,9 +127,43 @@ def custody_table(events: list[CustodyEvent], zone: str) -> Table:
             event.kind,
             event.actor,
             event.reason or "",
-            bytes(event.entry_hash).hex()[:16] + "…",
+            event.entry_hash if piped() else event.entry_hash[:16] + "…",
         )
     return table
+
+
+def item_fields(record: ItemRecord, zone: str) -> dict[str, str]:
+    """`evault show`: everything the API says about an item and its retention, for people."""
+    item, retention = record.item, record.retention
+    end = "permanent" if retention.retain_until is None else local(retention.retain_until, zone)
+    holds = [f"{h.reference} ({h.placed_by}, {local(h.placed_at, zone)}): {h.reason}"
+             for h in retention.holds]  # fmt: skip
+    scan = item.scan_status.value + (f": {item.scan_detail}" if item.scan_detail else "")
+    return {
+        "id": str(item.id),
+        "name": item.original_name,
+        "sha256": item.digest,
+        "size": f"{item.size} bytes ({human_size(item.size)})",
+        "media type": item.media_type,
+        "media": item.media_status.value,
+        "probe error": item.probe_error or "-",
+        "station": item.station,
+        "device": item.device or "-",
+        "officer": item.officer or "-",
+        "recorded": f"{local(item.recorded_start, zone)} .. {local(item.recorded_end, zone)}",
+        "duration": f"{item.duration_ms / 1000:.1f}s" if item.duration_ms else "-",
+        "docked at": local(item.docked_at, zone),
+        "ingested at": local(item.ingested_at, zone),
+        "station metadata": str(item.station_metadata or "-"),
+        "status": item.status.value,
+        "virus scan": scan
+        + (f" (released by {item.scan_released_by})" if item.scan_released_by else ""),
+        "case": item.case or "-",
+        "flags": ", ".join(item.flags) or "-",
+        "retention": f"{end} ({retention.rule}: {retention.basis})",
+        "categories": ", ".join(retention.categories) or "-",
+        "legal holds": "; ".join(holds) or "-",
+    }
 
 
 def sla_tables(report: list[StationSla], deadline: Deadline) -> list[Table]:

@@ -11,10 +11,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from vault.accounts import authenticate, token_prefix
+from vault.accounts import authenticate, holding, token_prefix
 from vault.credential import current_token
 from vault.db import unit_of_work
-from vault.errors import AccessDenied, NotAuthenticated
+from vault.errors import NotAuthenticated
 from vault.models import Role, User
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `evault token issue`.")
@@ -70,10 +70,7 @@ def current_user(
 
 
 def _holding(user: User, wanted: frozenset[Role]) -> User:
-    if not user.has_any(wanted):
-        names = ", ".join(sorted(r.value for r in wanted))
-        raise AccessDenied(f"this needs one of the roles: {names}")
-    return user
+    return holding(user, wanted)
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[User]]:

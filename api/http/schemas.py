@@ -29,6 +29,7 @@ ITEM_EXAMPLE: dict[str, JsonValue] = {
     "docked_at": "2026-11-24T08:02:11Z",
     "ingested_at": "2026-11-24T08:03:40Z",
     "media_status": "probed",
+    "probe_error": None,
     "status": "preserved",
     "retain_until": "2056-11-24T08:03:40Z",
     "case": None,
@@ -36,6 +37,7 @@ ITEM_EXAMPLE: dict[str, JsonValue] = {
     "scan_detail": "no signature matched",
     "scan_released_by": None,
     "flags": [],
+    "station_metadata": {"officer": "P1001", "matter": "Traffic stop, Ring Road east"},
 }
 
 
@@ -87,6 +89,7 @@ class ItemOut(BaseModel):
     docked_at: datetime
     ingested_at: datetime
     media_status: MediaStatus
+    probe_error: str | None = Field(default=None, description="why ffmpeg could not read it")
     status: ItemStatus
     retain_until: datetime | None
     case: str | None
@@ -94,6 +97,9 @@ class ItemOut(BaseModel):
     scan_detail: str | None
     scan_released_by: str | None
     flags: list[str]
+    station_metadata: dict[str, JsonValue] | None = Field(
+        default=None, description="what the docking station's sidecar said about the recording"
+    )
 
 
 class EventOut(BaseModel):
@@ -302,3 +308,15 @@ class CaseOut(BaseModel):
     opened_at: datetime
     closed_at: datetime | None
     items: list[uuid.UUID]
+
+
+class AlertOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    level: str
+    message: str
+    details: dict[str, Any]
+    raised_at: datetime
+    webhook_sent_at: datetime | None
+    webhook_attempts: int
+    webhook_error: str | None

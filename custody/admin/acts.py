@@ -102,6 +102,14 @@ def disable_user(session: Session, *, actor: str, username: str) -> User:
     return user
 
 
+def enable_user(session: Session, *, actor: str, username: str) -> User:
+    was_disabled = accounts.find_user(session, username).disabled_at is not None
+    user = accounts.enable_user(session, username)
+    if was_disabled:  # the log records what changed, not a request that changed nothing
+        append_admin(session, actor=actor, action="user_enabled", subject=username, data={})
+    return user
+
+
 def issue_token(
     session: Session, *, actor: str, username: str, label: str = "", days: int
 ) -> accounts.IssuedToken:

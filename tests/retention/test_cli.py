@@ -84,7 +84,7 @@ def test_the_workflow_at_the_terminal(
     assert "obstruction" in cli("retention", "categorize", str(second.id), "obstruction",
                                 as_user="custodian")  # fmt: skip
     wrong_role = cli("case", "close", "2026-9", as_user="appraiser1", code=3)
-    assert "needs the custodian role" in wrong_role
+    assert "needs one of the roles: custodian" in wrong_role
     audit = run_cli(["audit", "verify"], env, v.root)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     v.app.engine.dispose()

@@ -7,29 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from api.context import AppContext
+from api.http.convert import case_out
 from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import CaseIn, CaseItemsIn, CaseOut
 from retention import changes
 from vault.cases import find_case, list_cases, open_case
-from vault.models import Case, Role, User
+from vault.models import Role, User
 
 router = APIRouter(
     tags=["cases"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA}
 )
 Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
 CaseWorker = Annotated[User, Depends(require(Role.CUSTODIAN, Role.INVESTIGATOR))]
-
-
-def case_out(case: Case) -> CaseOut:
-    return CaseOut(
-        number=case.number,
-        title=case.title,
-        flags=list(case.flags),
-        opened_at=case.opened_at,
-        closed_at=case.closed_at,
-        items=[item.id for item in case.items],
-    )
 
 
 @router.post(

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from api.context import AppContext
 from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
+from api.http.gap_schemas import GapOut, gap_out
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import Input
-from ingest.gap_service import FoundGap, explain_gap, list_gaps
+from ingest.gap_service import explain_gap, list_gaps
 from ingest.gaps import GapCause
 from vault.models import Role, User
 
@@ -21,18 +20,6 @@ router = APIRouter(tags=["recording gaps"], responses={401: PROBLEM_SCHEMA, 403:
 Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
 Explainer = Annotated[User, Depends(require(Role.CUSTODIAN, Role.INVESTIGATOR))]
 Context = Annotated[AppContext, Depends(app_context)]
-
-
-class GapOut(BaseModel):
-    device: str
-    before: uuid.UUID
-    after: uuid.UUID
-    stopped_at: datetime
-    resumed_at: datetime
-    seconds: int
-    cause: GapCause | None
-    explanation: str | None
-    explained_by: str | None
 
 
 class GapExplainIn(Input):
@@ -50,16 +37,6 @@ class GapExplainIn(Input):
     after: str = Field(min_length=1, max_length=100)
     cause: GapCause
     explanation: str = Field(default="", max_length=2000)
-
-
-def gap_out(found: FoundGap) -> GapOut:
-    gap, why = found.gap, found.explanation
-    return GapOut(
-        device=gap.device, before=gap.before, after=gap.after, stopped_at=gap.stopped_at,
-        resumed_at=gap.resumed_at, seconds=int(gap.length.total_seconds()),
-        cause=GapCause(why.cause) if why else None, explanation=why.text if why else None,
-        explained_by=why.explained_by if why else None,
-    )  # fmt: skip
 
 
 @router.get("/gaps", response_model=list[GapOut])

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, status
 from fastapi.responses import StreamingResponse
 
 from api.context import AppContext
+from api.http.convert import case_out, due_out, hold_out, retention_out
 from api.http.deps import SessionDep, app_context, require, require_without_write_lock
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.retention_schemas import (
@@ -30,11 +31,9 @@ from api.http.retention_schemas import (
     ReasonIn,
     RetentionOut,
 )
-from api.http.routes.cases import case_out
 from api.http.schemas import CaseOut
 from retention import appraisal, changes, holds
-from retention.ends import active_holds
-from retention.models import AppraisalBatch, LegalHold
+from retention.models import AppraisalBatch
 from retention.policy import current_policy, current_version
 from retention.register_store import register_chunks, register_digest
 from retention.rules import RetentionPolicy
@@ -98,34 +97,13 @@ def edited_policy(old: RetentionPolicy, body: PolicyIn) -> RetentionPolicy:
 @router.get("/retention/due", response_model=list[DueItemOut])
 def get_due(_: Overseer, session: SessionDep) -> list[DueItemOut]:
     """Items past their end that may be appraised (not held, not in an open case or batch)."""
-    due = []
-    for i in appraisal.due_items(session):
-        assert i.retain_until is not None  # due means a date that has passed
-        due.append(DueItemOut(
-            item=i.id, digest=i.digest, group=appraisal.group_key(i), station=i.station.name,
-            retain_until=i.retain_until, rule=i.retention_rule, basis=i.retention_basis,
-        ))  # fmt: skip
-    return due
-
-
-def hold_out(hold: LegalHold) -> HoldOut:
-    return HoldOut(
-        id=hold.id, item=hold.item_id, reason=hold.reason, reference=hold.reference,
-        placed_by=hold.placed_by, placed_at=hold.placed_at, released_by=hold.released_by,
-        released_at=hold.released_at, release_reason=hold.release_reason,
-    )  # fmt: skip
+    return due_out(session)
 
 
 @router.get("/items/{ref}/retention", response_model=RetentionOut)
 def get_item_retention(_: Reader, session: SessionDep, ref: str) -> RetentionOut:
     """An item's retention end, the rule that set it, its categories and active holds."""
-    item = find_item(session, ref)
-    return RetentionOut(
-        item=item.id, status=item.status.value, retain_until=item.retain_until,
-        rule=item.retention_rule, basis=item.retention_basis,
-        categories=list(item.categories or ()),
-        holds=[hold_out(h) for h in active_holds(session, item)],
-    )  # fmt: skip
+    return retention_out(session, find_item(session, ref))
 
 
 @router.post("/items/{ref}/categories", response_model=RetentionOut)

@@ -4,8 +4,6 @@ compliance report (CSV or PDF), and the alerts raised."""
 from __future__ import annotations
 
 import tempfile
-import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.context import AppContext
 from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
+from api.http.schemas import AlertOut
 from config.settings import Settings
 from ingest.compliance import compliance_report
 from ingest.compliance_files import render_pdf, write_csv
@@ -51,18 +50,6 @@ class StationSlaOut(BaseModel):
     late_items: int
     latency_p50_hours: float | None
     latency_p99_hours: float | None
-
-
-class AlertOut(BaseModel):
-    id: uuid.UUID
-    kind: str
-    level: str
-    message: str
-    details: dict[str, Any]
-    raised_at: datetime
-    webhook_sent_at: datetime | None
-    webhook_attempts: int
-    webhook_error: str | None
 
 
 def _hours(value: Any) -> float | None:

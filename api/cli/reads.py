@@ -1,0 +1,211 @@
+"""What the person-facing commands read and decide, from this host's database or through the
+API (`--url`): both give the API's own schemas (api.http.schemas), so `--json` prints the
+same document either way and the tables are drawn from the same fields.
+
+Locally, reading items needs no token (the vault's host account sees everything, as before);
+requests and decisions act as the token's holder, as the API does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel, TypeAdapter
+
+from api.cli import shared
+from api.http.retention_schemas import RetentionOut
+from api.http.schemas import EventOut, ItemOut, RequestOut
+
+if TYPE_CHECKING:
+    from api.cli.remote import ApiClient
+    from api.context import AppContext
+
+
+class ItemRecord(BaseModel):
+    """`evault show --json`: the item and its retention, as GET /items/{ref} and
+    GET /items/{ref}/retention answer them."""
+
+    item: ItemOut
+    retention: RetentionOut
+
+
+class ListedToken(BaseModel):
+    """`evault token list --json`: what the vault keeps of a token (never the token)."""
+
+    prefix: str
+    holder: str
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    station: str | None = None
+    device: str | None = None
+    officer: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 200
+
+
+class Reads(Protocol):
+    zone: str
+
+    def items(self, query: ItemQuery) -> list[ItemOut]: ...
+    def item(self, ref: str) -> ItemRecord: ...
+    def custody(self, ref: str) -> list[EventOut]: ...
+    def requests(self) -> list[RequestOut]: ...
+    def request(self, number: str) -> RequestOut: ...
+    def decide(self, number: str, *, approve: bool, reason: str) -> RequestOut: ...
+    def ask(self, fields: dict[str, Any]) -> RequestOut: ...
+
+
+def reads(token: str) -> Reads:
+    """Through the API when --url / EVAULT_URL is set, else this host's database."""
+    if shared.remote_url():
+        return RemoteReads(shared.remote_url() or "", token)
+    return LocalReads(shared.context(), token)
+
+
+class LocalReads:
+    def __init__(self, app: AppContext, token: str) -> None:
+        self.app = app
+        self.token = token
+        self.zone = app.settings.display_timezone
+
+    def items(self, query: ItemQuery) -> list[ItemOut]:
+        from api.http.convert import item_out
+        from vault.db import unit_of_work
+        from vault.items import ItemFilter, list_items
+
+        found = ItemFilter(station=query.station, device=query.device, officer=query.officer,
+                           since=query.since, until=query.until, limit=query.limit)  # fmt: skip
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            return [item_out(item) for item in list_items(session, found)]
+
+    def item(self, ref: str) -> ItemRecord:
+        from api.http.convert import item_out, retention_out
+        from vault.db import unit_of_work
+        from vault.items import find_item
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            item = find_item(session, ref)
+            return ItemRecord(item=item_out(item), retention=retention_out(session, item))
+
+    def custody(self, ref: str) -> list[EventOut]:
+        from api.http.convert import event_out
+        from custody.log.append import events_for
+        from vault.db import unit_of_work
+        from vault.items import find_item
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            return [event_out(e) for e in events_for(session, find_item(session, ref).id)]
+
+    def requests(self) -> list[RequestOut]:
+        from api.cli.requests import _me
+        from api.http.convert import request_out
+        from custody.access import requests as access
+        from vault.db import unit_of_work
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            user = _me(session, self.token)
+            return [request_out(r) for r in access.visible_requests(session, user)]
+
+    def request(self, number: str) -> RequestOut:
+        from api.cli.requests import _me
+        from api.http.convert import request_out
+        from custody.access import requests as access
+        from vault.db import unit_of_work
+        from vault.errors import NotFound
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            user = _me(session, self.token)
+            found = access.find_request(session, number)
+            if found not in access.visible_requests(session, user):
+                raise NotFound(f"no access request {number!r}")  # as the API says it
+            return request_out(found)
+
+    def decide(self, number: str, *, approve: bool, reason: str) -> RequestOut:
+        from api.cli.requests import _me
+        from api.http.convert import request_out
+        from custody.access import requests as access
+        from vault.db import unit_of_work
+        from vault.roles import Role
+
+        with unit_of_work(self.app.factory) as session:
+            user = _me(session, self.token, Role.APPROVER)
+            decided = access.decide(
+                session, ref=number, approver=user, approve=approve, reason=reason
+            )
+            return request_out(decided)
+
+    def ask(self, fields: dict[str, Any]) -> RequestOut:
+        from api.cli.requests import _me
+        from api.http.convert import request_out
+        from custody.access import requests as access
+        from custody.access.purposes import Purpose, RequesterKind
+        from vault.db import unit_of_work
+        from vault.roles import Role
+
+        new = access.NewRequest(**fields | {
+            "purpose": Purpose(fields["purpose"]),
+            "requester_kind": RequesterKind(fields["requester_kind"]),
+        })  # fmt: skip
+        with unit_of_work(self.app.factory) as session:
+            user = _me(session, self.token, Role.INVESTIGATOR)
+            made = access.create_request(
+                session, user=user, new=new,
+                views_need_approval=self.app.settings.views_need_approval,
+            )  # fmt: skip
+            return request_out(made)
+
+
+class RemoteReads:
+    def __init__(self, url: str, token: str) -> None:
+        from api.cli.remote import ApiClient
+
+        self.api: ApiClient = ApiClient(url, token)
+        # Times for people are in the vault's zone; the client's settings name it (default
+        # Asia/Shanghai), so a desk far from the vault can still choose its own.
+        self.zone = shared.settings().display_timezone
+
+    def items(self, query: ItemQuery) -> list[ItemOut]:
+        params = {
+            "station": query.station, "device": query.device, "officer": query.officer,
+            "since": query.since.isoformat() if query.since else None,
+            "until": query.until.isoformat() if query.until else None, "limit": query.limit,
+        }  # fmt: skip
+        return TypeAdapter(list[ItemOut]).validate_python(self.api.get("/items", params))
+
+    def item(self, ref: str) -> ItemRecord:
+        item = ItemOut.model_validate(self.api.get(f"/items/{_path(ref)}"))
+        retention = RetentionOut.model_validate(self.api.get(f"/items/{item.id}/retention"))
+        return ItemRecord(item=item, retention=retention)
+
+    def custody(self, ref: str) -> list[EventOut]:
+        events = self.api.get(f"/items/{_path(ref)}/custody")
+        return TypeAdapter(list[EventOut]).validate_python(events)
+
+    def requests(self) -> list[RequestOut]:
+        return TypeAdapter(list[RequestOut]).validate_python(self.api.get("/requests"))
+
+    def request(self, number: str) -> RequestOut:
+        return RequestOut.model_validate(self.api.get(f"/requests/{_path(number)}"))
+
+    def decide(self, number: str, *, approve: bool, reason: str) -> RequestOut:
+        verb = "approve" if approve else "refuse"
+        answer = self.api.post(f"/requests/{_path(number)}/{verb}", {"reason": reason})
+        return RequestOut.model_validate(answer)
+
+    def ask(self, fields: dict[str, Any]) -> RequestOut:
+        return RequestOut.model_validate(self.api.post("/requests", fields))
+
+
+def _path(ref: str) -> str:
+    """A reference as one path segment: `..` or a slash in it cannot reach another route."""
+    from urllib.parse import quote
+
+    return quote(ref, safe="")

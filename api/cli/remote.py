@@ -1,0 +1,75 @@
+"""`evault --url URL`: the person-facing commands through the vault's HTTP API, from any desk.
+
+The API's answers come back as the same vault errors the local commands raise, so a refusal
+has the same message and exit code either way: a problem+json answer's type names its row of
+api.error_table; an API that cannot be reached is Unavailable (exit 5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from api.error_table import TABLE
+from vault.errors import InputRejected, NotAuthenticated, Unavailable, VaultError
+
+if TYPE_CHECKING:
+    import httpx
+
+TIMEOUT_S = 60.0
+PROBLEM_TYPE = "https://evidence-vault.example/problems/"  # api.http.problems.TYPE_BASE
+
+
+def problem_error(status: int, body: Any) -> VaultError:
+    """The vault error a problem+json answer stands for, carrying its detail."""
+    kind = str(body.get("type", "")) if isinstance(body, dict) else ""
+    detail = str(body.get("detail", "")) if isinstance(body, dict) else ""
+    slug = kind.removeprefix(PROBLEM_TYPE)
+    for row in TABLE:
+        if row.problem == slug:
+            return row.error(detail or f"HTTP {status}")
+    if status == 422:
+        return InputRejected(detail or "the API refused the input")
+    return VaultError(f"HTTP {status} from the API: {detail or 'no detail'}")
+
+
+class ApiClient:
+    """One person's calls to one vault's API, with their token."""
+
+    def __init__(self, url: str, token: str) -> None:
+        if not token:
+            raise NotAuthenticated(
+                "working through --url / EVAULT_URL needs your API token: give --token or"
+                " set EVAULT_TOKEN"
+            )
+        import httpx
+
+        self.url = url.rstrip("/")
+        self._client = httpx.Client(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=TIMEOUT_S,
+        )
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._answer(lambda: self._client.get(path, params=_present(params)))
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self._answer(lambda: self._client.post(path, json=body))
+
+    def _answer(self, call: Any) -> Any:
+        import httpx
+
+        try:
+            answer: httpx.Response = call()
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"the vault at {self.url} could not be reached: {exc}") from None
+        if answer.is_success:
+            return answer.json()
+        try:
+            body = answer.json()
+        except ValueError:
+            body = {"detail": answer.text[:200]}
+        raise problem_error(answer.status_code, body)
+
+
+def _present(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if params is None else {k: v for k, v in params.items() if v is not None}

@@ -1,0 +1,167 @@
+"""The person-facing commands from another desk (issue 22): `evault --url URL --token T`
+against a real `evault serve` gives the same JSON as the same command on the vault's host, the
+same refusals with the same exit codes, and the workflow (ask, approve, show) works through
+it. Every command runs as its own process, as a person would run it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Vault, make_vault, put_clip
+from tests.ftpserver import free_port
+from vault import accounts
+from vault.db import unit_of_work
+
+UTC_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def evault(vault: Vault, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli.main", *args], env=vault.env(), cwd=vault.root,
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def served(isolated_env: Path, clip_dir: Path) -> Iterator[tuple[Vault, str, dict[str, str]]]:
+    vault = make_vault(isolated_env)
+    for n in range(2):
+        put_clip(clip_dir, n, vault.station_dir / f"clip{n}.mp4")
+    vault.ingest()
+    tokens = {}
+    with unit_of_work(vault.app.factory) as session:
+        for name, role in (("li", "investigator"), ("zhao", "approver"), ("sun", "auditor")):
+            accounts.add_user(session, username=name, roles=[role])
+            tokens[name] = accounts.issue_token(session, username=name).secret
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli.main", "serve", "--port", str(port)],
+        env=vault.env(), cwd=vault.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=5).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            assert time.monotonic() < deadline, "evault serve did not answer in 120 s"
+            time.sleep(0.3)
+        yield vault, url, tokens
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def both(vault: Vault, url: str, token: str, *args: str) -> tuple[Any, Any]:
+    """The command's --json on the vault's host and through the API: both must succeed."""
+    here = evault(vault, *args, "--json", "--token", token)
+    there = evault(vault, "--url", url, *args, "--json", "--token", token)
+    assert here.returncode == 0, here.stderr
+    assert there.returncode == 0, there.stderr
+    assert here.stderr == there.stderr == ""
+    return json.loads(here.stdout), json.loads(there.stdout)
+
+
+def test_reads_give_the_same_json_here_and_from_another_desk(
+    served: tuple[Vault, str, dict[str, str]],
+) -> None:
+    vault, url, tokens = served
+    auditor = tokens["sun"]
+    here, there = both(vault, url, auditor, "list")
+    assert here == there and len(here) == 2
+    assert all(UTC_Z.match(item["ingested_at"]) for item in here)  # ISO 8601 with Z
+    item = here[0]["id"]
+    here, there = both(vault, url, auditor, "show", item[:8])
+    assert here == there
+    assert here["item"]["id"] == item and here["retention"]["item"] == item
+    assert here["retention"]["rule"]  # the rule that set its end
+    here, there = both(vault, url, auditor, "custody", item)
+    assert here == there
+    assert [e["kind"] for e in here][:1] == ["ingested"] and len(here[0]["entry_hash"]) == 64
+
+    # The people-facing text is the same too, drawn from the same fields.
+    text_here = evault(vault, "show", item, "--token", auditor).stdout
+    text_there = evault(vault, "--url", url, "show", item, "--token", auditor).stdout
+    assert text_here == text_there and item in text_here
+
+
+def test_the_access_workflow_from_another_desk(
+    served: tuple[Vault, str, dict[str, str]],
+) -> None:
+    vault, url, tokens = served
+    item = vault.items()[0].digest[:12]
+    asked = evault(vault, "--url", url, "request", item, "--token", tokens["li"],
+                   "--reason", "case 2026-117", "--json")  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    number = json.loads(asked.stdout)["number"]
+
+    # Nobody approves their own request: the same refusal and exit code either way.
+    own_here = evault(vault, "approve", number, "--token", tokens["li"], "-m", "mine")
+    own_there = evault(vault, "--url", url, "approve", number, "--token", tokens["li"],
+                       "-m", "mine")  # fmt: skip
+    assert own_here.returncode == own_there.returncode == 3
+    assert own_here.stderr == own_there.stderr
+
+    approved = evault(vault, "--url", url, "approve", number, "--token", tokens["zhao"],
+                      "-m", "within the case", "--json")  # fmt: skip
+    assert approved.returncode == 0, approved.stderr
+    assert json.loads(approved.stdout)["status"] == "approved"
+
+    here, there = both(vault, url, tokens["li"], "request", "show", number)
+    assert here == there
+    assert here["decided_by"] == "zhao" and here["decision_reason"] == "within the case"
+    assert UTC_Z.match(here["valid_until"])
+    here, there = both(vault, url, tokens["zhao"], "requests", "--status", "approved")
+    assert here == there and [r["number"] for r in here] == [number]
+    pending_here, pending_there = both(
+        vault, url, tokens["zhao"], "requests", "--status", "pending"
+    )
+    assert pending_here == pending_there == []
+
+    shown = evault(vault, "--url", url, "request", "show", number, "--token", tokens["li"])
+    assert shown.returncode == 0 and "within the case" in shown.stdout
+
+
+def test_failures_have_the_same_exit_codes_from_another_desk(
+    served: tuple[Vault, str, dict[str, str]], tmp_path: Path
+) -> None:
+    vault, url, tokens = served
+    auditor = ["--token", tokens["sun"]]
+    for args, code in (
+        (["show", "ffffffffff"], 4),  # not found
+        (["request", "show", "AR-20000101-000000"], 4),
+        (["approve", "AR-20000101-000000", "-m", "no such request"], 3),  # an auditor may not
+    ):
+        here = evault(vault, *args, *auditor)
+        there = evault(vault, "--url", url, *args, *auditor)
+        assert here.returncode == there.returncode == code, (args, here.stderr, there.stderr)
+        assert here.stderr == there.stderr, args
+    forged = evault(vault, "--url", url, "list", "--token", "evt_not-a-token")
+    assert forged.returncode == 3 and "error:" in forged.stderr  # not authenticated
+    # A command that works only on the host refuses through --url: it must not open (or make)
+    # a vault on the desk it runs on.
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    env = {k: v for k, v in vault.env().items() if not k.startswith("EVAULT_DATA")}
+    host_only = subprocess.run(
+        [sys.executable, "-m", "api.cli.main", "--url", url, "hold", "list"], env=env,
+        cwd=desk, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert host_only.returncode == 2 and "vault's host only" in host_only.stderr
+    assert list(desk.iterdir()) == []
+    gone = evault(vault, "--url", "http://127.0.0.1:9", "list", "--token", tokens["sun"])
+    assert gone.returncode == 5 and "could not be reached" in gone.stderr
