@@ -104,8 +104,8 @@ def disable_user(session: Session, username: str) -> User:
 
 
 def holding(user: User, wanted: Iterable[Role]) -> User:
-    """``user`` if they hold one of ``wanted``; the one refusal the API, the console and the
-    CLI give, so a person reads the same words wherever they are refused."""
+    """``user`` if they hold one of ``wanted``; the one refusal the API and the CLI give, so
+    a person reads the same words at the terminal as through the API."""
     roles = frozenset(wanted)
     if not user.has_any(roles):
         names = ", ".join(sorted(r.value for r in roles))

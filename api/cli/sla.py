@@ -112,9 +112,11 @@ def alerts_command(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """Alerts raised (deadline near or missed, unreachable stations, infected recordings,
-    station digest mismatches, copies placed over), what each is about (the recording, its file
-    and station), and whether the webhook (alert_webhook_url) has them."""
+    """Alerts raised, newest first: what each is about, and whether the webhook has it.
+
+    Deadlines near or missed, unreachable stations, infected or unscanned recordings, station
+    digest mismatches, copies placed over; each names its recording, file and station. The
+    webhook column says whether alert_webhook_url has received it."""
     from api.http.schemas import AlertOut
     from vault.alerts import recent_alerts
     from vault.db import unit_of_work
