@@ -22,24 +22,21 @@ def show_gaps(
     ctx: typer.Context,
     device: Annotated[str | None, typer.Option(help="Only this device (serial).")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Explained ones too.")] = False,
+    token: TokenOption = "",
     as_json: JsonOption = False,
 ) -> None:
     """List unexplained gaps (pauses longer than gap_threshold_seconds between clips no more
     than gap_incident_window_minutes apart); explain one with `evault gaps explain`."""
-    from api.http.gap_schemas import gap_out
-    from ingest.gap_service import list_gaps
-    from vault.db import unit_of_work
+    from api.cli.reads import reads
 
     if ctx.invoked_subcommand is not None:
         return
-    app = context()
-    with unit_of_work(app.factory, read_only=True) as session:
-        found = [gap_out(g) for g in list_gaps(session, app.settings, device=device)
-                 if everything or g.explanation is None]  # fmt: skip
+    source = reads(token)
+    found = source.gaps(device=device, explained_too=everything)
     if as_json:
         print_json(found)
         return
-    zone = app.settings.display_timezone
+    zone = source.zone
     table = Table("device", "stopped", "resumed", "seconds", "before", "after", "explanation")
     for gap in found:
         why = f"{gap.cause}: {gap.explanation} ({gap.explained_by})" if gap.cause else None

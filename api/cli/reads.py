@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, TypeAdapter
 
 from api.cli import shared
-from api.http.retention_schemas import RetentionOut
-from api.http.schemas import EventOut, ItemOut, RequestOut
+from api.http.gap_schemas import GapOut
+from api.http.retention_schemas import HoldOut, RetentionOut
+from api.http.schemas import AlertOut, CaseOut, EventOut, ItemOut, RequestOut
+from vault.errors import InputRejected
 
 if TYPE_CHECKING:
     from api.cli.remote import ApiClient
@@ -61,6 +63,11 @@ class Reads(Protocol):
     def request(self, number: str) -> RequestOut: ...
     def decide(self, number: str, *, approve: bool, reason: str) -> RequestOut: ...
     def ask(self, fields: dict[str, Any]) -> RequestOut: ...
+    def cases(self) -> list[CaseOut]: ...
+    def case(self, number: str) -> CaseOut: ...
+    def holds(self, *, released_too: bool) -> list[HoldOut]: ...
+    def gaps(self, *, device: str | None, explained_too: bool) -> list[GapOut]: ...
+    def alerts(self, *, limit: int) -> list[AlertOut]: ...
 
 
 def reads(token: str) -> Reads:
@@ -162,6 +169,47 @@ class LocalReads:
             )  # fmt: skip
             return request_out(made)
 
+    def cases(self) -> list[CaseOut]:
+        from api.http.convert import case_out
+        from vault.cases import list_cases
+        from vault.db import unit_of_work
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            return [case_out(c) for c in list_cases(session)]
+
+    def case(self, number: str) -> CaseOut:
+        from api.http.convert import case_out
+        from vault.cases import find_case
+        from vault.db import unit_of_work
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            return case_out(find_case(session, number))
+
+    def holds(self, *, released_too: bool) -> list[HoldOut]:
+        from api.http.convert import hold_out
+        from retention import holds
+        from vault.db import unit_of_work
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            return [hold_out(h) for h in holds.list_holds(session, active_only=not released_too)]
+
+    def gaps(self, *, device: str | None, explained_too: bool) -> list[GapOut]:
+        from api.http.gap_schemas import gap_out
+        from ingest.gap_service import list_gaps
+        from vault.db import unit_of_work
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            found = list_gaps(session, self.app.settings, device=device)
+            return [gap_out(g) for g in found if explained_too or g.explanation is None]
+
+    def alerts(self, *, limit: int) -> list[AlertOut]:
+        from vault.alerts import recent_alerts
+        from vault.db import unit_of_work
+
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            return [AlertOut.model_validate(a, from_attributes=True)
+                    for a in recent_alerts(session, limit=limit)]  # fmt: skip
+
 
 class RemoteReads:
     def __init__(self, url: str, token: str) -> None:
@@ -202,6 +250,25 @@ class RemoteReads:
 
     def ask(self, fields: dict[str, Any]) -> RequestOut:
         return RequestOut.model_validate(self.api.post("/requests", fields))
+
+    def cases(self) -> list[CaseOut]:
+        return TypeAdapter(list[CaseOut]).validate_python(self.api.get("/cases"))
+
+    def case(self, number: str) -> CaseOut:
+        return CaseOut.model_validate(self.api.get(f"/cases/{_path(number)}"))
+
+    def holds(self, *, released_too: bool) -> list[HoldOut]:
+        if released_too:
+            raise InputRejected("the API lists active holds only: run --all on the vault's host")
+        return TypeAdapter(list[HoldOut]).validate_python(self.api.get("/holds"))
+
+    def gaps(self, *, device: str | None, explained_too: bool) -> list[GapOut]:
+        found = self.api.get("/gaps", {"device": device, "unexplained": not explained_too})
+        return TypeAdapter(list[GapOut]).validate_python(found)
+
+    def alerts(self, *, limit: int) -> list[AlertOut]:
+        found = self.api.get("/alerts", {"limit": limit})
+        return TypeAdapter(list[AlertOut]).validate_python(found)
 
 
 def _path(ref: str) -> str:

@@ -321,17 +321,15 @@ def hold_release(
 @hold_app.command("list")
 def hold_list(
     released: Annotated[bool, typer.Option("--all", help="Released holds too.")] = False,
+    token: TokenOption = "",
     as_json: JsonOption = False,
 ) -> None:
     """Active legal holds (with --all, released ones too), oldest first."""
-    from api.http.convert import hold_out
-    from retention import holds
-    from vault.db import unit_of_work
+    from api.cli.reads import reads
 
-    app = context()
-    zone = app.settings.display_timezone
-    with unit_of_work(app.factory, read_only=True) as session:
-        found = [hold_out(h) for h in holds.list_holds(session, active_only=not released)]
+    source = reads(token)
+    zone = source.zone
+    found = source.holds(released_too=released)
     if as_json:
         print_json(found)
         return
@@ -344,16 +342,13 @@ def hold_list(
 
 
 @case_app.command("list")
-def case_list(as_json: JsonOption = False) -> None:
+def case_list(token: TokenOption = "", as_json: JsonOption = False) -> None:
     """Every case: number, title, flags, when opened and closed, how many items."""
-    from api.http.convert import case_out
-    from vault.cases import list_cases
-    from vault.db import unit_of_work
+    from api.cli.reads import reads
 
-    app = context()
-    zone = app.settings.display_timezone
-    with unit_of_work(app.factory, read_only=True) as session:
-        found = [case_out(c) for c in list_cases(session)]
+    source = reads(token)
+    zone = source.zone
+    found = source.cases()
     if as_json:
         print_json(found)
         return
@@ -367,17 +362,16 @@ def case_list(as_json: JsonOption = False) -> None:
 
 @case_app.command("show")
 def case_show(
-    number: Annotated[str, typer.Argument(help="Case number.")], as_json: JsonOption = False
+    number: Annotated[str, typer.Argument(help="Case number.")],
+    token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """One case and its items (whole ids)."""
-    from api.http.convert import case_out
-    from vault.cases import find_case
-    from vault.db import unit_of_work
+    from api.cli.reads import reads
 
-    app = context()
-    zone = app.settings.display_timezone
-    with unit_of_work(app.factory, read_only=True) as session:
-        case = case_out(find_case(session, number))
+    source = reads(token)
+    zone = source.zone
+    case = source.case(number)
     if as_json:
         print_json(case)
         return

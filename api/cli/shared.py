@@ -27,6 +27,10 @@ console = Console(width=None if sys.stdout.isatty() else UNWRAPPED)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else UNWRAPPED)
 
 
+REMOTE_COMMANDS = (
+    "list, show, custody, requests, request, approve, refuse, case list, case show,"
+    " hold list, gaps and alerts"
+)
 _remote: dict[str, str] = {}
 
 
@@ -79,8 +83,8 @@ def context(*, migrate: bool = False, verifying: bool = False, serving: bool = F
         # Opening a database here would make (or read) a vault on this desk instead: refuse.
         err.print(
             f"[red]error:[/red] this command runs on the vault's host only, not through"
-            f" {shown(remote_url())}; the ones that work from any desk are list, show,"
-            " custody, requests, request, approve and refuse (unset EVAULT_URL or drop --url)",
+            f" {shown(remote_url())}; the ones that work from any desk are {REMOTE_COMMANDS}"
+            " (unset EVAULT_URL or drop --url)",
             soft_wrap=True,
         )
         raise typer.Exit(ExitCode.USAGE)

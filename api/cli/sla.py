@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.text import Text
 
 from api.cli import tables
-from api.cli.requests import JsonOption
+from api.cli.requests import JsonOption, TokenOption
 from api.cli.shared import console, context, err, fail, print_json
 from api.cli.tables import Table
 from api.error_table import ExitCode
@@ -110,6 +110,7 @@ def report_command(
 
 def alerts_command(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
+    token: TokenOption = "",
     as_json: JsonOption = False,
 ) -> None:
     """Alerts raised, newest first: what each is about, and whether the webhook has it.
@@ -117,15 +118,11 @@ def alerts_command(
     Deadlines near or missed, unreachable stations, infected or unscanned recordings, station
     digest mismatches, copies placed over; each names its recording, file and station. The
     webhook column says whether alert_webhook_url has received it."""
-    from api.http.schemas import AlertOut
-    from vault.alerts import recent_alerts
-    from vault.db import unit_of_work
+    from api.cli.reads import reads
 
-    app = context()
-    zone = app.settings.display_timezone
-    with unit_of_work(app.factory, read_only=True) as session:
-        found = [AlertOut.model_validate(a, from_attributes=True)
-                 for a in recent_alerts(session, limit=limit)]  # fmt: skip
+    source = reads(token)
+    zone = source.zone
+    found = source.alerts(limit=limit)
     if as_json:
         print_json(found)
         return
@@ -133,10 +130,10 @@ def alerts_command(
     for alert in found:
         if alert.webhook_sent_at is not None:
             sent = f"sent {tables.local(alert.webhook_sent_at, zone)}"
-        elif app.settings.alert_webhook_url:
+        elif alert.webhook_attempts or alert.webhook_error:
             sent = f"pending ({alert.webhook_attempts} tries: {alert.webhook_error or '-'})"
         else:
-            sent = "no webhook set"
+            sent = "not sent (no webhook, or not tried yet)"
         level = Text(alert.level, "red" if alert.level == "error" else "yellow")
         table.add_row(tables.local(alert.raised_at, zone), level, alert.kind,
                       about(alert.details), alert.message, sent)  # fmt: skip

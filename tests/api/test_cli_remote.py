@@ -16,11 +16,17 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from retention import holds
 from tests.conftest import Vault, make_vault, put_clip
 from tests.ftpserver import free_port
 from vault import accounts
+from vault.alert_models import AlertLevel
+from vault.alerts import raise_alert
+from vault.cases import open_case
 from vault.db import unit_of_work
+from vault.models import User
 
 UTC_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
@@ -93,6 +99,19 @@ def test_reads_give_the_same_json_here_and_from_another_desk(
     assert here == there
     assert [e["kind"] for e in here][:1] == ["ingested"] and len(here[0]["entry_hash"]) == 64
 
+    with unit_of_work(vault.app.factory) as session:
+        open_case(session, number="2026-117", title="Ring Road", flags=[])
+        zhao = session.execute(select(User).where(User.username == "zhao")).scalar_one()
+        holds.place_hold(session, vault.app.stores, item, user=zhao, reason="court order",
+                         reference="(2026) 01")  # fmt: skip
+        raise_alert(session, key="test", kind="station_unreachable", level=AlertLevel.WARNING,
+                    message="station-1 unreachable", details={"station": "station-1"})  # fmt: skip
+    for command in (["case", "list"], ["case", "show", "2026-117"], ["hold", "list"],
+                    ["gaps", "--all"], ["alerts"]):  # fmt: skip
+        here, there = both(vault, url, auditor, *command)
+        assert here == there, command
+    assert here[0]["message"] == "station-1 unreachable"  # the alerts, last
+
     # The people-facing text is the same too, drawn from the same fields.
     text_here = evault(vault, "show", item, "--token", auditor).stdout
     text_there = evault(vault, "--url", url, "show", item, "--token", auditor).stdout
@@ -158,7 +177,7 @@ def test_failures_have_the_same_exit_codes_from_another_desk(
     desk.mkdir()
     env = {k: v for k, v in vault.env().items() if not k.startswith("EVAULT_DATA")}
     host_only = subprocess.run(
-        [sys.executable, "-m", "api.cli.main", "--url", url, "hold", "list"], env=env,
+        [sys.executable, "-m", "api.cli.main", "--url", url, "retention", "due"], env=env,
         cwd=desk, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert host_only.returncode == 2 and "vault's host only" in host_only.stderr
