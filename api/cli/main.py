@@ -93,8 +93,8 @@ def main_callback(
             "--url",
             envvar="EVAULT_URL",
             help="Work through this vault's HTTP API (e.g. https://vault.example:8400) with"
-            " your --token: list, show, custody, requests, request, approve, refuse, case"
-            " list/show, hold list, gaps, alerts.",
+            " your --token: list, show, custody, requests, request, approve, refuse, fetch,"
+            " case list/show, hold list, gaps, alerts.",
             show_default=False,
         ),
     ] = None,

@@ -6,6 +6,8 @@ api.error_table; an API that cannot be reached is Unavailable (exit 5)."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from api.error_table import TABLE
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     import httpx
 
 TIMEOUT_S = 60.0
+CHUNK = 1024 * 1024  # bytes per read of a delivery: memory stays flat with the file's size
 PROBLEM_TYPE = "https://evidence-vault.example/problems/"  # api.http.problems.TYPE_BASE
 
 
@@ -55,6 +58,26 @@ class ApiClient:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self._answer(lambda: self._client.post(path, json=body))
 
+    def download(self, path: str) -> tuple[int, str | None, Delivery]:
+        """A delivery: its size, the SHA-256 the server states for it (RFC 9530 Repr-Digest,
+        hex), and its bytes as they arrive. Closing the iterator ends the transfer."""
+        import httpx
+
+        try:
+            answer = self._client.send(self._client.build_request("GET", path), stream=True)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"the vault at {self.url} could not be reached: {exc}") from None
+        if not answer.is_success:
+            answer.read()
+            answer.close()
+            try:
+                body = answer.json()
+            except ValueError:
+                body = {"detail": answer.text[:200]}
+            raise problem_error(answer.status_code, body)
+        size = int(answer.headers.get("content-length", "0"))
+        return size, _digest_hex(answer.headers.get("repr-digest")), Delivery(answer, self.url)
+
     def _answer(self, call: Any) -> Any:
         import httpx
 
@@ -69,6 +92,39 @@ class ApiClient:
         except ValueError:
             body = {"detail": answer.text[:200]}
         raise problem_error(answer.status_code, body)
+
+
+class Delivery:
+    """The bytes of one delivery as they arrive; close() ends the transfer (used or not)."""
+
+    def __init__(self, answer: httpx.Response, url: str) -> None:
+        self._answer = answer
+        self._url = url
+
+    def __iter__(self) -> Generator[bytes, None, None]:
+        import httpx
+
+        try:
+            yield from self._answer.iter_bytes(CHUNK)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"the transfer from {self._url} broke off: {exc}") from None
+
+    def close(self) -> None:
+        self._answer.close()
+
+
+def _digest_hex(header: str | None) -> str | None:
+    """``sha-256=:BASE64:`` (RFC 9530) as hex; None when the server states none."""
+    if not header:
+        return None
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "sha-256" and value.startswith(":") and value.endswith(":"):
+            try:
+                return base64.b64decode(value[1:-1], validate=True).hex()
+            except ValueError:
+                return None
+    return None
 
 
 def _present(params: dict[str, Any] | None) -> dict[str, Any] | None:

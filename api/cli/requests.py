@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,7 +15,7 @@ from api.cli.shared import console, context, print_json
 from api.cli.tables import Table, local, shown
 from custody.access.purposes import Purpose, RequesterKind, RequestStatus
 from vault.credential import current_token
-from vault.errors import Conflict, InputRejected, NotAuthenticated
+from vault.errors import Conflict, InputRejected, IntegrityViolation, NotAuthenticated
 from vault.roles import Role
 
 if TYPE_CHECKING:
@@ -195,11 +195,8 @@ def fetch(
     digest recorded for it."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    from custody.access import requests as access
-    from custody.access.handover import hand_over
-    from vault.db import unit_of_work
+    from api.cli.shared import remote_url
 
-    app = context()
     try:
         # Created before anything is recorded: a name that is taken must not cost a delivery.
         target = open(out, "xb")  # noqa: SIM115 - closed below
@@ -207,30 +204,60 @@ def fetch(
         raise Conflict(f"{out} exists; fetch never overwrites a file") from None
     hasher = hashlib.sha256()
     try:
-        with unit_of_work(app.factory, read_only=True) as session:
-            user = _me(session, token, Role.INVESTIGATOR)
-            approved, found = access.authorize_delivery(
-                session, ref=number, item_ref=item, user=user
-            )
-            handed = hand_over(
-                factory=app.factory,
-                session=session,
-                stores=app.stores,
-                request=approved,
-                item=found,
-                user=user,
-                workdir=app.settings.data_dir / "work",
-                chunk_size=app.settings.chunk_size,
-            )
+        if remote_url():
+            size, stated, chunks = _remote_delivery(number, item, token)
+        else:
+            size, stated, chunks = _local_delivery(number, item, token)
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-        with closing(handed.chunks), target, Progress(*columns, TransferSpeedColumn()) as progress:
-            task = progress.add_task(out.name, total=handed.size)
-            for chunk in handed.chunks:
+        with closing(chunks), target, Progress(*columns, TransferSpeedColumn()) as progress:
+            task = progress.add_task(out.name, total=size)
+            for chunk in chunks:
                 target.write(chunk)
                 hasher.update(chunk)
                 progress.advance(task, len(chunk))
+        if stated is not None and hasher.hexdigest() != stated:
+            raise IntegrityViolation(
+                f"the bytes received hash to {hasher.hexdigest()}, not the {stated} the vault"
+                " stated: the file was removed"
+            )
     except BaseException:
         target.close()
         out.unlink(missing_ok=True)  # nothing, or a copy that failed its check, is not left
         raise
-    console.print(f"wrote {out} ({handed.size} bytes, sha256 {hasher.hexdigest()})")
+    console.print(f"wrote {out} ({size} bytes, sha256 {hasher.hexdigest()})")
+
+
+def _local_delivery(number: str, item: str, token: str) -> tuple[int, str | None, Any]:
+    """On the vault's host: hand_over checks the bytes against the recorded digest itself."""
+    from custody.access import requests as access
+    from custody.access.handover import hand_over
+    from vault.db import unit_of_work
+
+    app = context()
+    with unit_of_work(app.factory, read_only=True) as session:
+        user = _me(session, token, Role.INVESTIGATOR)
+        approved, found = access.authorize_delivery(session, ref=number, item_ref=item, user=user)
+        handed = hand_over(
+            factory=app.factory, session=session, stores=app.stores, request=approved,
+            item=found, user=user, workdir=app.settings.data_dir / "work",
+            chunk_size=app.settings.chunk_size,
+        )  # fmt: skip
+    return handed.size, None, handed.chunks
+
+
+def _remote_delivery(number: str, item: str, token: str) -> tuple[int, str | None, Any]:
+    """Through the API: the server records the delivery; the file is checked against the
+    digest it states (Repr-Digest), and refused when it states none."""
+    from urllib.parse import quote
+
+    from api.cli.remote import ApiClient
+    from api.cli.shared import remote_url
+
+    api = ApiClient(remote_url() or "", token)
+    size, stated, chunks = api.download(
+        f"/requests/{quote(number, safe='')}/items/{quote(item, safe='')}/content"
+    )
+    if stated is None:
+        chunks.close()
+        raise IntegrityViolation("the vault stated no digest for the file: nothing was kept")
+    return size, stated, chunks

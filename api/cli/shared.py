@@ -28,7 +28,7 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else UNWRAPPED)
 
 
 REMOTE_COMMANDS = (
-    "list, show, custody, requests, request, approve, refuse, case list, case show,"
+    "list, show, custody, requests, request, approve, refuse, fetch, case list, case show,"
     " hold list, gaps and alerts"
 )
 _remote: dict[str, str] = {}

@@ -5,6 +5,7 @@ it. Every command runs as its own process, as a person would run it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -124,7 +125,7 @@ def test_the_access_workflow_from_another_desk(
     vault, url, tokens = served
     item = vault.items()[0].digest[:12]
     asked = evault(vault, "--url", url, "request", item, "--token", tokens["li"],
-                   "--reason", "case 2026-117", "--json")  # fmt: skip
+                   "--reason", "case 2026-117", "--purpose", "copy_original", "--json")  # fmt: skip
     assert asked.returncode == 0, asked.stderr
     number = json.loads(asked.stdout)["number"]
 
@@ -153,6 +154,30 @@ def test_the_access_workflow_from_another_desk(
 
     shown = evault(vault, "--url", url, "request", "show", number, "--token", tokens["li"])
     assert shown.returncode == 0 and "within the case" in shown.stdout
+
+    # The copy itself, fetched at the desk: the server records it, the file is checked
+    # against the digest the server states, and an existing file is never overwritten.
+    out = vault.root / "desk-copy.mp4"
+    fetched = evault(vault, "--url", url, "fetch", number, item, "-o", str(out),
+                     "--token", tokens["li"])  # fmt: skip
+    assert fetched.returncode == 0, fetched.stderr
+    recorded = vault.items()[0]
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == recorded.digest
+    assert recorded.digest in fetched.stdout
+    kinds = [e["kind"] for e in both(vault, url, tokens["sun"], "custody", item)[0]]
+    assert kinds.count("downloaded") == 1
+    again = evault(vault, "--url", url, "fetch", number, item, "-o", str(out),
+                   "--token", tokens["li"])  # fmt: skip
+    assert again.returncode == 3 and "never overwrites" in again.stderr
+    other = vault.root / "not-theirs.mp4"
+    not_theirs_here = evault(vault, "fetch", number, item, "-o", str(other),
+                             "--token", tokens["zhao"])  # fmt: skip
+    not_theirs = evault(vault, "--url", url, "fetch", number, item, "-o", str(other),
+                        "--token", tokens["zhao"])  # fmt: skip
+    assert not_theirs.returncode == not_theirs_here.returncode == 3
+    assert not_theirs.stderr == not_theirs_here.stderr and not other.exists()
+    kinds = [e["kind"] for e in both(vault, url, tokens["sun"], "custody", item)[0]]
+    assert kinds.count("downloaded") == 1  # refusals deliver nothing and record nothing
 
 
 def test_failures_have_the_same_exit_codes_from_another_desk(
