@@ -22,7 +22,7 @@ from api.cli.proofs import audit_app, checkpoint_app, key_app, verify_and_print
 from api.cli.requests import TokenOption, approve, fetch, refuse, request, requests
 from api.cli.retention import case_app, hold_app, retention_app
 from api.cli.serve import run, serve
-from api.cli.shared import cli_actor, console, err, fail, print_json, use_remote
+from api.cli.shared import cli_actor, console, err, fail, print_fields, print_json, use_remote
 from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
 from api.cli.sla import alerts_command, sla_app
@@ -307,8 +307,7 @@ def show(
     if as_json:
         print_json(record)
         return
-    for key, value in tables.item_fields(record, source.zone).items():
-        console.print(f"[bold]{key:>16}[/bold]  {tables.shown(value)}", highlight=False)
+    print_fields(tables.item_fields(record, source.zone))
 
 
 @app.command()

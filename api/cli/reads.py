@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import BaseModel, TypeAdapter
 
 from api.cli import shared
+from api.cli.remote import ApiClient, segment
 from api.http.gap_schemas import GapOut
 from api.http.retention_schemas import HoldOut, RetentionOut
 from api.http.schemas import AlertOut, CaseOut, EventOut, ItemOut, RequestOut
 from vault.errors import InputRejected
 
 if TYPE_CHECKING:
-    from api.cli.remote import ApiClient
     from api.context import AppContext
 
 
@@ -213,9 +213,7 @@ class LocalReads:
 
 class RemoteReads:
     def __init__(self, url: str, token: str) -> None:
-        from api.cli.remote import ApiClient
-
-        self.api: ApiClient = ApiClient(url, token)
+        self.api = ApiClient(url, token)
         # Times for people are in the vault's zone; the client's settings name it (default
         # Asia/Shanghai), so a desk far from the vault can still choose its own.
         self.zone = shared.settings().display_timezone
@@ -229,23 +227,23 @@ class RemoteReads:
         return TypeAdapter(list[ItemOut]).validate_python(self.api.get("/items", params))
 
     def item(self, ref: str) -> ItemRecord:
-        item = ItemOut.model_validate(self.api.get(f"/items/{_path(ref)}"))
+        item = ItemOut.model_validate(self.api.get(f"/items/{segment(ref)}"))
         retention = RetentionOut.model_validate(self.api.get(f"/items/{item.id}/retention"))
         return ItemRecord(item=item, retention=retention)
 
     def custody(self, ref: str) -> list[EventOut]:
-        events = self.api.get(f"/items/{_path(ref)}/custody")
+        events = self.api.get(f"/items/{segment(ref)}/custody")
         return TypeAdapter(list[EventOut]).validate_python(events)
 
     def requests(self) -> list[RequestOut]:
         return TypeAdapter(list[RequestOut]).validate_python(self.api.get("/requests"))
 
     def request(self, number: str) -> RequestOut:
-        return RequestOut.model_validate(self.api.get(f"/requests/{_path(number)}"))
+        return RequestOut.model_validate(self.api.get(f"/requests/{segment(number)}"))
 
     def decide(self, number: str, *, approve: bool, reason: str) -> RequestOut:
         verb = "approve" if approve else "refuse"
-        answer = self.api.post(f"/requests/{_path(number)}/{verb}", {"reason": reason})
+        answer = self.api.post(f"/requests/{segment(number)}/{verb}", {"reason": reason})
         return RequestOut.model_validate(answer)
 
     def ask(self, fields: dict[str, Any]) -> RequestOut:
@@ -255,7 +253,7 @@ class RemoteReads:
         return TypeAdapter(list[CaseOut]).validate_python(self.api.get("/cases"))
 
     def case(self, number: str) -> CaseOut:
-        return CaseOut.model_validate(self.api.get(f"/cases/{_path(number)}"))
+        return CaseOut.model_validate(self.api.get(f"/cases/{segment(number)}"))
 
     def holds(self, *, released_too: bool) -> list[HoldOut]:
         if released_too:
@@ -269,10 +267,3 @@ class RemoteReads:
     def alerts(self, *, limit: int) -> list[AlertOut]:
         found = self.api.get("/alerts", {"limit": limit})
         return TypeAdapter(list[AlertOut]).validate_python(found)
-
-
-def _path(ref: str) -> str:
-    """A reference as one path segment: `..` or a slash in it cannot reach another route."""
-    from urllib.parse import quote
-
-    return quote(ref, safe="")

@@ -11,7 +11,15 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from api.error_table import TABLE
-from vault.errors import InputRejected, NotAuthenticated, Unavailable, VaultError
+from vault.errors import (
+    AccessDenied,
+    Conflict,
+    InputRejected,
+    NotAuthenticated,
+    NotFound,
+    Unavailable,
+    VaultError,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -19,6 +27,10 @@ if TYPE_CHECKING:
 TIMEOUT_S = 60.0
 CHUNK = 1024 * 1024  # bytes per read of a delivery: memory stays flat with the file's size
 PROBLEM_TYPE = "https://evidence-vault.example/problems/"  # api.http.problems.TYPE_BASE
+BY_STATUS: dict[int, type[VaultError]] = {
+    401: NotAuthenticated, 403: AccessDenied, 404: NotFound, 409: Conflict,
+    502: Unavailable, 503: Unavailable, 504: Unavailable,
+}  # fmt: skip
 
 
 def problem_error(status: int, body: Any) -> VaultError:
@@ -29,9 +41,10 @@ def problem_error(status: int, body: Any) -> VaultError:
     for row in TABLE:
         if row.problem == slug:
             return row.error(detail or f"HTTP {status}")
-    if status == 422:
-        return InputRejected(detail or "the API refused the input")
-    return VaultError(f"HTTP {status} from the API: {detail or 'no detail'}")
+    # A problem of the framework's own (no route for the path, a body it cannot parse): its
+    # HTTP status says which kind of failure it is, and so which exit code.
+    kind_of = BY_STATUS.get(status, InputRejected if status < 500 else VaultError)
+    return kind_of(f"{detail or 'no detail'} (HTTP {status} from the API)")
 
 
 class ApiClient:
@@ -70,11 +83,7 @@ class ApiClient:
         if not answer.is_success:
             answer.read()
             answer.close()
-            try:
-                body = answer.json()
-            except ValueError:
-                body = {"detail": answer.text[:200]}
-            raise problem_error(answer.status_code, body)
+            raise _refusal(answer)
         size = int(answer.headers.get("content-length", "0"))
         return size, _digest_hex(answer.headers.get("repr-digest")), Delivery(answer, self.url)
 
@@ -87,11 +96,23 @@ class ApiClient:
             raise Unavailable(f"the vault at {self.url} could not be reached: {exc}") from None
         if answer.is_success:
             return answer.json()
-        try:
-            body = answer.json()
-        except ValueError:
-            body = {"detail": answer.text[:200]}
-        raise problem_error(answer.status_code, body)
+        raise _refusal(answer)
+
+
+def _refusal(answer: httpx.Response) -> VaultError:
+    """The vault error an unsuccessful answer stands for (problem+json, or its text)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {"detail": answer.text[:200]}
+    return problem_error(answer.status_code, body)
+
+
+def segment(ref: str) -> str:
+    """A reference as one path segment: `..` or a slash in it cannot reach another route."""
+    from urllib.parse import quote
+
+    return quote(ref, safe="")
 
 
 class Delivery:

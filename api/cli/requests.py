@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli.shared import console, context, print_json
-from api.cli.tables import Table, local, shown
+from api.cli.shared import console, context, print_fields, print_json
+from api.cli.tables import Table, local
 from custody.access.purposes import Purpose, RequesterKind, RequestStatus
 from vault.credential import current_token
 from vault.errors import Conflict, InputRejected, IntegrityViolation, NotAuthenticated
@@ -119,8 +119,7 @@ def _show_request(number: str, token: str, *, as_json: bool) -> None:
         "valid until": local(found.valid_until, zone),
         "items": "\n".join(str(i) for i in found.items) or "-",
     }
-    for key, value in fields.items():
-        console.print(f"[bold]{key:>16}[/bold]  {shown(value)}", highlight=False)
+    print_fields(fields)
 
 
 def _decide(ref: str, token: str, reason: str, *, approve: bool, as_json: bool) -> None:
@@ -248,14 +247,12 @@ def _local_delivery(number: str, item: str, token: str) -> tuple[int, str | None
 def _remote_delivery(number: str, item: str, token: str) -> tuple[int, str | None, Any]:
     """Through the API: the server records the delivery; the file is checked against the
     digest it states (Repr-Digest), and refused when it states none."""
-    from urllib.parse import quote
-
-    from api.cli.remote import ApiClient
+    from api.cli.remote import ApiClient, segment
     from api.cli.shared import remote_url
 
     api = ApiClient(remote_url() or "", token)
     size, stated, chunks = api.download(
-        f"/requests/{quote(number, safe='')}/items/{quote(item, safe='')}/content"
+        f"/requests/{segment(number)}/items/{segment(item)}/content"
     )
     if stated is None:
         chunks.close()

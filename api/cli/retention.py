@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli.requests import JsonOption, TokenOption, _me
-from api.cli.shared import console, context, err, print_json
+from api.cli.shared import console, context, err, print_fields, print_json
 from api.cli.tables import Table, local, shown
 from retention.decisions import Decision
 from vault.errors import InputRejected
@@ -383,8 +383,7 @@ def case_show(
         "closed": local(case.closed_at, zone) if case.closed_at else "open",
         "items": "\n".join(str(i) for i in case.items) or "-",
     }
-    for key, value in fields.items():
-        console.print(f"[bold]{key:>8}[/bold]  {shown(value)}", highlight=False)
+    print_fields(fields, width=8)
 
 
 @case_app.command("open")

@@ -54,6 +54,12 @@ def print_json(value: BaseModel | list[Any]) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def print_fields(fields: dict[str, str], *, width: int = 16) -> None:
+    """A record for people: one right-aligned name and its value (shown as text) per line."""
+    for key, value in fields.items():
+        console.print(f"[bold]{key:>{width}}[/bold]  {shown(value)}", highlight=False)
+
+
 def settings() -> Settings:
     from pydantic import ValidationError
 

@@ -194,6 +194,12 @@ def test_failures_have_the_same_exit_codes_from_another_desk(
         there = evault(vault, "--url", url, *args, *auditor)
         assert here.returncode == there.returncode == code, (args, here.stderr, there.stderr)
         assert here.stderr == there.stderr, args
+    # A reference is one path segment: "../requests" reaches no other route, and the router's
+    # own 404 is still "not found" (exit 4), as on the host.
+    odd = [
+        evault(vault, *prefix, "show", "../requests", *auditor) for prefix in ([], ["--url", url])
+    ]
+    assert [o.returncode for o in odd] == [4, 4], [o.stderr for o in odd]
     forged = evault(vault, "--url", url, "list", "--token", "evt_not-a-token")
     assert forged.returncode == 3 and "error:" in forged.stderr  # not authenticated
     # A command that works only on the host refuses through --url: it must not open (or make)
