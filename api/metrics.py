@@ -148,6 +148,16 @@ class VaultCollector(Collector):
         ):
             raised.add_metric([kind], count)
         yield raised
+        still_open = GaugeMetricFamily(
+            "evault_alerts_open", "Alerts nobody has acknowledged yet, by kind", labels=["kind"]
+        )
+        for kind, count in self.session.execute(
+            select(Alert.kind, func.count())
+            .where(Alert.acknowledged_at.is_(None))
+            .group_by(Alert.kind)
+        ):
+            still_open.add_metric([kind], count)
+        yield still_open
 
     def _copies(self) -> Iterator[Metric]:
         fixity = GaugeMetricFamily(

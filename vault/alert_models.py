@@ -33,3 +33,8 @@ class Alert(UUIDPrimaryKey, Base):
     webhook_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
     webhook_error: Mapped[str | None] = mapped_column(Text)
+    # A person has seen to it: who, when and why (also in the administration log). The alert
+    # stays, as its cause's record; it only leaves the list of open ones.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledgement: Mapped[str | None] = mapped_column(Text)

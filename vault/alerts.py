@@ -4,6 +4,8 @@ dispatcher (vault.webhook); it only flushes, so the alert commits with its cause
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from vault.alert_models import Alert, AlertLevel
 from vault.db import utcnow
+from vault.errors import Conflict, InputRejected, NotFound
 
 log = logging.getLogger("evault.alerts")
 # A detail named like a LogRecord attribute would make logging raise; such details still
@@ -52,9 +55,54 @@ def raise_alert(
     return alert
 
 
-def recent_alerts(session: Session, *, limit: int = 100) -> list[Alert]:
+def recent_alerts(session: Session, *, limit: int = 100, open_only: bool = False) -> list[Alert]:
     query = select(Alert).order_by(Alert.raised_at.desc(), Alert.key).limit(limit)
+    if open_only:
+        query = query.where(Alert.acknowledged_at.is_(None))
     return list(session.execute(query).scalars())
+
+
+def find_alert(session: Session, ref: str) -> Alert:
+    """An alert by its id, or by a unique prefix (6 hex digits or more) among the open ones:
+    those are what people acknowledge, and few enough to match here on every database."""
+    wanted = ref.strip().lower()
+    try:
+        alert = session.get(Alert, uuid.UUID(wanted))
+    except ValueError:
+        alert = None
+    else:
+        if alert is None:
+            raise NotFound(f"no alert {ref!r}")
+        return alert
+    prefix = wanted.replace("-", "")
+    if not re.fullmatch(r"[0-9a-f]{6,32}", prefix):
+        raise InputRejected(f"{ref!r} is not an alert id: give its id or at least 6 hex digits")
+    open_ids = session.execute(select(Alert.id).where(Alert.acknowledged_at.is_(None))).scalars()
+    found = [i for i in open_ids if i.hex.startswith(prefix)]
+    if not found:
+        raise NotFound(f"no open alert {ref!r} (an acknowledged one is found by its full id)")
+    if len(found) > 1:
+        raise Conflict(f"{len(found)} open alerts start {ref!r}; give more of the id")
+    alert = session.get(Alert, found[0])
+    assert alert is not None
+    return alert
+
+
+def acknowledge(session: Session, alert: Alert, *, by: str, reason: str) -> Alert:
+    """Mark the alert seen to. Flushes; the caller records the act (custody.admin.acts)."""
+    reason = reason.strip()
+    if not reason:
+        raise InputRejected("say what was done about the alert (--reason)")
+    if len(reason) > 2000:
+        raise InputRejected("the reason is longer than 2000 characters")
+    if alert.acknowledged_at is not None:
+        raise Conflict(
+            f"alert {alert.id} was acknowledged by {alert.acknowledged_by} on"
+            f" {alert.acknowledged_at:%Y-%m-%d %H:%M} UTC"
+        )
+    alert.acknowledged_at, alert.acknowledged_by, alert.acknowledgement = utcnow(), by, reason
+    session.flush()
+    return alert
 
 
 def undelivered(session: Session, *, limit: int = 50) -> list[Alert]:

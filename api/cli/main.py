@@ -25,7 +25,7 @@ from api.cli.serve import run, serve
 from api.cli.shared import cli_actor, console, err, fail, print_fields, print_json, use_remote
 from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
-from api.cli.sla import alerts_command, sla_app
+from api.cli.sla import alerts_app, sla_app
 from api.cli.virus import virus_app
 from api.error_table import ExitCode, outcome_of
 from vault.credential import current_token
@@ -64,9 +64,9 @@ app.add_typer(case_app, name="case")
 app.add_typer(virus_app, name="virus")
 app.add_typer(gaps_app, name="gaps")
 app.add_typer(sla_app, name="sla")
+app.add_typer(alerts_app, name="alerts")
 app.command()(serve)
 app.command("export")(export_command)
-app.command("alerts")(alerts_command)
 app.command()(run)
 for workflow_command in (request, approve, refuse, requests, fetch):
     app.command()(workflow_command)
@@ -94,7 +94,7 @@ def main_callback(
             envvar="EVAULT_URL",
             help="Work through this vault's HTTP API (e.g. https://vault.example:8400) with"
             " your --token: list, show, custody, requests, request, approve, refuse, fetch,"
-            " case list/show, hold list, gaps, alerts.",
+            " case list/show, hold list, gaps, alerts (and alerts acknowledge).",
             show_default=False,
         ),
     ] = None,

@@ -67,7 +67,8 @@ class Reads(Protocol):
     def case(self, number: str) -> CaseOut: ...
     def holds(self, *, released_too: bool) -> list[HoldOut]: ...
     def gaps(self, *, device: str | None, explained_too: bool) -> list[GapOut]: ...
-    def alerts(self, *, limit: int) -> list[AlertOut]: ...
+    def alerts(self, *, limit: int, open_only: bool = False) -> list[AlertOut]: ...
+    def acknowledge(self, ref: str, *, reason: str) -> AlertOut: ...
 
 
 def reads(token: str) -> Reads:
@@ -202,13 +203,23 @@ class LocalReads:
             found = list_gaps(session, self.app.settings, device=device)
             return [gap_out(g) for g in found if explained_too or g.explanation is None]
 
-    def alerts(self, *, limit: int) -> list[AlertOut]:
+    def alerts(self, *, limit: int, open_only: bool = False) -> list[AlertOut]:
         from vault.alerts import recent_alerts
         from vault.db import unit_of_work
 
         with unit_of_work(self.app.factory, read_only=True) as session:
-            return [AlertOut.model_validate(a, from_attributes=True)
-                    for a in recent_alerts(session, limit=limit)]  # fmt: skip
+            found = recent_alerts(session, limit=limit, open_only=open_only)
+            return [AlertOut.model_validate(a, from_attributes=True) for a in found]
+
+    def acknowledge(self, ref: str, *, reason: str) -> AlertOut:
+        from api.cli.requests import _me
+        from custody.admin.acts import acknowledge_alert
+        from vault.db import unit_of_work
+
+        with unit_of_work(self.app.factory) as session:
+            done = acknowledge_alert(session, user=_me(session, self.token), ref=ref,
+                                     reason=reason)  # fmt: skip
+            return AlertOut.model_validate(done, from_attributes=True)
 
 
 class RemoteReads:
@@ -264,6 +275,10 @@ class RemoteReads:
         found = self.api.get("/gaps", {"device": device, "unexplained": not explained_too})
         return TypeAdapter(list[GapOut]).validate_python(found)
 
-    def alerts(self, *, limit: int) -> list[AlertOut]:
-        found = self.api.get("/alerts", {"limit": limit})
+    def alerts(self, *, limit: int, open_only: bool = False) -> list[AlertOut]:
+        found = self.api.get("/alerts", {"limit": limit, "open": open_only})
         return TypeAdapter(list[AlertOut]).validate_python(found)
+
+    def acknowledge(self, ref: str, *, reason: str) -> AlertOut:
+        answer = self.api.post(f"/alerts/{segment(ref)}/acknowledge", {"reason": reason})
+        return AlertOut.model_validate(answer)

@@ -29,7 +29,7 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else UNWRAPPED)
 
 REMOTE_COMMANDS = (
     "list, show, custody, requests, request, approve, refuse, fetch, case list, case show,"
-    " hold list, gaps and alerts"
+    " hold list, gaps, alerts and alerts acknowledge"
 )
 _remote: dict[str, str] = {}
 

@@ -108,25 +108,40 @@ def report_command(
         console.print(f"wrote {path}")
 
 
+alerts_app = typer.Typer(
+    help="Alerts raised, and acknowledging one once it has been seen to.",
+    invoke_without_command=True,
+)
+
+
+@alerts_app.callback()
 def alerts_command(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
+    open_only: Annotated[
+        bool, typer.Option("--open", help="Only alerts nobody has acknowledged yet.")
+    ] = False,
     token: TokenOption = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Alerts raised, newest first: what each is about, and whether the webhook has it.
+    """Alerts raised, newest first: what each is about, whether the webhook has it, and who
+    acknowledged it.
 
     Deadlines near or missed, unreachable stations, infected or unscanned recordings, station
     digest mismatches, copies placed over; each names its recording, file and station. The
-    webhook column says whether alert_webhook_url has received it."""
+    webhook column says whether alert_webhook_url has received it. `evault alerts
+    acknowledge ID --reason ...` marks one seen to."""
     from api.cli.reads import reads
 
+    if ctx.invoked_subcommand is not None:
+        return
     source = reads(token)
     zone = source.zone
-    found = source.alerts(limit=limit)
+    found = source.alerts(limit=limit, open_only=open_only)
     if as_json:
         print_json(found)
         return
-    table = Table("raised", "level", "kind", "about", "message", "webhook")
+    table = Table("raised", "id", "level", "kind", "about", "message", "webhook", "acknowledged")
     for alert in found:
         if alert.webhook_sent_at is not None:
             sent = f"sent {tables.local(alert.webhook_sent_at, zone)}"
@@ -135,9 +150,35 @@ def alerts_command(
         else:
             sent = "not sent (no webhook, or not tried yet)"
         level = Text(alert.level, "red" if alert.level == "error" else "yellow")
-        table.add_row(tables.local(alert.raised_at, zone), level, alert.kind,
-                      about(alert.details), alert.message, sent)  # fmt: skip
+        seen = "-"
+        if alert.acknowledged_at is not None:
+            seen = (f"{tables.local(alert.acknowledged_at, zone)} by {alert.acknowledged_by}:"
+                    f" {alert.acknowledgement}")  # fmt: skip
+        alert_id = str(alert.id) if tables.piped() else str(alert.id)[:8]
+        table.add_row(tables.local(alert.raised_at, zone), alert_id, level, alert.kind,
+                      about(alert.details), alert.message, sent, seen)  # fmt: skip
     console.print(table)
+
+
+@alerts_app.command("acknowledge")
+def acknowledge_command(
+    alert: Annotated[str, typer.Argument(help="The alert's id, or 6+ hex digits of it.")],
+    reason: Annotated[
+        str, typer.Option(help="What was done about it (kept with the alert and logged).")
+    ],
+    token: TokenOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Mark an alert seen to, saying what was done (custodian or admin). The alert stays,
+    with who acknowledged it and why, and the act goes in the administration log; it leaves
+    `evault alerts --open`. Works through --url too."""
+    from api.cli.reads import reads
+
+    done = reads(token).acknowledge(alert, reason=reason)
+    if as_json:
+        print_json(done)
+        return
+    console.print(f"alert {done.id} ({done.kind}) acknowledged by {done.acknowledged_by}")
 
 
 def about(details: dict[str, object]) -> str:

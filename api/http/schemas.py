@@ -320,3 +320,8 @@ class AlertOut(BaseModel):
     webhook_sent_at: datetime | None
     webhook_attempts: int
     webhook_error: str | None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledgement: str | None = Field(
+        default=None, description="What the person who acknowledged it said was done."
+    )

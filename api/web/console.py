@@ -6,6 +6,7 @@ from __future__ import annotations
 from api.web import (
     access_pages,
     admin_pages,
+    alert_pages,
     audit_pages,
     case_pages,
     hold_pages,
@@ -18,6 +19,7 @@ from api.web import (
 
 ROUTERS = (
     pages.router,
+    alert_pages.router,
     oidc_pages.router,
     access_pages.router,
     case_pages.router,

@@ -40,7 +40,7 @@ from ingest.deadline import deadline_of
 from ingest.gap_service import list_gaps
 from ingest.sla import waiting_files
 from retention.models import LegalHold
-from vault.alert_models import Alert
+from vault.alerts import recent_alerts
 from vault.db import utcnow
 from vault.errors import InputRejected
 from vault.items import ItemFilter, find_item, list_items
@@ -148,12 +148,16 @@ def set_language(
 def dashboard(who: Person, session: SessionDep) -> Response:
     if not who.user.has_any(frozenset({Role.CUSTODIAN, Role.ADMIN})):
         return redirect("/recordings")
+    return dashboard_page(who, session)
+
+
+def dashboard_page(
+    who: Visitor, session: SessionDep, errors: dict[str, str] | None = None, status: int = 200
+) -> Response:
+    """The custodian's first page; ``errors`` beside an alert's acknowledgement form."""
     now = utcnow()
     since = now - timedelta(hours=24)
     stations = list(session.execute(select(Station).order_by(Station.name)).scalars())
-    alerts = list(
-        session.execute(select(Alert).order_by(Alert.raised_at.desc()).limit(20)).scalars()
-    )
     ingested = session.execute(
         select(func.count()).select_from(EvidenceItem).where(EvidenceItem.ingested_at >= since)
     ).scalar_one()
@@ -163,11 +167,12 @@ def dashboard(who: Person, session: SessionDep) -> Response:
     waiting = {s.name: files.get(s.id, []) for s in stations}
     gaps = [g for g in list_gaps(session, who.settings) if g.explanation is None]
     return html(render_for(
-        who, "dashboard.html", stations=stations, alerts=alerts, ingested=ingested,
+        who, "dashboard.html", stations=stations, ingested=ingested,
+        alerts=recent_alerts(session, limit=20, open_only=True), errors=errors or {},
         latest=latest, now=now, waiting=waiting, warning_hours=deadline.warning / HOUR,
         deadline_hours=deadline.limit / HOUR, gaps=gaps, flagged=flagged_counts(session),
         fixity=fixity_summary(session),
-    ))  # fmt: skip
+    ), status=status)  # fmt: skip
 
 
 @router.get("/recordings")

@@ -10,9 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from custody.admin.log import append_admin
-from vault import accounts, signin
+from vault import accounts, alerts, signin
+from vault.accounts import holding
+from vault.alert_models import Alert
 from vault.errors import AccessDenied, Conflict
 from vault.models import ApiToken, Role, User
+
+# Who sees an alert through: the custodians who run the stations and ingest, and admins.
+ALERT_KEEPERS = frozenset({Role.CUSTODIAN, Role.ADMIN})
 
 # Who may never hold these together: an admin who could also approve would need nobody else
 # to hand evidence out (the admin makes the requester; the approver is the admin).
@@ -140,6 +145,20 @@ def revoke_token(session: Session, *, actor: str, prefix: str) -> ApiToken:
     append_admin(session, actor=actor, action="token_revoked", subject=token.user.username,
                  data={"prefix": token.prefix})  # fmt: skip
     return token
+
+
+def acknowledge_alert(session: Session, *, user: User, ref: str, reason: str) -> Alert:
+    """A custodian or admin says an alert has been seen to, and why; the act names the alert,
+    what it was about and the reason. The alert itself is kept."""
+    holding(user, ALERT_KEEPERS)
+    alert = alerts.find_alert(session, ref)
+    alerts.acknowledge(session, alert, by=user.username, reason=reason)
+    append_admin(
+        session, actor=f"user:{user.username}", action="alert_acknowledged",
+        subject=str(alert.id),
+        data={"kind": alert.kind, "key": alert.key, "reason": alert.acknowledgement},
+    )  # fmt: skip
+    return alert
 
 
 def first_admin(session: Session, *, actor: str, username: str) -> str | None:

@@ -19,6 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from custody.admin.log import check_admin_log
+from custody.admin.models import AdminEvent
 from retention import holds
 from tests.conftest import Vault, make_vault, put_clip
 from tests.ftpserver import free_port
@@ -47,7 +49,8 @@ def served(isolated_env: Path, clip_dir: Path) -> Iterator[tuple[Vault, str, dic
     vault.ingest()
     tokens = {}
     with unit_of_work(vault.app.factory) as session:
-        for name, role in (("li", "investigator"), ("zhao", "approver"), ("sun", "auditor")):
+        for name, role in (("li", "investigator"), ("zhao", "approver"), ("sun", "auditor"),
+                           ("wu", "custodian")):  # fmt: skip
             accounts.add_user(session, username=name, roles=[role])
             tokens[name] = accounts.issue_token(session, username=name).secret
     port = free_port()
@@ -117,6 +120,64 @@ def test_reads_give_the_same_json_here_and_from_another_desk(
     text_here = evault(vault, "show", item, "--token", auditor).stdout
     text_there = evault(vault, "--url", url, "show", item, "--token", auditor).stdout
     assert text_here == text_there and item in text_here
+
+
+def test_an_alert_is_acknowledged_with_a_reason_from_either_desk(
+    served: tuple[Vault, str, dict[str, str]],
+) -> None:
+    """`evault alerts acknowledge`: a custodian's act with a reason, recorded in the
+    administration log; the alert stays (marked) and leaves `alerts --open`; an auditor is
+    refused, and acknowledging twice is refused, alike on the host and through the API."""
+    vault, url, tokens = served
+    with unit_of_work(vault.app.factory) as session:
+        for n in (1, 2):
+            raise_alert(session, key=f"down-{n}", kind="station_unreachable",
+                        level=AlertLevel.WARNING, message=f"station-{n} unreachable",
+                        details={"station": f"station-{n}"})  # fmt: skip
+    listed, _ = both(vault, url, tokens["sun"], "alerts", "--open")
+    first, second = (a["id"] for a in sorted(listed, key=lambda a: a["message"]))
+
+    reason = ["--reason", "cable replaced; station back"]
+    for prefix in ([], ["--url", url]):  # an auditor reads alerts but does not close them
+        refused = evault(vault, *prefix, "alerts", "acknowledge", first[:8], *reason,
+                         "--token", tokens["sun"])  # fmt: skip
+        assert refused.returncode == 3 and "custodian" in refused.stderr, refused.stderr
+    there = evault(vault, "--url", url, "alerts", "acknowledge", first[:8], *reason,
+                   "--token", tokens["wu"], "--json")  # fmt: skip
+    assert there.returncode == 0, there.stderr
+    done = json.loads(there.stdout)
+    assert (done["id"], done["acknowledged_by"]) == (first, "wu")
+    assert done["acknowledgement"] == "cable replaced; station back"
+    assert UTC_Z.match(done["acknowledged_at"])
+    here = evault(vault, "alerts", "acknowledge", second, "--reason", "power restored",
+                  "--token", tokens["wu"])  # fmt: skip
+    assert here.returncode == 0 and second in here.stdout, here.stderr
+
+    open_here, open_there = both(vault, url, tokens["sun"], "alerts", "--open")
+    assert open_here == open_there and {a["id"] for a in open_here}.isdisjoint({first, second})
+    everything, _ = both(vault, url, tokens["sun"], "alerts")
+    kept = {a["id"]: a for a in everything}
+    assert kept[second]["acknowledgement"] == "power restored"  # kept, marked
+    table = evault(vault, "alerts", "--token", tokens["sun"]).stdout
+    assert "by wu: power restored" in table
+
+    for prefix in ([], ["--url", url]):  # once only; by its full id, as it is no longer open
+        twice = evault(vault, *prefix, "alerts", "acknowledge", first, "--reason", "again",
+                       "--token", tokens["wu"])  # fmt: skip
+        assert twice.returncode == 3 and "was acknowledged by wu" in twice.stderr, twice.stderr
+        blank = evault(vault, *prefix, "alerts", "acknowledge", first, "--reason", " ",
+                       "--token", tokens["wu"])  # fmt: skip
+        assert blank.returncode == 2, blank.stderr
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        logged = session.execute(
+            select(AdminEvent).where(AdminEvent.action == "alert_acknowledged")
+            .order_by(AdminEvent.seq)
+        ).scalars().all()  # fmt: skip
+        assert [(e.subject, e.actor, e.data["reason"]) for e in logged] == [
+            (first, "user:wu", "cable replaced; station back"),
+            (second, "user:wu", "power restored"),
+        ]
+        assert check_admin_log(session).problems == []
 
 
 def test_the_access_workflow_from_another_desk(

@@ -8,11 +8,14 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
+from custody.admin.acts import acknowledge_alert
 from ingest.daemon import check_deadline
 from ingest.models import StationFile
 from ingest.runner import scan_all
 from tests.api.conftest import Api
 from tests.conftest import put_clip
+from vault import accounts
+from vault.alerts import recent_alerts
 from vault.db import unit_of_work, utcnow
 
 
@@ -57,3 +60,12 @@ def test_metrics_count_ingest_latency_waiting_files_and_alerts(api: Api, clip_di
     check_deadline(api.vault.ingest_context())
     raised = scrape(api)
     assert raised[("evault_alerts_raised_total", (("kind", "ingest_deadline_missed"),))] == 1
+    missed = (("kind", "ingest_deadline_missed"),)
+    assert raised[("evault_alerts_open", missed)] == 1
+    with unit_of_work(api.vault.app.factory) as session:
+        custodian = accounts.add_user(session, username="ma", roles=["custodian"])
+        (alert,) = recent_alerts(session, open_only=True)
+        acknowledge_alert(session, user=custodian, ref=str(alert.id), reason="file recovered")
+    after = scrape(api)
+    assert after[("evault_alerts_raised_total", missed)] == 1  # raised stays raised
+    assert ("evault_alerts_open", missed) not in after  # no longer open

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from api.context import AppContext
 from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
+from api.http.retention_schemas import ReasonIn
 from api.http.schemas import AlertOut
 from config.settings import Settings
+from custody.admin.acts import ALERT_KEEPERS, acknowledge_alert
 from ingest.compliance import compliance_report
 from ingest.compliance_files import render_pdf, write_csv
 from ingest.compliance_rule import MONTH_PATTERN
@@ -29,6 +31,7 @@ from vault.documents.fonts import register_cjk_font
 from vault.models import Role, User
 
 router = APIRouter(tags=["ingest guarantee"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
+Keeper = Annotated[User, Depends(require(*ALERT_KEEPERS))]
 Watcher = Annotated[User, Depends(require(Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN))]
 Context = Annotated[AppContext, Depends(app_context)]
 MEDIA = {"csv": "text/csv; charset=utf-8", "exceptions.csv": "text/csv; charset=utf-8",
@@ -128,11 +131,30 @@ def compliance_file(session: Session, settings: Settings, month: str, format: st
 
 @router.get("/alerts", response_model=list[AlertOut], summary="Alerts raised, newest first")
 def get_alerts(
-    _: Watcher, session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    _: Watcher,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    open: Annotated[bool, Query(description="Only those nobody has acknowledged.")] = False,
 ) -> list[AlertOut]:
     """Deadline warnings and misses, unreachable stations, infected recordings, station
-    digest mismatches; with whether the webhook has them."""
+    digest mismatches; with whether the webhook has them and who acknowledged them."""
     return [
         AlertOut.model_validate(a, from_attributes=True)
-        for a in recent_alerts(session, limit=limit)
+        for a in recent_alerts(session, limit=limit, open_only=open)
     ]
+
+
+@router.post(
+    "/alerts/{alert}/acknowledge", response_model=AlertOut, summary="Acknowledge an alert",
+    responses={404: PROBLEM_SCHEMA, 409: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA},
+)  # fmt: skip
+def post_acknowledge(
+    user: Keeper,
+    session: SessionDep,
+    alert: Annotated[str, PathParameter(description="The alert's id, or 6+ hex digits of it.")],
+    body: ReasonIn,
+) -> AlertOut:
+    """Say the alert has been seen to and what was done (custodian or admin). Recorded in
+    the administration log; the alert stays, marked with who acknowledged it and why."""
+    done = acknowledge_alert(session, user=user, ref=alert, reason=body.reason)
+    return AlertOut.model_validate(done, from_attributes=True)
