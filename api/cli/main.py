@@ -26,7 +26,7 @@ from api.cli.shared import cli_actor, console, err, fail, print_fields, print_js
 from api.cli.shared import context as _context
 from api.cli.shared import settings as _settings
 from api.cli.sla import alerts_app, sla_app
-from api.cli.virus import virus_app
+from api.cli.virus import rescan, virus_app
 from api.error_table import ExitCode, outcome_of
 from vault.credential import current_token
 from vault.errors import VaultError
@@ -68,6 +68,7 @@ app.add_typer(alerts_app, name="alerts")
 app.command()(serve)
 app.command("export")(export_command)
 app.command()(run)
+app.command()(rescan)
 for workflow_command in (request, approve, refuse, requests, fetch):
     app.command()(workflow_command)
 

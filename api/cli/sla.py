@@ -108,10 +108,7 @@ def report_command(
         console.print(f"wrote {path}")
 
 
-alerts_app = typer.Typer(
-    help="Alerts raised, and acknowledging one once it has been seen to.",
-    invoke_without_command=True,
-)
+alerts_app = typer.Typer(invoke_without_command=True)  # its help: the callback's text
 
 
 @alerts_app.callback()
@@ -124,13 +121,10 @@ def alerts_command(
     token: TokenOption = "",
     as_json: JsonOption = False,
 ) -> None:
-    """Alerts raised, newest first: what each is about, whether the webhook has it, and who
-    acknowledged it.
-
-    Deadlines near or missed, unreachable stations, infected or unscanned recordings, station
-    digest mismatches, copies placed over; each names its recording, file and station. The
-    webhook column says whether alert_webhook_url has received it. `evault alerts
-    acknowledge ID --reason ...` marks one seen to."""
+    """Alerts raised, newest first: deadlines near or missed, unreachable stations, infected
+    or unscanned recordings, station digest mismatches, copies placed over. Each names its
+    recording, file and station, whether alert_webhook_url has received it, and who
+    acknowledged it (`evault alerts acknowledge ID --reason ...` marks one seen to)."""
     from api.cli.reads import reads
 
     if ctx.invoked_subcommand is not None:

@@ -48,6 +48,8 @@ class EventKind(enum.StrEnum):
     DESTROYED = "destroyed"
     # An approver's recorded decision that a recording flagged infected may be handed out.
     VIRUS_OVERRIDE = "virus_override"
+    # A recording preserved unscanned, scanned again later: the verdict and what it replaces.
+    VIRUS_RESCANNED = "virus_rescanned"
 
 
 # Kinds that put bytes in a person's hands: only custody.access.delivery appends them.

@@ -1,0 +1,90 @@
+"""`evault rescan` (issue 22): recordings preserved unscanned are scanned again by a real
+ClamAV on their sealed copies. A verdict goes on the item's custody chain only for bytes that
+are the item's; a scanner that is off or cannot run records nothing; an infected one is
+flagged and alerted as at ingest; only unscanned recordings are scanned again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from custody.log.append import events_for
+from custody.log.kinds import EventKind
+from tests.conftest import Vault, make_vault, put_clip
+from tests.malware import infect
+from vault.alerts import recent_alerts
+from vault.db import unit_of_work
+from vault.models import EvidenceItem, ScanStatus
+from vault.stores.filesystem import FilesystemStore
+
+
+def evault(vault: Vault, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli.main", *args], cwd=vault.root,
+        env=vault.env() | {f"EVAULT_{k.upper()}": v for k, v in settings.items()},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+def state(vault: Vault) -> dict[str, tuple[ScanStatus, list[dict[str, object]]]]:
+    """Each item's verdict and its virus_rescanned entries, by name."""
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        items = session.execute(select(EvidenceItem)).scalars()
+        return {
+            i.original_name: (i.scan_status, [e.data for e in events_for(session, i.id)
+                                              if e.kind == EventKind.VIRUS_RESCANNED])
+            for i in items
+        }  # fmt: skip
+
+
+def test_unscanned_recordings_are_scanned_again_and_recorded(
+    isolated_env: Path, clip_dir: Path, signatures: Path
+) -> None:
+    vault = make_vault(isolated_env)  # scanning off: every recording preserved unscanned
+    put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "clean.mp4")
+    infect(put_clip(clip_dir, 1, vault.station_dir / "CAM1" / "infected.mp4"))
+    put_clip(clip_dir, 2, vault.station_dir / "CAM1" / "altered.mp4")
+    vault.ingest()
+    before = state(vault)
+    assert {status for status, _ in before.values()} == {ScanStatus.UNSCANNED}
+    clamav = {"virus_scanner": "clamscan", "clamav_database": str(signatures)}
+
+    off = evault(vault, "rescan")  # scanning is still off: said so, nothing recorded
+    assert off.returncode == 2 and "virus_scanner = off" in off.stderr, off.stderr
+    down = evault(vault, "rescan", **clamav | {"clamav_database": str(signatures) + ".gone"})
+    assert down.returncode == 5 and "clamscan failed" in down.stderr, down.stderr
+    assert state(vault) == before
+
+    # Someone altered the sealed copy of one: no verdict about bytes that are not the item's.
+    altered = next(i for i in vault.items() if i.original_name == "altered.mp4")
+    store = vault.app.stores.sealed
+    assert isinstance(store, FilesystemStore)
+    path = store.path_for(altered.digest)
+    os.chmod(path, 0o600)
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+
+    scanned = evault(vault, "rescan", **clamav)
+    assert scanned.returncode == 1, scanned.stderr  # one infected, one copy not the item's
+    assert "does not match its digest" in scanned.stderr, scanned.stderr[-3000:]
+    after = state(vault)
+    assert after["altered.mp4"] == (ScanStatus.UNSCANNED, [])
+    clean_status, (clean_event,) = after["clean.mp4"]
+    assert clean_status == ScanStatus.CLEAN
+    assert clean_event["status"] == "clean" and clean_event["previous"] == "unscanned"
+    assert clean_event["engine"] == "ClamAV clamscan" and clean_event["copy"] == "sealed"
+    infected_status, (infected_event,) = after["infected.mp4"]
+    assert infected_status == ScanStatus.INFECTED
+    assert "Evault.Test.Malware" in str(infected_event["detail"])
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        alerts = [(a.kind, a.details["file"]) for a in recent_alerts(session)]
+    assert alerts == [("virus_infected", "infected.mp4")]
+
+    clean = next(i for i in vault.items() if i.original_name == "clean.mp4")
+    again = evault(vault, "rescan", clean.digest[:12], **clamav)  # scanned already: refused
+    assert again.returncode == 3 and "scanned already (clean)" in again.stderr
+    assert evault(vault, "--url", "http://127.0.0.1:9", "rescan").returncode == 2  # host-only
+    assert state(vault) == after
