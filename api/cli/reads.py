@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from api.cli import shared
 from api.cli.remote import ApiClient, segment
+from api.http.copy_schemas import CopiesOut
 from api.http.gap_schemas import GapOut
 from api.http.retention_schemas import HoldOut, RetentionOut
 from api.http.schemas import AlertOut, CaseOut, EventOut, ItemOut, RequestOut
@@ -25,11 +26,12 @@ if TYPE_CHECKING:
 
 
 class ItemRecord(BaseModel):
-    """`evault show --json`: the item and its retention, as GET /items/{ref} and
-    GET /items/{ref}/retention answer them."""
+    """`evault show --json`: the item, its retention and its copies, as GET /items/{ref},
+    GET /items/{ref}/retention and GET /items/{ref}/copies answer them."""
 
     item: ItemOut
     retention: RetentionOut
+    copies: CopiesOut
 
 
 class ListedToken(BaseModel):
@@ -96,12 +98,14 @@ class LocalReads:
 
     def item(self, ref: str) -> ItemRecord:
         from api.http.convert import item_out, retention_out
+        from api.http.copy_schemas import copies_out
         from vault.db import unit_of_work
         from vault.items import find_item
 
         with unit_of_work(self.app.factory, read_only=True) as session:
             item = find_item(session, ref)
-            return ItemRecord(item=item_out(item), retention=retention_out(session, item))
+            return ItemRecord(item=item_out(item), retention=retention_out(session, item),
+                              copies=copies_out(session, item))  # fmt: skip
 
     def custody(self, ref: str) -> list[EventOut]:
         from api.http.convert import event_out
@@ -240,7 +244,8 @@ class RemoteReads:
     def item(self, ref: str) -> ItemRecord:
         item = ItemOut.model_validate(self.api.get(f"/items/{segment(ref)}"))
         retention = RetentionOut.model_validate(self.api.get(f"/items/{item.id}/retention"))
-        return ItemRecord(item=item, retention=retention)
+        copies = CopiesOut.model_validate(self.api.get(f"/items/{item.id}/copies"))
+        return ItemRecord(item=item, retention=retention, copies=copies)
 
     def custody(self, ref: str) -> list[EventOut]:
         events = self.api.get(f"/items/{segment(ref)}/custody")

@@ -48,9 +48,12 @@ def remote_url() -> str | None:
 def print_json(value: BaseModel | list[Any]) -> None:
     """One JSON document on stdout, in the API's schema (times ISO 8601 UTC with Z)."""
     if isinstance(value, list):
-        data: Any = [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
+        data: Any = [
+            v.model_dump(mode="json", by_alias=True) if hasattr(v, "model_dump") else v
+            for v in value
+        ]
     else:
-        data = value.model_dump(mode="json")
+        data = value.model_dump(mode="json", by_alias=True)
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 

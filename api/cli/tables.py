@@ -163,7 +163,34 @@ def item_fields(record: ItemRecord, zone: str) -> dict[str, str]:
         "retention": f"{end} ({retention.rule}: {retention.basis})",
         "categories": ", ".join(retention.categories) or "-",
         "legal holds": "; ".join(holds) or "-",
+        **copy_fields(record, zone),
     }
+
+
+def copy_fields(record: ItemRecord, zone: str) -> dict[str, str]:
+    """Each stored copy with its last fixity result, and the rendition, for `evault show`."""
+    made = record.copies
+    fields = {}
+    for copy in made.copies:
+        if copy.status == "destroyed":
+            fields[f"{copy.copy_} copy"] = f"destroyed {local(made.destroyed_at, zone)}"
+            continue
+        checked = "never checked" if copy.last_checked_at is None else (
+            f"checked {local(copy.last_checked_at, zone)}")  # fmt: skip
+        held = f", quarantined {local(copy.quarantined_at, zone)}" if copy.quarantined_at else ""
+        kind, _, digest = copy.copy_.partition(":")  # derived copies: one per digest
+        name = f"{kind} copy" + (f" {digest[:8]}" if digest else "")
+        fields[name] = f"{copy.status} ({checked}{held}) sha256 {copy.digest}"
+    rendition = made.rendition
+    if rendition is None:
+        fields["rendition"] = "none yet"
+    elif rendition.status == "made":
+        size = human_size(rendition.size or 0)
+        made_at = local(rendition.finished_at, zone)
+        fields["rendition"] = f"made {made_at}, {size}, sha256 {rendition.digest}"
+    else:
+        fields["rendition"] = rendition.status + (f": {rendition.error}" if rendition.error else "")
+    return fields
 
 
 def sla_tables(report: list[StationSla], deadline: Deadline) -> list[Table]:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
+from api.http.copy_schemas import copies_out
 from api.http.deps import EVIDENCE_READERS, SessionDep, app_context
 from api.http.moments import moment
 from api.web.guard import (
@@ -33,7 +34,6 @@ from api.web.render import page
 from custody.access.virus_release import flagged_counts
 from custody.admin.log import append_admin
 from custody.fixity.checks import summary as fixity_summary
-from custody.fixity.models import FixityState
 from custody.log.append import events_for
 from custody.log.checkpoints import recent_checkpoints
 from ingest.deadline import deadline_of
@@ -220,9 +220,7 @@ def recording(who: Person, session: SessionDep, ref: str) -> Response:
     allowed(who, *EVIDENCE_READERS)
     item = find_item(session, ref)
     events = events_for(session, item.id)
-    copies = session.execute(
-        select(FixityState).where(FixityState.item_id == item.id).order_by(FixityState.copy)
-    ).scalars()
+    copies = copies_out(session, item).copies  # as GET /items/{ref}/copies and `evault show`
     holds = session.execute(
         select(LegalHold).where(LegalHold.item_id == item.id).order_by(LegalHold.placed_at)
     ).scalars()
@@ -230,5 +228,5 @@ def recording(who: Person, session: SessionDep, ref: str) -> Response:
     # choose (the latest few are offered; the API proves into any).
     provable = who.user.has_any(frozenset({Role.AUDITOR, Role.CUSTODIAN}))
     into = recent_checkpoints(session, limit=CHECKPOINT_CHOICES) if provable else []
-    return html(render_for(who, "recording.html", item=item, events=events, copies=list(copies),
+    return html(render_for(who, "recording.html", item=item, events=events, copies=copies,
                            holds=list(holds), provable=provable, checkpoints=into))  # fmt: skip

@@ -11,18 +11,22 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from custody.fixity.checks import run_slice
+from custody.fixity.models import FixityState
 from custody.log.models import CustodyEvent
+from ingest.renditions import render_pending
 from retention import holds
 from tests.conftest import Vault, make_vault, put_clip
 from vault import accounts
 from vault.db import unit_of_work
-from vault.models import User
+from vault.models import Rendition, User
 from vault.moments import for_people
 
 ZONE = "Asia/Shanghai"
@@ -88,6 +92,15 @@ def test_one_format_for_every_instant_people_read(filled: Vault) -> None:
         )
     ingested = for_people(item.ingested_at, ZONE)
     assert ingested.endswith("+08:00 (CST)")
+    render_pending(filled.ingest_context())
+    run_slice(filled.app.factory, filled.app.stores, cycle=timedelta(hours=1),
+              every=timedelta(hours=1), chunk_size=64 * 1024, everything=True)  # fmt: skip
+    with unit_of_work(filled.app.factory, read_only=True) as session:
+        checked = {r.copy: r for r in session.execute(
+            select(FixityState).where(FixityState.item_id == item.id)).scalars()}  # fmt: skip
+        rendition = session.execute(
+            select(Rendition).where(Rendition.item_id == item.id)
+        ).scalar_one()
 
     listed = evault(filled, "list").stdout
     shown = evault(filled, "show", str(item.id)).stdout
@@ -97,6 +110,12 @@ def test_one_format_for_every_instant_people_read(filled: Vault) -> None:
         dates_in(output)
     # Each instant is the text vault.moments makes of it, in the display zone.
     assert ingested in shown and for_people(item.docked_at, ZONE) in shown
+    # Each copy with its last fixity check, and the rendition (issue 22).
+    for copy in ("sealed", "access"):
+        when = for_people(checked[copy].last_checked_at, ZONE)  # type: ignore[arg-type]
+        assert f"{copy} copy  ok (checked {when}) sha256 {item.digest}" in shown, shown
+    made = for_people(rendition.finished_at, ZONE)  # type: ignore[arg-type]
+    assert f"rendition  made {made}" in shown and str(rendition.digest) in shown
     assert for_people(placed, ZONE) in held
     assert {for_people(e.at, ZONE) for e in events} <= set(dates_in(custody))
 

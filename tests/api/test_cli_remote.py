@@ -99,6 +99,7 @@ def test_reads_give_the_same_json_here_and_from_another_desk(
     assert here == there
     assert here["item"]["id"] == item and here["retention"]["item"] == item
     assert here["retention"]["rule"]  # the rule that set its end
+    assert [c["copy"] for c in here["copies"]["copies"]][:2] == ["sealed", "access"]
     here, there = both(vault, url, auditor, "custody", item)
     assert here == there
     assert [e["kind"] for e in here][:1] == ["ingested"] and len(here[0]["entry_hash"]) == 64

@@ -155,6 +155,24 @@ def test_full_destruction_path(
     got = run_cli(["retention", "register", number, "--out", str(out)], v.env(), v.root)
     assert got.returncode == 0, got.stderr
     assert out.read_bytes() == pdf.read_bytes()
+    # `evault show` names a destroyed item's copies as destroyed, with when (issue 22).
+    gone = run_cli(["show", str(destroyed[0].id), "--json"], v.env(), v.root)
+    assert gone.returncode == 0, gone.stderr
+    copies = json.loads(gone.stdout)["copies"]
+    assert [(c["copy"], c["status"]) for c in copies["copies"]] == [
+        ("sealed", "destroyed"), ("access", "destroyed")
+    ]  # fmt: skip
+    with unit_of_work(v.app.factory, read_only=True) as session:
+        destroyed_at = events_for(session, destroyed[0].id)[-1].at
+    assert copies["destroyed_at"] == destroyed_at.isoformat().replace("+00:00", "Z")
+    assert copies["rendition"] is None or copies["rendition"]["status"] == "destroyed"
+    text = run_cli(["show", str(destroyed[0].id)], v.env(), v.root).stdout
+    assert "sealed copy  destroyed 20" in text and "access copy  destroyed 20" in text
+    still = json.loads(run_cli(["show", str(kept.id), "--json"], v.env(), v.root).stdout)
+    assert {c["copy"] for c in still["copies"]["copies"]} >= {"sealed", "access"}
+    assert "destroyed" not in {c["status"] for c in still["copies"]["copies"]}
+    assert still["copies"]["destroyed_at"] is None
+
     tsa_env = {"EVAULT_TSA_URL": tsa.url, "EVAULT_TSA_TRUST_ROOTS": json.dumps([str(tsa.root_pem)])}
     audit = run_cli(["audit", "verify"], {**v.env(), **tsa_env}, v.root)
     assert audit.returncode == 0, audit.stdout + audit.stderr

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from api.context import AppContext
 from api.http.convert import event_out, item_out
+from api.http.copy_schemas import CopiesOut, copies_out
 from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
 from api.http.moments import moment
 from api.http.problems import PROBLEM_SCHEMA
@@ -82,6 +83,20 @@ def get_custody(_: Reader, session: SessionDep, ref: str) -> list[EventOut]:
     """Every custody event of the item in order, with the hashes that chain them."""
     item = find_item(session, ref)
     return [event_out(e) for e in events_for(session, item.id)]
+
+
+@router.get(
+    "/items/{ref}/copies",
+    response_model=CopiesOut,
+    tags=["items"],
+    summary="An item's stored copies, their fixity, and its rendition",
+    responses={404: PROBLEM_SCHEMA},
+)
+def get_copies(_: Reader, session: SessionDep, ref: str) -> CopiesOut:
+    """Each stored copy (sealed, access, rendition, derived copies, sidecars) with its digest,
+    size and last fixity result; the rendition's state. A destroyed item's copies are listed
+    as destroyed, with when."""
+    return copies_out(session, find_item(session, ref))
 
 
 @router.get("/stations", response_model=list[StationOut], tags=["stations"])
