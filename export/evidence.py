@@ -38,6 +38,7 @@ class ExportFacts:
     organisation: str
     actor: str
     reason: str
+    zone: str  # display_timezone: the report shows every instant in it, with its offset
 
 
 def _when(at: datetime | None) -> str | None:

@@ -44,6 +44,7 @@ from export.spec import Authorized, ExportSpec, authorize_export
 from vault.db import SessionFactory, unit_of_work, utcnow
 from vault.errors import InputRejected, NotFound
 from vault.models import EvidenceItem, Rendition, User
+from vault.moments import local_day
 from vault.pki import ensure_signer
 from vault.stores.factory import Stores
 
@@ -82,8 +83,9 @@ class ExportResult:
     report_signed_with_time_stamp: bool
 
 
-def new_number() -> str:
-    return f"EXP-{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}"
+def new_number(zone: str) -> str:
+    """An export's number, dated by the day in ``zone`` (the display time zone)."""
+    return f"EXP-{local_day(utcnow(), zone)}-{secrets.token_hex(3).upper()}"
 
 
 def _payload(run: PayloadRun, spec: ExportSpec) -> list[PackageFile]:
@@ -169,7 +171,7 @@ def export(
         raise InputRejected(f"{target} exists; an export never overwrites anything")
     if not target.parent.is_dir():
         raise InputRejected(f"{target.parent} is not a directory")
-    number = number or new_number()
+    number = number or new_number(job.settings.display_timezone)
     with unit_of_work(job.factory, read_only=True) as session:
         user = session.get(User, user_id)
         if user is None:
@@ -316,7 +318,8 @@ def _build(
     sink.stage("signing the custody proofs", None)
     ids = [item.id for item in auth.items]
     before = _signed_checkpoint(job, after=_last_seq(job.factory, ids))
-    facts = ExportFacts(number, utcnow(), settings.organisation, actor, reason)
+    facts = ExportFacts(number, utcnow(), settings.organisation, actor, reason,
+                        settings.display_timezone)  # fmt: skip
     bag_info = _bag_info(settings, auth, number, actor)
     shutil.copyfile(VERIFIER, run.root / "verify.py")
     with unit_of_work(job.factory, read_only=True) as session:

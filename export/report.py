@@ -24,6 +24,7 @@ from export.payload import PackageFile
 from export.spec import Authorized
 from vault.documents import layout
 from vault.documents.layout import Styles
+from vault.moments import for_people
 
 DESCRIPTION_ROWS = (
     ("记录人 Recorder", "recorder"),
@@ -81,7 +82,7 @@ def _item_section(item_id: str, source: ReportInput, s: Styles) -> list[Any]:
         [f"data/{f.path}", f.role, f.digest] for f in source.files if str(f.item_id) == item_id
     ]
     timeline: list[list[Any]] = [
-        ["序号 Seq", "时间 Time (UTC)", "事件 Event", "操作人 Actor", "事由与内容 Reason, details"]
+        ["序号 Seq", "时间 Time", "事件 Event", "操作人 Actor", "事由与内容 Reason, details"]
     ]
     for entry in source.custody.bundles[item_id].entries:
         if entry.proof is None:  # after the package's checkpoint: not in the package
@@ -90,7 +91,7 @@ def _item_section(item_id: str, source: ReportInput, s: Styles) -> list[Any]:
         timeline.append(
             [
                 str(event.seq),
-                f"{event.at:%Y-%m-%d %H:%M:%S}",
+                for_people(event.at, source.facts.zone),
                 event.kind,
                 event.actor,
                 f"{event.reason or ''} {_detail(dict(event.data))}",
@@ -117,11 +118,11 @@ def render_report(source: ReportInput, target: Path, *, font: str) -> None:
         ["接收方 Recipient", auth.recipient],
         ["申请单 Request", f"{auth.request.number} ({auth.request.reason})"],
         ["导出人 Exported by", facts.actor],
-        ["导出时间 Made", f"{facts.made_at:%Y-%m-%d %H:%M:%S} UTC"],
+        ["导出时间 Made", for_people(facts.made_at, facts.zone)],
         ["证据件数 Items", str(len(auth.items))],
         [
             "检查点 Checkpoint",
-            f"{checkpoint.tree_size} entries, {checkpoint.created_at:%Y-%m-%d %H:%M:%S} UTC",
+            f"{checkpoint.tree_size} entries, {for_people(checkpoint.created_at, facts.zone)}",
         ],
         ["根哈希 Root hash", root],
         ["日志公钥 Log verifier key", source.statement.log_key],
@@ -171,7 +172,7 @@ def render_report(source: ReportInput, target: Path, *, font: str) -> None:
         Paragraph(
             f"签署 Signed for {escape(facts.organisation)} by the evidence vault's export key"
             " (digital signature below, PAdES), at the request of"
-            f" {escape(facts.actor)}, {facts.made_at:%Y-%m-%d %H:%M:%S} UTC.",
+            f" {escape(facts.actor)}, {for_people(facts.made_at, facts.zone)}.",
             s.body,
         ),
     ]

@@ -4,16 +4,17 @@ every exception), and a bilingual PDF for the unit's supervisors."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer
 
 from ingest.compliance_rule import ComplianceReport, ComplianceRow
 from vault.documents import layout
+from vault.moments import for_people
 
 TITLE = "执法记录仪数据24小时上传合规月报 / Monthly 24-hour ingest compliance report"
 SUMMARY_COLUMNS = [
@@ -49,13 +50,17 @@ def _iso(at: datetime | None) -> str:
     return "" if at is None else at.isoformat().replace("+00:00", "Z")
 
 
-def exception_rows(report: ComplianceReport) -> list[list[str]]:
+def exception_rows(
+    report: ComplianceReport, when: Callable[[datetime | None], str] = _iso
+) -> list[list[str]]:
+    """Every recording not in time; instants by ``when`` (ISO 8601 for the CSV, the form for
+    people in the PDF)."""
     rows = []
     for e in report.exceptions:
         d = e.docking
         until = d.ingested_at or report.made_at
-        rows.append([d.station, d.device, d.name, _iso(d.docked_after), _iso(d.docked_at),
-                     _iso(d.ingested_at),
+        rows.append([d.station, d.device, d.name, when(d.docked_after), when(d.docked_at),
+                     when(d.ingested_at),
                      f"{(until - d.counted_from).total_seconds() / 3600:.1f}", e.verdict,
                      d.item or ""])  # fmt: skip
     return rows
@@ -79,13 +84,12 @@ def write_csv(report: ComplianceReport, directory: Path) -> list[Path]:
 
 def render_pdf(report: ComplianceReport, target: Path, *, font: str, organisation: str) -> None:
     s = layout.styles(font)
-    zone = ZoneInfo(report.timezone)
 
     def grid(rows: list[list[str]], widths: list[int]) -> Flowable:
         return layout.grid(rows, widths, s.mono, header=True)
 
-    def local(at: datetime) -> str:
-        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    def local(at: datetime | None) -> str:
+        return for_people(at, report.timezone, none="")
 
     heading = [
         "名称 Name", "上传 Docked", "按时 In time", "超时 Late", "未上传 Overdue",
@@ -122,13 +126,13 @@ def render_pdf(report: ComplianceReport, target: Path, *, font: str, organisatio
     ]
     listed = [["采集站 Station", "设备 Device", "文件 File", "上传时间 Docked",
                "入库时间 Ingested", "小时 Hours", "结论 Verdict"]]  # fmt: skip
-    for row in exception_rows(report):
+    for row in exception_rows(report, local):
         station, device, name, after, docked, ingested, hours, verdict, _ = row
         bound = f"{after} to {docked}" if after else f"≤ {docked}"
         listed.append([station, device, name, bound, ingested or "-", hours,
                        VERDICTS.get(verdict, verdict)])  # fmt: skip
     story += [
-        grid(listed, [35, 30, 70, 40, 40, 18, 30]),
+        grid(listed, [30, 25, 55, 70, 45, 15, 23]),
         Spacer(1, 4 * mm),
         layout.text(
             "合规率 = 按时入库数 / (上传数 - 待定数)。"

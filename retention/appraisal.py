@@ -27,6 +27,7 @@ from vault.db import utcnow
 from vault.errors import AccessDenied, Conflict, InputRejected, NotFound
 from vault.items import find_item
 from vault.models import Case, EvidenceItem, ItemStatus, Role, User
+from vault.moments import local_day
 from vault.stores.factory import Stores
 
 OPEN_BATCHES = (BatchStatus.APPRAISED, BatchStatus.APPROVED, BatchStatus.EXECUTING)
@@ -105,7 +106,9 @@ def appraise(
     user: User,
     members: Sequence[str],
     decisions: Sequence[DecisionIn],
+    zone: str,
 ) -> AppraisalBatch:
+    """``zone``: the display time zone, whose day the batch's number carries."""
     if not user.has_any(frozenset({Role.APPRAISER})):
         raise AccessDenied("appraisal needs the appraiser role")
     if not decisions:
@@ -113,7 +116,7 @@ def appraise(
     now = utcnow()
     count = session.scalar(select(func.count()).select_from(AppraisalBatch)) or 0
     batch = AppraisalBatch(
-        id=uuid.uuid4(), number=f"APR-{now:%Y%m%d}-{count + 1:04d}",
+        id=uuid.uuid4(), number=f"APR-{local_day(now, zone)}-{count + 1:04d}",
         status=BatchStatus.APPRAISED.value, members=_check_members(session, user, members),
         created_by=user.username, created_at=now,
     )  # fmt: skip

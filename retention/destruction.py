@@ -38,6 +38,7 @@ from vault.documents.fonts import register_cjk_font
 from vault.documents.signing import sign_pdf
 from vault.errors import NotFound, RetentionViolation, VaultError
 from vault.models import EvidenceItem, ItemStatus, Role, User
+from vault.moments import for_people
 from vault.pki import SignerFiles, user_signer
 from vault.stores.factory import Stores
 from vault.stores.protocol import DestructionOrder, Retention, read_chunks
@@ -299,16 +300,17 @@ def _register_facts(
     for decision in to_destroy(batch):
         item = _item(session, decision)
         sealed, access = item_objects(session, item)
-        recorded = item.recorded_start.isoformat() if item.recorded_start else "—"
+        zone = settings.display_timezone
+        recorded = for_people(item.recorded_start, zone, none="—")
         rows.append(
             RegisterRow(
                 item_id=str(item.id), digest=item.digest, size=item.size,
                 station=item.station.name, device=item.device.serial if item.device else "—",
                 officer=item.officer or "—", recorded=recorded,
                 case=item.case.number if item.case else "—",
-                retention=f"{item.retention_rule}: {decision.retain_until_seen:%Y-%m-%d}",
+                retention=f"{item.retention_rule}: {for_people(decision.retain_until_seen, zone)}",
                 decision=f"destroy: {decision.reason}",
-                approval=f"{batch.decided_by} {batch.decided_at:%Y-%m-%d}",
+                approval=f"{batch.decided_by} {for_people(batch.decided_at, zone)}",
                 objects=f"sealed {len(sealed)}, access {len(access)}",
             )
         )  # fmt: skip
@@ -318,6 +320,6 @@ def _register_facts(
         appraised_at=batch.created_at, principal=batch.decided_by, approved_at=batch.decided_at,
         approval_note=batch.decision_note or "", executor=batch.executor,
         supervisor=batch.supervisor, executed_at=executed_at,
-        timezone_note=f"shown in {settings.display_timezone} by the vault's interfaces",
+        zone=settings.display_timezone,
         rows=rows,
     )  # fmt: skip

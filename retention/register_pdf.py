@@ -12,6 +12,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
 from vault.documents import layout
+from vault.moments import for_people
 
 REGISTER_TITLE = "销毁清册 / Destruction register"
 
@@ -44,16 +45,16 @@ class RegisterFacts:
     executor: str
     supervisor: str
     executed_at: datetime
-    timezone_note: str
+    zone: str  # display_timezone: every instant is shown in it, with its offset
     rows: list[RegisterRow]
-
-
-def _when(value: datetime) -> str:
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def render_register(facts: RegisterFacts, target: Path, *, font: str) -> None:
     s = layout.styles(font)
+
+    def _when(value: datetime) -> str:
+        return for_people(value, facts.zone)
+
     header = [
         ("单位 Organisation", facts.organisation),
         ("批次 Batch", facts.batch),
@@ -104,7 +105,7 @@ def render_register(facts: RegisterFacts, target: Path, *, font: str) -> None:
                 " metadata, digests and full custody chains are kept permanently as tombstones."
                 " This register is signed first by the executor, then by the supervisor (PAdES,"
                 " each with its certificate), and kept permanently under legal hold."
-                f" Times are UTC ({facts.timezone_note})."
+                f" Times are in {facts.zone}, with their offset from UTC."
             ),
             s.body,
         ),

@@ -26,3 +26,10 @@ def for_machines(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local_day(moment: datetime, zone: str) -> str:
+    """YYYYMMDD of the day it is in ``zone``: the date in a request, export or appraisal
+    number, which people read as their own day (00:30 in Shanghai is still the day before
+    in UTC)."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y%m%d}"

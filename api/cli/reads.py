@@ -169,7 +169,7 @@ class LocalReads:
         with unit_of_work(self.app.factory) as session:
             user = _me(session, self.token, Role.INVESTIGATOR)
             made = access.create_request(
-                session, user=user, new=new,
+                session, user=user, new=new, zone=self.app.settings.display_timezone,
                 views_need_approval=self.app.settings.views_need_approval,
             )  # fmt: skip
             return request_out(made)

@@ -140,7 +140,8 @@ def appraise(
     with unit_of_work(app.factory) as session:
         user = _me(session, token, Role.APPRAISER)
         batch = appraisal.appraise(session, app.stores, user=user, members=member,
-                                   decisions=decisions)  # fmt: skip
+                                   decisions=decisions,
+                                   zone=app.settings.display_timezone)  # fmt: skip
         number, status = batch.number, batch.status
     console.print(f"{number}: {len(destroy)} to destroy, {len(keep)} kept ({status})")
 

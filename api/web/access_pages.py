@@ -125,7 +125,7 @@ def request_create(
         )  # fmt: skip
         try:  # the service refuses before it adds anything: nothing half-made is committed
             created = access.create_request(
-                session, user=who.user, new=new,
+                session, user=who.user, new=new, zone=context.settings.display_timezone,
                 views_need_approval=context.settings.views_need_approval,
             )  # fmt: skip
         except VaultError as exc:

@@ -94,6 +94,7 @@ def appraise(
                 session, context.stores, user=who.user, members=body.members,
                 decisions=[appraisal.DecisionIn(d.item, d.decision, d.reason, d.keep_until)
                            for d in body.decisions],
+                zone=context.settings.display_timezone,
             )  # fmt: skip
         except VaultError as exc:
             raise refusal(exc, {"not an appraiser": "members"}) from None

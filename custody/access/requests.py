@@ -26,6 +26,7 @@ from vault.db import utcnow
 from vault.errors import AccessDenied, Conflict, InputRejected, NotFound
 from vault.items import find_item
 from vault.models import Case, EvidenceItem, ItemStatus, Role, User
+from vault.moments import local_day
 
 DEFAULT_PERIOD_DAYS = 3
 MAX_PERIOD_DAYS = 7
@@ -108,13 +109,14 @@ def _record(
 
 
 def create_request(
-    session: Session, *, user: User, new: NewRequest, views_need_approval: bool = True
+    session: Session, *, user: User, new: NewRequest, zone: str, views_need_approval: bool = True
 ) -> AccessRequest:
+    """``zone``: the display time zone, whose day the request's number carries."""
     _validate(new)
     now = utcnow()
     request = AccessRequest(
         id=uuid.uuid4(),
-        number=f"AR-{now:%Y%m%d}-{secrets.token_hex(3).upper()}",
+        number=f"AR-{local_day(now, zone)}-{secrets.token_hex(3).upper()}",
         requester_id=user.id,
         requester=user,
         purpose=new.purpose,

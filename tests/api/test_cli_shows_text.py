@@ -58,7 +58,7 @@ def test_markup_and_control_characters_in_stored_text_are_shown_literally(
         token = accounts.issue_token(session, username="zhao").secret
         li = session.execute(select(User).where(User.username == "li")).scalar_one()
         access.create_request(
-            session, user=li,
+            session, user=li, zone="UTC",
             new=access.NewRequest(purpose=Purpose.VIEW, reason=REASON, items=[str(item.id)],
                                   requester_kind=RequesterKind.INTERNAL),
         )  # fmt: skip

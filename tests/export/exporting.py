@@ -55,6 +55,7 @@ def ask(vault: Vault, user: str, purpose: Purpose, items: list[EvidenceItem]) ->
         made = access.create_request(
             session,
             user=requester,
+            zone=vault.settings.display_timezone,
             new=access.NewRequest(
                 purpose=purpose, reason="case 117: submission to the procuratorate",
                 items=[str(i.id) for i in items], requester_kind=RequesterKind.PROCURATORATE,

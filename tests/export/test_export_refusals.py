@@ -128,7 +128,7 @@ def test_a_request_names_its_organisation_on_one_line(scene: Scene) -> None:
         user = accounts.find_user(session, "li")
         with pytest.raises(InputRejected, match="the organisation is one line of text"):
             access.create_request(
-                session, user=user,
+                session, user=user, zone="UTC",
                 new=access.NewRequest(
                     purpose=Purpose.EXPORT, reason="case 117", items=[str(scene.long.id)],
                     requester_kind=RequesterKind.PROCURATORATE, document_ref="HJ-2026-117",

@@ -25,6 +25,7 @@ from vault import accounts
 from vault.db import unit_of_work
 from vault.documents.fonts import register_cjk_font
 from vault.errors import InputRejected
+from vault.moments import for_people
 
 DAY = Deadline.of_hours(24)
 T0 = datetime(2026, 6, 10, tzinfo=UTC)
@@ -165,9 +166,11 @@ def test_a_file_docked_while_the_vault_was_down_is_not_called_in_time(
     assert (late["file"], late["verdict"]) == ("outage.mp4", "late")
     assert late["docked_after"] and late["docked_after"] < late["docked_at"]
     assert float(late["hours"]) >= 31
-    text = subprocess.run(["pdftotext", "-layout", str(written[2]), "-"], capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
-    assert late["docked_after"] in text and late["docked_at"] in text  # the bound, both ends
+    # The bound, both ends, in the one form for people (issue 22).
+    bound = [for_people(at, "UTC") for at in (item.docked_after, item.docked_at)]
+    flat = " ".join(subprocess.run(["pdftotext", str(written[2]), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())  # fmt: skip
+    assert f"{bound[0]} to {bound[1]}" in flat, flat
     v.app.engine.dispose()
 
 

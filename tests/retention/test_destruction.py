@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from vault.accounts import find_user
 from vault.db import unit_of_work
 from vault.errors import NotFound, RetentionViolation
 from vault.models import EvidenceItem, ItemStatus, Rendition
+
+PEOPLE_TIME = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00 \(CST\)"
 
 
 def _stores_for(backend: str, request: pytest.FixtureRequest) -> dict[str, object]:
@@ -54,7 +58,8 @@ def _appraise_approve_supervise(
             decisions.append(appraisal.DecisionIn(str(items[-1].id), Decision.KEEP,
                                                   "training material", keep_until))  # fmt: skip
         batch = appraisal.appraise(session, v.app.stores, user=find_user(session, "appraiser1"),
-                                   members=["appraiser2"], decisions=decisions)  # fmt: skip
+                                   members=["appraiser2"], decisions=decisions,
+                                   zone="UTC")  # fmt: skip
         number = batch.number
     with unit_of_work(v.app.factory) as session:
         appraisal.decide_batch(session, number, user=find_user(session, "principal"), approve=True,
@@ -149,6 +154,11 @@ def test_full_destruction_path(
     assert "Executor" in checked.stdout and "Supervisor" in checked.stdout, checked.stdout
     assert checked.stdout.lower().count("timestamp") >= 2, checked.stdout
     assert b"/FontFile2" in pdf.read_bytes()  # the CJK font is embedded, not referenced
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())  # fmt: skip
+    # Instants in the one form for people, in display_timezone (issue 22), never a bare UTC.
+    assert f"Times are in {v.settings.display_timezone}" in text
+    assert re.search(PEOPLE_TIME, text) and "UTC" not in text.replace("offset from UTC", "")
 
     # The register downloads through the CLI, and the audit still passes.
     out = isolated_env / "downloaded.pdf"

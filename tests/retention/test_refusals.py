@@ -35,6 +35,7 @@ def _batch(v: Vault, items: list[EvidenceItem], *, supervisor: str | None = "sup
     with unit_of_work(v.app.factory) as session:
         batch = appraisal.appraise(
             session, v.app.stores, user=find_user(session, "appraiser1"), members=[],
+                zone="UTC",
             decisions=[appraisal.DecisionIn(str(i.id), Decision.DESTROY, "expired") for i in items],
         )  # fmt: skip
         number = batch.number
@@ -81,6 +82,7 @@ def test_destruction_before_the_end_is_refused(
         with pytest.raises(Conflict, match="retention runs until"):
             appraisal.appraise(
                 session, v.app.stores, user=find_user(session, "appraiser1"), members=[],
+                zone="UTC",
                 decisions=[appraisal.DecisionIn(str(items[0].id), Decision.DESTROY, "x")],
             )  # fmt: skip
     # Appraised while the vault's clock ran ahead; executed once it is right again.
@@ -110,6 +112,7 @@ def test_destruction_without_approval_is_refused(
     with unit_of_work(v.app.factory) as session:
         batch = appraisal.appraise(
             session, v.app.stores, user=find_user(session, "appraiser1"), members=[],
+                zone="UTC",
             decisions=[appraisal.DecisionIn(str(i.id), Decision.DESTROY, "x") for i in items],
         )  # fmt: skip
         number = batch.number
@@ -198,6 +201,7 @@ def test_a_kept_end_must_come_after_the_vaults_today(
     with unit_of_work(v.app.factory) as session, pytest.raises(InputRejected, match="after today"):
         appraisal.appraise(
             session, v.app.stores, user=find_user(session, "appraiser1"), members=[],
+                zone="UTC",
             decisions=[appraisal.DecisionIn(str(items[0].id), Decision.KEEP, "keep",
                                             client_today + timedelta(days=30))],
         )  # fmt: skip

@@ -70,7 +70,7 @@ def export_response(
     from export.package import ExportJob, export, new_number  # noqa: PLC0415
 
     settings = context.settings
-    number = new_number()
+    number = new_number(settings.display_timezone)
     folder = settings.data_dir / "work" / f"export-{uuid.uuid4()}"
     folder.mkdir(parents=True)
     target = folder / f"{number}.zip"

@@ -91,8 +91,9 @@ def post_request(
         identity_ref=body.identity_ref,
     )
     created = access.create_request(
-        session, user=user, new=new, views_need_approval=context.settings.views_need_approval
-    )
+        session, user=user, new=new, zone=context.settings.display_timezone,
+        views_need_approval=context.settings.views_need_approval,
+    )  # fmt: skip
     return request_out(created)
 
 

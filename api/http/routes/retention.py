@@ -172,7 +172,8 @@ def post_appraisal(
         appraisal.DecisionIn(d.item, d.decision, d.reason, d.keep_until) for d in body.decisions
     ]
     batch = appraisal.appraise(session, context.stores, user=user, members=body.members,
-                               decisions=decisions)  # fmt: skip
+                               decisions=decisions,
+                               zone=context.settings.display_timezone)  # fmt: skip
     return batch_out(batch)
 
 
