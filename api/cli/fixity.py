@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli.shared import console, context, err
+from api.cli.requests import JsonOption
+from api.cli.shared import console, context, err, print_json
 from api.cli.tables import Table, local, shown
 from api.error_table import ExitCode
 
@@ -47,8 +48,9 @@ def fixity_run(
 
 
 @fixity_app.command("status")
-def fixity_status() -> None:
+def fixity_status(as_json: JsonOption = False) -> None:
     """Quarantined copies and items with no intact copy left (exit 1 if there are any)."""
+    from api.http.routes.proofs import fixity_out
     from custody.fixity.checks import fixity_alerts, quarantined
     from vault.db import unit_of_work
 
@@ -56,6 +58,11 @@ def fixity_status() -> None:
     with unit_of_work(app.factory, read_only=True) as session:
         rows = quarantined(session)
         alerts = fixity_alerts(session)
+        if as_json:
+            print_json(fixity_out(session))
+            if rows:
+                raise typer.Exit(ExitCode.FAILED_CHECK)
+            return
     table = Table("item", "copy", "status", "quarantined since")
     for row in rows:
         table.add_row(

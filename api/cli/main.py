@@ -95,7 +95,7 @@ def main_callback(
             envvar="EVAULT_URL",
             help="Work through this vault's HTTP API (e.g. https://vault.example:8400) with"
             " your --token: list, show, custody, requests, request, approve, refuse, fetch,"
-            " case list/show, hold list, gaps, alerts (and alerts acknowledge).",
+            " case and hold commands, the retention steps, gaps, alerts (and acknowledge).",
             show_default=False,
         ),
     ] = None,

@@ -68,8 +68,10 @@ class ApiClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._answer(lambda: self._client.get(path, params=_present(params)))
 
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        return self._answer(lambda: self._client.post(path, json=body))
+    def post(self, path: str, body: dict[str, Any], *, timeout: float = TIMEOUT_S) -> Any:
+        """``timeout``: longer for work the server does while the caller waits (a
+        destruction deletes every copy and signs its register before it answers)."""
+        return self._answer(lambda: self._client.post(path, json=body, timeout=timeout))
 
     def download(self, path: str) -> tuple[int, str | None, Delivery]:
         """A delivery: its size, the SHA-256 the server states for it (RFC 9530 Repr-Digest,

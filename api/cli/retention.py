@@ -18,9 +18,7 @@ from vault.errors import InputRejected
 from vault.roles import CaseFlag, Role
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from vault.models import User
+    pass
 
 retention_app = typer.Typer(
     help="Retention ends and the only way anything is ever deleted: due -> appraise ->"
@@ -94,14 +92,13 @@ def _end(until: datetime | None, zone: str) -> str:
 
 
 @retention_app.command("due")
-def due(as_json: JsonOption = False) -> None:
-    """Items past their retention end, grouped for the appraisal group (exit 0 either way)."""
-    from api.http.convert import due_out
-    from vault.db import unit_of_work
+def due(token: TokenOption = "", as_json: JsonOption = False) -> None:
+    """Items past their retention end, grouped for the appraisal group (exit 0 either way).
+    On the vault's host no token is needed; through --url, an overseer's."""
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory, read_only=True) as session:
-        items = due_out(session)
+    source = steps(token)
+    items = source.due()
     if as_json:
         print_json(items)
         return
@@ -112,7 +109,7 @@ def due(as_json: JsonOption = False) -> None:
     for item in sorted(items, key=lambda i: i.group):
         table.add_row(
             item.group, str(item.item), item.digest[:16], item.station,
-            _end(item.retain_until, app.settings.display_timezone), item.rule or "-",
+            _end(item.retain_until, source.zone), item.rule or "-",
         )  # fmt: skip
     console.print(table)
 
@@ -128,22 +125,20 @@ def appraise(
         str | None,
         typer.Option(help="New end for kept items, ISO 8601 (UTC unless an offset is given)."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record the appraisal group's decisions (appraiser). Prints the batch number."""
+    from api.cli.steps import steps
     from retention import appraisal
-    from vault.db import unit_of_work
 
     decisions = [appraisal.DecisionIn(ref, Decision.DESTROY, reason) for ref in destroy]
     until = _utc(keep_until)
     decisions += [appraisal.DecisionIn(ref, Decision.KEEP, reason, until) for ref in keep]
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.APPRAISER)
-        batch = appraisal.appraise(session, app.stores, user=user, members=member,
-                                   decisions=decisions,
-                                   zone=app.settings.display_timezone)  # fmt: skip
-        number, status = batch.number, batch.status
-    console.print(f"{number}: {len(destroy)} to destroy, {len(keep)} kept ({status})")
+    batch = steps(token).appraise(member, decisions)
+    if as_json:
+        print_json(batch)
+        return
+    console.print(f"{batch.number}: {len(destroy)} to destroy, {len(keep)} kept ({batch.status})")
 
 
 def _utc(value: str | None) -> datetime | None:
@@ -156,15 +151,14 @@ def _utc(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _decide(number: str, token: str, note: str, *, approve: bool) -> None:
-    from retention import appraisal
-    from vault.db import unit_of_work
+def _decide(number: str, token: str, note: str, *, approve: bool, as_json: bool) -> None:
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.PRINCIPAL)
-        batch = appraisal.decide_batch(session, number, user=user, approve=approve, note=note)
-        console.print(f"{batch.number}: {batch.status}")
+    batch = steps(token).decide(number, approve=approve, note=note)
+    if as_json:
+        print_json(batch)
+        return
+    console.print(f"{batch.number}: {batch.status}")
 
 
 @retention_app.command("approve")
@@ -172,9 +166,10 @@ def approve(
     number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
     note: NoteOption,
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Approve a batch's destructions (principal)."""
-    _decide(number, token, note, approve=True)
+    _decide(number, token, note, approve=True, as_json=as_json)
 
 
 @retention_app.command("refuse")
@@ -182,43 +177,44 @@ def refuse(
     number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
     note: NoteOption,
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Refuse a batch's destructions (principal): its items stay and can be appraised again."""
-    _decide(number, token, note, approve=False)
+    _decide(number, token, note, approve=False, as_json=as_json)
 
 
 @retention_app.command("supervise")
 def supervise(
     number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Take an approved batch as its supervisor (监销人); you will countersign the register."""
-    from retention import appraisal
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.SUPERVISOR)
-        batch = appraisal.supervise(session, number, user=user)
-        console.print(f"{batch.number}: supervised by {shown(batch.supervisor)}")
+    batch = steps(token).supervise(number)
+    if as_json:
+        print_json(batch)
+        return
+    console.print(f"{batch.number}: supervised by {shown(batch.supervisor)}")
 
 
 @retention_app.command("destroy")
 def destroy(
     number: Annotated[str, typer.Argument(help="Batch number (APR-…).")],
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Execute an approved, supervised batch (executor): re-check every precondition, delete
     every copy, make the register signed by you and the supervisor, keep tombstones."""
-    # pyHanko and reportlab load only for the commands that sign (a lighter CLI start-up).
-    from retention.destruction import execute
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory, read_only=True) as session:
-        executor = _me(session, token, Role.EXECUTOR).username
+    source = steps(token)
     with err.status(f"destroying batch {number}…"):
-        result = execute(app.factory, app.stores, app.settings, number, executor=executor)
+        result = source.destroy(number)
+    if as_json:
+        print_json(result)
+        return
     console.print(
         f"{result.batch}: {result.items} item(s) destroyed, {result.objects_deleted} object(s)"
         f" deleted; register sha256 {result.register_digest} ({result.register_size} bytes),"
@@ -229,17 +225,18 @@ def destroy(
 
 
 @retention_app.command("batches")
-def batches() -> None:
+def batches(token: TokenOption = "", as_json: JsonOption = False) -> None:
     """Appraisal batches, newest first."""
-    from retention import appraisal
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory, read_only=True) as session:
-        table = Table("batch", "status", "items", "principal", "executor", "supervisor")
-        for b in appraisal.list_batches(session):
-            table.add_row(b.number, b.status, str(len(b.decisions)), b.decided_by or "-",
-                          b.executor or "-", b.supervisor or "-")  # fmt: skip
+    found = steps(token).batches()
+    if as_json:
+        print_json(found)
+        return
+    table = Table("batch", "status", "items", "principal", "executor", "supervisor")
+    for b in found:
+        table.add_row(b.number, b.status, str(len(b.decisions)), b.decided_by or "-",
+                      b.executor or "-", b.supervisor or "-")  # fmt: skip
     console.print(table)
 
 
@@ -286,17 +283,16 @@ def hold_place(
     reason: Annotated[str, typer.Option("--reason", "-m", help="Why.")],
     reference: Annotated[str, typer.Option(help="Court order, case number, letter.")],
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Place a legal hold (approver)."""
-    from retention import holds
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.APPROVER)
-        hold = holds.place_hold(session, app.stores, item, user=user, reason=reason,
-                                reference=reference)  # fmt: skip
-        console.print(f"hold {hold.id} placed on {hold.item_id}")
+    hold = steps(token).place_hold(item, reason=reason, reference=reference)
+    if as_json:
+        print_json(hold)
+        return
+    console.print(f"hold {hold.id} placed on {hold.item}")
 
 
 @hold_app.command("release")
@@ -306,17 +302,16 @@ def hold_release(
     ],
     reason: Annotated[str, typer.Option("--reason", "-m", help="Why.")],
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Release a legal hold (approver)."""
-    from retention import holds
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.APPROVER)
-        found = holds.find_hold(session, hold_ref)
-        hold = holds.release_hold(session, app.stores, found.id, user=user, reason=reason)
-        console.print(f"hold {hold.id} released")
+    hold = steps(token).release_hold(hold_ref, reason=reason)
+    if as_json:
+        print_json(hold)
+        return
+    console.print(f"hold {hold.id} released")
 
 
 @hold_app.command("list")
@@ -393,16 +388,16 @@ def case_open(
     title: Annotated[str, typer.Option(help="A short title.")] = "",
     flag: Annotated[list[CaseFlag], typer.Option(help="major, hearing, litigation, …")] = [],  # noqa: B006
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Open a case (custodian or investigator)."""
-    from vault.cases import open_case
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        _me_any(session, token, Role.CUSTODIAN, Role.INVESTIGATOR)
-        case = open_case(session, number=number, title=title, flags=flag)
-        console.print(f"case {shown(case.number)} opened")
+    case = steps(token).open_case(number, title=title, flags=flag)
+    if as_json:
+        print_json(case)
+        return
+    console.print(f"case {shown(case.number)} opened")
 
 
 @case_app.command("attach")
@@ -410,37 +405,32 @@ def case_attach(
     number: Annotated[str, typer.Argument(help="Case number.")],
     items: Annotated[list[str], typer.Argument(help="Item ids or digest prefixes.")],
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Attach items to a case (custodian or investigator); their retention follows the case."""
-    from retention import changes
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me_any(session, token, Role.CUSTODIAN, Role.INVESTIGATOR)
-        case = changes.attach(session, app.stores, number, items, user=user)
-        console.print(f"case {shown(case.number)}: {len(case.items)} item(s)")
-
-
-def _me_any(session: Session, token: str, *roles: Role) -> User:
-    from vault.accounts import holding
-
-    return holding(_me(session, token), roles)
+    case = steps(token).attach(number, items)
+    if as_json:
+        print_json(case)
+        return
+    console.print(f"case {shown(case.number)}: {len(case.items)} item(s)")
 
 
 @case_app.command("close")
 def case_close(
-    number: Annotated[str, typer.Argument(help="Case number.")], token: TokenOption = ""
+    number: Annotated[str, typer.Argument(help="Case number.")],
+    token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Close a case now (the vault's time); its items' ends are counted from today."""
-    from retention import changes
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.CUSTODIAN)
-        case = changes.close_case(session, app.stores, number, user=user)
-        console.print(f"case {shown(case.number)} closed")
+    case = steps(token).close_case(number)
+    if as_json:
+        print_json(case)
+        return
+    console.print(f"case {shown(case.number)} closed")
 
 
 @case_app.command("flag")
@@ -448,13 +438,13 @@ def case_flag(
     number: Annotated[str, typer.Argument(help="Case number.")],
     flag: Annotated[list[CaseFlag], typer.Argument(help="major, hearing, litigation, …")],
     token: TokenOption = "",
+    as_json: JsonOption = False,
 ) -> None:
     """Add flags to a case (custodian); major, hearing, litigation make its items permanent."""
-    from retention import changes
-    from vault.db import unit_of_work
+    from api.cli.steps import steps
 
-    app = context()
-    with unit_of_work(app.factory) as session:
-        user = _me(session, token, Role.CUSTODIAN)
-        case = changes.flag_case(session, app.stores, number, flag, user=user)
-        console.print(f"case {shown(case.number)}: {', '.join(case.flags)}")
+    case = steps(token).flag_case(number, flag)
+    if as_json:
+        print_json(case)
+        return
+    console.print(f"case {shown(case.number)}: {', '.join(case.flags)}")

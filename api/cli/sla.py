@@ -34,6 +34,7 @@ def show_sla(
         float | None,
         typer.Option(min=1, help="Keep the view open, refreshed every this many seconds."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Per station: files waiting and how long (past the deadline marked YES), recordings
     ingested late, and ingest latency. Exits 1 if any file is past the deadline."""
@@ -53,7 +54,11 @@ def show_sla(
             return sla_report(session, deadline=deadline, now=utcnow())
 
     report = current()
-    if watch is None:
+    if as_json:
+        from api.http.routes.sla import sla_out
+
+        print_json(sla_out(report))
+    elif watch is None:
         for table in tables.sla_tables(report, deadline):
             console.print(table)
     else:

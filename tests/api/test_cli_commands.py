@@ -13,10 +13,12 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from api.http.gap_schemas import GapOut
-from api.http.proof_schemas import KeyOut
+from api.http.proof_schemas import FixityOut, KeyOut
 from api.http.retention_schemas import DueItemOut, HoldOut
+from api.http.routes.sla import StationSlaOut
 from api.http.schemas import AlertOut, CaseOut, UserOut
 from custody.admin.models import AdminEvent
+from ingest.runner import scan_all
 from retention import changes, holds
 from tests.conftest import Vault, put_clip, run_cli
 from vault import accounts
@@ -128,3 +130,19 @@ def test_alerts_say_what_they_are_about(vault: Vault, clip_dir: Path) -> None:
 
     assert TypeAdapter(list[GapOut]).validate_python(cli(vault, "gaps", "--all")) == []
     assert TypeAdapter(list[DueItemOut]).validate_python(cli(vault, "retention", "due")) == []
+
+
+def test_sla_and_fixity_status_print_the_apis_documents(vault: Vault, clip_dir: Path) -> None:
+    """`evault sla --json` is GET /sla's document and `evault fixity status --json` GET
+    /fixity's, field for field (the same conversion makes both)."""
+    put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "clip.mp4")
+    vault.ingest()
+    (vault.station_dir / "CAM1" / "waiting.mp4").write_bytes(b"still docking")
+    scan_all(vault.ingest_context())
+    stations = TypeAdapter(list[StationSlaOut]).validate_python(cli(vault, "sla"))
+    (station,) = stations
+    assert [w.file for w in station.waiting] == ["CAM1/waiting.mp4"]
+    assert station.waiting[0].overdue is False
+    assert run_cli(["fixity", "run", "--all"], vault.env(), vault.root).returncode == 0
+    fixity = FixityOut.model_validate(cli(vault, "fixity", "status"))
+    assert fixity.quarantined == [] and fixity.by_status["ok"] >= 2

@@ -10,12 +10,10 @@ import json
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -23,7 +21,7 @@ from custody.admin.log import check_admin_log
 from custody.admin.models import AdminEvent
 from retention import holds
 from tests.conftest import Vault, make_vault, put_clip
-from tests.ftpserver import free_port
+from tests.serving import serving
 from vault import accounts
 from vault.alert_models import AlertLevel
 from vault.alerts import raise_alert
@@ -53,27 +51,8 @@ def served(isolated_env: Path, clip_dir: Path) -> Iterator[tuple[Vault, str, dic
                            ("wu", "custodian")):  # fmt: skip
             accounts.add_user(session, username=name, roles=[role])
             tokens[name] = accounts.issue_token(session, username=name).secret
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli.main", "serve", "--port", str(port)],
-        env=vault.env(), cwd=vault.root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-            assert time.monotonic() < deadline, "evault serve did not answer in 120 s"
-            time.sleep(0.3)
+    with serving(vault) as url:
         yield vault, url, tokens
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
 
 def both(vault: Vault, url: str, token: str, *args: str) -> tuple[Any, Any]:
@@ -270,7 +249,7 @@ def test_failures_have_the_same_exit_codes_from_another_desk(
     desk.mkdir()
     env = {k: v for k, v in vault.env().items() if not k.startswith("EVAULT_DATA")}
     host_only = subprocess.run(
-        [sys.executable, "-m", "api.cli.main", "--url", url, "retention", "due"], env=env,
+        [sys.executable, "-m", "api.cli.main", "--url", url, "retention", "policy"], env=env,
         cwd=desk, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert host_only.returncode == 2 and "vault's host only" in host_only.stderr

@@ -34,10 +34,12 @@ ROLE_MATRIX: dict[tuple[str, str], set[str]] = {
     ("GET", "/sla"): {"custodian", "auditor", "admin"},
     ("GET", "/sla/compliance/{month}"): {"custodian", "auditor", "admin"},
     ("GET", "/alerts"): {"custodian", "auditor", "admin"},
+    ("POST", "/alerts/{alert}/acknowledge"): {"custodian", "admin"},
     ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/items"): READERS,
     ("GET", "/items/{ref}"): READERS,
     ("GET", "/items/{ref}/custody"): READERS,
+    ("GET", "/items/{ref}/copies"): READERS,
     ("GET", "/stations"): READERS,
     ("GET", "/devices"): READERS,
     ("GET", "/gaps"): READERS,
@@ -116,6 +118,7 @@ def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, obj
         .replace("{prefix}", "evt_nothing")
         .replace("{hold}", "00000000-0000-4000-8000-000000000000")
         .replace("{month}", "2026-11")
+        .replace("{alert}", "00000000-0000-4000-8000-000000000000")
     )
     bodies: dict[str, dict[str, object]] = {
         "/users": {"username": "new-user", "roles": ["auditor"]},
@@ -138,6 +141,7 @@ def sample_request(api: Api, method: str, path: str) -> tuple[str, dict[str, obj
                                        "reason": "matrix"}]},
         "/appraisals/{number}/approve": {"note": "matrix"},
         "/appraisals/{number}/refuse": {"note": "matrix"},
+        "/alerts/{alert}/acknowledge": {"reason": "matrix"},
     }  # fmt: skip
     body = bodies.get(path) if method in ("POST", "PUT") else None
     return filled + QUERIES.get(path, ""), body
@@ -194,6 +198,7 @@ CONSOLE_ANONYMOUS: dict[tuple[str, str], int] = {
     ("GET", "/compliance"): 303, ("GET", "/compliance/{month}/file"): 303,
     ("GET", "/fixity-status"): 303, ("GET", "/doctor"): 303,
     ("GET", "/custody-checkpoints/witness.json"): 303,
+    ("POST", "/acknowledged-alerts/{ref}"): 401,
 }  # fmt: skip
 
 

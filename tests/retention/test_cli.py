@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from subprocess import CompletedProcess
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,6 +18,7 @@ from cryptography.x509.oid import NameOID
 from tests.conftest import Vault, make_vault, run_cli
 from tests.custody.test_audit_report import pyhanko_validate
 from tests.retention.conftest import ROLES, VaultClock, add_people, ingest_expiring, wait_until
+from tests.serving import serving
 from vault import accounts
 from vault.db import unit_of_work
 
@@ -85,6 +89,77 @@ def test_the_workflow_at_the_terminal(
                                 as_user="custodian")  # fmt: skip
     wrong_role = cli("case", "close", "2026-9", as_user="appraiser1", code=3)
     assert "needs one of the roles: custodian" in wrong_role
+    audit = run_cli(["audit", "verify"], env, v.root)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    v.app.engine.dispose()
+
+
+def test_the_workflow_from_another_desk(
+    isolated_env: Path, clip_dir: Path, clock: VaultClock
+) -> None:
+    """The same steps through `--url` against a real `evault serve` (issue 22): the appraisal
+    group, the principal, the supervisor and the executor each at their own desk; the same
+    JSON as on the host, the same refusals with the same exit codes."""
+    v = make_vault(isolated_env)
+    add_people(v)
+    tokens = _tokens(v)
+    first, second = ingest_expiring(v, clip_dir, clock, clips=2, seconds=4)
+    env = v.env()
+
+    def run(*args: str, as_user: str, remote: bool = True, code: int = 0) -> CompletedProcess[str]:
+        where = ["--url", url] if remote else []
+        done = run_cli([*where, *args, "--token", tokens[as_user]], env, v.root)
+        assert done.returncode == code, (args, done.stdout, done.stderr)
+        return done
+
+    def here_and_there(*args: str, as_user: str) -> Any:
+        here = json.loads(run(*args, "--json", as_user=as_user, remote=False).stdout)
+        there = json.loads(run(*args, "--json", as_user=as_user).stdout)
+        assert here == there, args
+        return there
+
+    with serving(v) as url:
+        wait_until(max(first.retain_until, second.retain_until) + timedelta(seconds=1))  # type: ignore[type-var]
+        due = here_and_there("retention", "due", as_user="appraiser1")
+        assert {d["item"] for d in due} == {str(first.id), str(second.id)}
+        keep_until = (datetime.now(UTC) + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        batch = json.loads(run(
+            "retention", "appraise", "--destroy", str(first.id), "--keep", str(second.id),
+            "--keep-until", keep_until, "--member", "appraiser2", "-m", "meeting 12", "--json",
+            as_user="appraiser1",
+        ).stdout)  # fmt: skip
+        number = batch["number"]
+        assert batch["status"] == "appraised" and len(batch["decisions"]) == 2
+        early = [run("retention", "destroy", number, as_user="executor", remote=remote, code=3)
+                 for remote in (False, True)]  # fmt: skip
+        assert early[0].stderr == early[1].stderr and "nothing was deleted" in early[1].stderr
+        run("retention", "approve", number, "-m", "approved", as_user="principal")
+        run("retention", "supervise", number, as_user="supervisor")
+        destroyed = run("retention", "destroy", number, as_user="executor").stdout
+        assert "1 item(s) destroyed" in destroyed
+        (listed,) = here_and_there("retention", "batches", as_user="appraiser1")
+        assert (listed["number"], listed["status"]) == (number, "destroyed")
+        assert listed["executor"] == "executor" and listed["register_digest"]
+
+        hold = json.loads(run("hold", "place", str(second.id), "-m", "appeal", "--reference",
+                              "order 5", "--json", as_user="approver").stdout)  # fmt: skip
+        assert (hold["item"], hold["placed_by"]) == (str(second.id), "approver")
+        released = run("hold", "release", hold["id"][:8], "-m", "withdrawn", as_user="approver")
+        assert f"hold {hold['id']} released" in released.stdout
+        run("case", "open", "2026-9", "--title", "scuffle", as_user="custodian")
+        run("case", "attach", "2026-9", str(second.id), as_user="custodian")
+        run("case", "close", "2026-9", as_user="custodian")
+        flagged = json.loads(run("case", "flag", "2026-9", "litigation", "--json",
+                                 as_user="custodian").stdout)  # fmt: skip
+        assert flagged["flags"] == ["litigation"] and flagged["items"] == [str(second.id)]
+        shown = here_and_there("show", str(second.id), as_user="custodian")
+        assert shown["retention"]["retain_until"] is None  # permanent, by the case's flag
+        wrong = [run("case", "close", "2026-9", as_user="appraiser1", remote=remote, code=3)
+                 for remote in (False, True)]  # fmt: skip
+        assert wrong[0].stderr == wrong[1].stderr and "custodian" in wrong[1].stderr
+        host_only = run_cli(["--url", url, "retention", "register", number, "-o", "x.pdf"],
+                            env, v.root)  # fmt: skip
+        assert host_only.returncode == 2 and "work from any desk" in host_only.stderr
     audit = run_cli(["audit", "verify"], env, v.root)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     v.app.engine.dispose()

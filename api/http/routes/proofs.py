@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from api.http.convert import event_out
 from api.http.deps import SessionDep, require
@@ -136,6 +137,11 @@ def bundle_out(bundle: proofs.ProofBundle) -> ProofBundleOut:
 @router.get("/fixity", response_model=FixityOut, summary="Fixity schedule and alerts")
 def get_fixity(_: Auditor, session: SessionDep) -> FixityOut:
     """How many stored copies are ok, unchecked, failed or repaired; which are quarantined."""
+    return fixity_out(session)
+
+
+def fixity_out(session: Session) -> FixityOut:
+    """GET /fixity's document, and `evault fixity status --json`'s."""
     summary = fixity.summary(session)
     return FixityOut(
         by_status=summary.by_status,

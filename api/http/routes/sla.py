@@ -24,7 +24,7 @@ from ingest.compliance import compliance_report
 from ingest.compliance_files import render_pdf, write_csv
 from ingest.compliance_rule import MONTH_PATTERN
 from ingest.deadline import deadline_of
-from ingest.sla import sla_report
+from ingest.sla import StationSla, sla_report
 from vault.alerts import recent_alerts
 from vault.db import utcnow
 from vault.documents.fonts import register_cjk_font
@@ -63,7 +63,11 @@ def _hours(value: Any) -> float | None:
 def get_sla(_: Watcher, session: SessionDep, context: Context) -> list[StationSlaOut]:
     """Per station, every file not yet ingested (or ingested and not yet acknowledged) with
     how long it has waited by the vault's clock; ``overdue`` is past ingest_deadline_hours."""
-    report = sla_report(session, deadline=deadline_of(context.settings), now=utcnow())
+    return sla_out(sla_report(session, deadline=deadline_of(context.settings), now=utcnow()))
+
+
+def sla_out(report: list[StationSla]) -> list[StationSlaOut]:
+    """GET /sla's document, and `evault sla --json`'s."""
     return [
         StationSlaOut(
             station=s.station,
