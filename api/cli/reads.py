@@ -19,6 +19,7 @@ from api.http.copy_schemas import CopiesOut
 from api.http.gap_schemas import GapOut
 from api.http.retention_schemas import HoldOut, RetentionOut
 from api.http.schemas import AlertOut, CaseOut, EventOut, ItemOut, RequestOut
+from api.http.sla_schemas import StationSlaOut
 from vault.errors import InputRejected
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class Reads(Protocol):
     def gaps(self, *, device: str | None, explained_too: bool) -> list[GapOut]: ...
     def alerts(self, *, limit: int, open_only: bool = False) -> list[AlertOut]: ...
     def acknowledge(self, ref: str, *, reason: str) -> AlertOut: ...
+    def sla(self) -> list[StationSlaOut]: ...
 
 
 def reads(token: str) -> Reads:
@@ -225,6 +227,16 @@ class LocalReads:
                                      reason=reason)  # fmt: skip
             return AlertOut.model_validate(done, from_attributes=True)
 
+    def sla(self) -> list[StationSlaOut]:
+        from api.http.sla_schemas import sla_out
+        from ingest.deadline import deadline_of
+        from ingest.sla import sla_report
+        from vault.db import unit_of_work, utcnow
+
+        deadline = deadline_of(self.app.settings)
+        with unit_of_work(self.app.factory, read_only=True) as session:
+            return sla_out(sla_report(session, deadline=deadline, now=utcnow()), deadline)
+
 
 class RemoteReads:
     def __init__(self, url: str, token: str) -> None:
@@ -287,3 +299,6 @@ class RemoteReads:
     def acknowledge(self, ref: str, *, reason: str) -> AlertOut:
         answer = self.api.post(f"/alerts/{segment(ref)}/acknowledge", {"reason": reason})
         return AlertOut.model_validate(answer)
+
+    def sla(self) -> list[StationSlaOut]:
+        return TypeAdapter(list[StationSlaOut]).validate_python(self.api.get("/sla"))

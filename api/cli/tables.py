@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from api.cli.reads import ItemRecord
     from api.doctor import Check
     from api.http.schemas import EventOut, ItemOut
-    from ingest.deadline_rule import Deadline
-    from ingest.sla import StationSla
+    from api.http.sla_schemas import StationSlaOut
 
 _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
@@ -193,41 +192,48 @@ def copy_fields(record: ItemRecord, zone: str) -> dict[str, str]:
     return fields
 
 
-def sla_tables(report: list[StationSla], deadline: Deadline) -> list[Table]:
+def sla_tables(report: list[StationSlaOut]) -> list[Table]:
+    """`evault sla`, drawn from GET /sla's document (so the same on the host and at a desk)."""
     tables = []
     for station in report:
-        lat = station.latency
+        overdue = sum(1 for w in station.waiting if w.overdue)
         table = Table(
             title=(
                 f"station {station.station}: {len(station.waiting)} waiting,"
-                f" {len(station.overdue)} past the {human_age(deadline.limit)} deadline,"
-                f" {len(station.late)} ingested late; latency over {lat.count} item(s):"
-                f" p50 {human_age(lat.p50)} p90 {human_age(lat.p90)} p99 {human_age(lat.p99)}"
-                f" max {human_age(lat.max)}"
+                f" {overdue} past the {hours_for_people(station.deadline_hours)} deadline,"
+                f" {len(station.late)} ingested late; latency over {station.latency_count}"
+                f" item(s): p50 {hours_for_people(station.latency_p50_hours)}"
+                f" p90 {hours_for_people(station.latency_p90_hours)}"
+                f" p99 {hours_for_people(station.latency_p99_hours)}"
+                f" max {hours_for_people(station.latency_max_hours)}"
             )
         )
         for column in ("file", "state", "size", "waiting for", "overdue", "last error"):
             table.add_column(column, overflow="fold")
         for waiting in station.waiting:
             table.add_row(
-                waiting.rel_path,
+                waiting.file,
                 waiting.state,
                 human_size(waiting.size),
-                human_age(waiting.age),
+                hours_for_people(waiting.waiting_hours),
                 "YES" if waiting.overdue else "",
                 waiting.last_error or "",
             )
         for late in station.late:
             table.add_row(
                 late.name,
-                f"ingested late (item {late.item_id[:8]})",
+                f"ingested late (item {late.item[:8]})",
                 "",
-                human_age(late.latency),
+                hours_for_people(late.latency_hours),
                 "late",
                 "",
             )
         tables.append(table)
     return tables
+
+
+def hours_for_people(hours: float | None) -> str:
+    return "-" if hours is None else human_age(timedelta(hours=hours))
 
 
 def doctor_table(results: list[Check]) -> Table:

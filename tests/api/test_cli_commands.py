@@ -15,8 +15,8 @@ from sqlalchemy import select
 from api.http.gap_schemas import GapOut
 from api.http.proof_schemas import FixityOut, KeyOut
 from api.http.retention_schemas import DueItemOut, HoldOut
-from api.http.routes.sla import StationSlaOut
 from api.http.schemas import AlertOut, CaseOut, UserOut
+from api.http.sla_schemas import StationSlaOut
 from custody.admin.models import AdminEvent
 from ingest.runner import scan_all
 from retention import changes, holds

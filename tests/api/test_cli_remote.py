@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from custody.admin.log import check_admin_log
 from custody.admin.models import AdminEvent
+from ingest.runner import scan_all
 from retention import holds
 from tests.conftest import Vault, make_vault, put_clip
 from tests.serving import serving
@@ -90,6 +91,18 @@ def test_reads_give_the_same_json_here_and_from_another_desk(
                          reference="(2026) 01")  # fmt: skip
         raise_alert(session, key="test", kind="station_unreachable", level=AlertLevel.WARNING,
                     message="station-1 unreachable", details={"station": "station-1"})  # fmt: skip
+    (vault.station_dir / "waiting.mp4").write_bytes(b"still docking")
+    scan_all(vault.ingest_context())
+    wu = tokens["wu"]  # the 24-hour view is a custodian's (or an auditor's)
+    here, there = both(vault, url, wu, "sla")
+    for station in (*here, *there):  # the file waits a moment longer for the second command
+        assert 0 <= station["waiting"][0].pop("waiting_hours") < 1
+    assert here == there and [w["file"] for w in here[0]["waiting"]] == ["waiting.mp4"]
+    table_here, table_there = (
+        re.sub(r"\b\d+s\b", "Ns", evault(vault, *desk, "sla", "--token", wu).stdout)
+        for desk in ([], ["--url", url])
+    )
+    assert table_here == table_there and "waiting.mp4" in table_here
     for command in (["case", "list"], ["case", "show", "2026-117"], ["hold", "list"],
                     ["gaps", "--all"], ["alerts"]):  # fmt: skip
         here, there = both(vault, url, auditor, *command)

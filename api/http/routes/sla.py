@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParameter
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
@@ -18,13 +17,14 @@ from api.http.deps import SessionDep, app_context, require
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.retention_schemas import ReasonIn
 from api.http.schemas import AlertOut
+from api.http.sla_schemas import StationSlaOut, sla_out
 from config.settings import Settings
 from custody.admin.acts import ALERT_KEEPERS, acknowledge_alert
 from ingest.compliance import compliance_report
 from ingest.compliance_files import render_pdf, write_csv
 from ingest.compliance_rule import MONTH_PATTERN
 from ingest.deadline import deadline_of
-from ingest.sla import StationSla, sla_report
+from ingest.sla import sla_report
 from vault.alerts import recent_alerts
 from vault.db import utcnow
 from vault.documents.fonts import register_cjk_font
@@ -38,56 +38,12 @@ MEDIA = {"csv": "text/csv; charset=utf-8", "exceptions.csv": "text/csv; charset=
          "pdf": "application/pdf"}  # fmt: skip
 
 
-class WaitingOut(BaseModel):
-    file: str
-    state: str
-    size: int
-    waiting_hours: float
-    overdue: bool
-    last_error: str | None
-
-
-class StationSlaOut(BaseModel):
-    station: str
-    waiting: list[WaitingOut]
-    late_items: int
-    latency_p50_hours: float | None
-    latency_p99_hours: float | None
-
-
-def _hours(value: Any) -> float | None:
-    return None if value is None else round(value.total_seconds() / 3600, 3)
-
-
 @router.get("/sla", response_model=list[StationSlaOut], summary="Files waiting, by age")
 def get_sla(_: Watcher, session: SessionDep, context: Context) -> list[StationSlaOut]:
     """Per station, every file not yet ingested (or ingested and not yet acknowledged) with
     how long it has waited by the vault's clock; ``overdue`` is past ingest_deadline_hours."""
-    return sla_out(sla_report(session, deadline=deadline_of(context.settings), now=utcnow()))
-
-
-def sla_out(report: list[StationSla]) -> list[StationSlaOut]:
-    """GET /sla's document, and `evault sla --json`'s."""
-    return [
-        StationSlaOut(
-            station=s.station,
-            waiting=[
-                WaitingOut(
-                    file=w.rel_path,
-                    state=w.state,
-                    size=w.size,
-                    waiting_hours=_hours(w.age) or 0.0,
-                    overdue=w.overdue,
-                    last_error=w.last_error,
-                )
-                for w in s.waiting
-            ],
-            late_items=len(s.late),
-            latency_p50_hours=_hours(s.latency.p50),
-            latency_p99_hours=_hours(s.latency.p99),
-        )
-        for s in report
-    ]
+    deadline = deadline_of(context.settings)
+    return sla_out(sla_report(session, deadline=deadline, now=utcnow()), deadline)
 
 
 @router.get(
