@@ -94,7 +94,7 @@ def main_callback(
             "--url",
             envvar="EVAULT_URL",
             help="Work through this vault's HTTP API (e.g. https://vault.example:8400) with"
-            " your --token: list, show, custody, requests, request, approve, refuse, fetch,"
+            " your --token: list, show, custody, requests, request, approve, refuse, fetch, export,"
             " case and hold commands, the retention steps, gaps, alerts (and acknowledge).",
             show_default=False,
         ),

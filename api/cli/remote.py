@@ -73,13 +73,18 @@ class ApiClient:
         destruction deletes every copy and signs its register before it answers)."""
         return self._answer(lambda: self._client.post(path, json=body, timeout=timeout))
 
-    def download(self, path: str) -> tuple[int, str | None, Delivery]:
+    def download(
+        self, path: str, *, body: dict[str, Any] | None = None, timeout: float = TIMEOUT_S
+    ) -> tuple[int, str | None, Delivery]:
         """A delivery: its size, the SHA-256 the server states for it (RFC 9530 Repr-Digest,
-        hex), and its bytes as they arrive. Closing the iterator ends the transfer."""
+        hex), and its bytes as they arrive. Closing the iterator ends the transfer. With
+        ``body``, a POST of it (an export, which the server builds before it answers)."""
         import httpx
 
+        method = "GET" if body is None else "POST"
+        asked = self._client.build_request(method, path, json=body, timeout=timeout)
         try:
-            answer = self._client.send(self._client.build_request("GET", path), stream=True)
+            answer = self._client.send(asked, stream=True)
         except httpx.HTTPError as exc:
             raise Unavailable(f"the vault at {self.url} could not be reached: {exc}") from None
         if not answer.is_success:
@@ -123,6 +128,7 @@ class Delivery:
     def __init__(self, answer: httpx.Response, url: str) -> None:
         self._answer = answer
         self._url = url
+        self.headers = answer.headers
 
     def __iter__(self) -> Generator[bytes, None, None]:
         import httpx

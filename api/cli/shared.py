@@ -28,9 +28,9 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else UNWRAPPED)
 
 
 REMOTE_COMMANDS = (
-    "list, show, custody, requests, request, approve, refuse, fetch, case (list, show, open,"
-    " attach, close, flag), hold (list, place, release), retention (due, batches, appraise,"
-    " approve, refuse, supervise, destroy), gaps, sla, alerts and alerts acknowledge"
+    "list, show, custody, requests, request, approve, refuse, fetch, export (--zip), case (list,"
+    " show, open, attach, close, flag), hold (list, place, release), retention (due, batches,"
+    " appraise, approve, refuse, supervise, destroy), gaps, sla, alerts and alerts acknowledge"
 )
 _remote: dict[str, str] = {}
 

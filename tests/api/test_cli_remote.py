@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from custody.access.purposes import Purpose
 from custody.admin.log import check_admin_log
 from custody.admin.models import AdminEvent
+from ingest.renditions import render_pending
 from ingest.runner import scan_all
 from retention import holds
 from tests.conftest import Vault, make_vault, put_clip
+from tests.export.exporting import ask, decide, run_verifier
 from tests.serving import serving
 from vault import accounts
 from vault.alert_models import AlertLevel
@@ -269,3 +273,33 @@ def test_failures_have_the_same_exit_codes_from_another_desk(
     assert list(desk.iterdir()) == []
     gone = evault(vault, "--url", "http://127.0.0.1:9", "list", "--token", tokens["sun"])
     assert gone.returncode == 5 and "could not be reached" in gone.stderr
+
+
+def test_an_export_from_another_desk(served: tuple[Vault, str, dict[str, str]]) -> None:
+    """`evault export --url … --zip`: the vault builds the package and records it; the desk
+    gets one ZIP in a new file, checked against the digest the vault states, that the
+    recipient's verify.py accepts."""
+    vault, url, tokens = served
+    render_pending(vault.ingest_context())  # an export carries the standard rendition
+    first = vault.items()[0]
+    number = ask(vault, "li", Purpose.EXPORT, [first])
+    decide(vault, number)
+    out = vault.root / "case-117.zip"
+    li = ["--token", tokens["li"]]
+    plain = evault(vault, "--url", url, "export", number, "-o", str(out), *li)
+    assert plain.returncode == 2 and "--zip" in plain.stderr and not out.exists()
+    done = evault(vault, "--url", url, "export", number, "-o", str(out), "--zip", *li)
+    assert done.returncode == 0, done.stderr
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert digest in done.stdout and "export EXP-" in done.stdout
+    kinds = [e["kind"] for e in both(vault, url, tokens["sun"], "custody", first.id.hex)[0]]
+    assert "exported" in kinds and kinds[-1] == "export_packaged"
+    unpacked = vault.root / "unpacked"
+    with zipfile.ZipFile(out) as package:
+        package.extractall(unpacked)
+    (folder,) = unpacked.iterdir()
+    checked = run_verifier(folder)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    again = evault(vault, "--url", url, "export", number, "-o", str(out), "--zip", *li)
+    assert again.returncode == 3 and "never overwrites" in again.stderr
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest  # left as it was

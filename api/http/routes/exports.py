@@ -5,6 +5,8 @@ scattered packages)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -84,12 +86,15 @@ def export_response(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    with open(target, "rb") as made:  # the client checks what it receives against this
+        digest = hashlib.file_digest(made, "sha256").digest()
     return StreamingResponse(
         _streamed(target, folder, settings.chunk_size),
         media_type="application/zip",
         headers={
             "Content-Disposition": f'attachment; filename="{number}.zip"',
             "Content-Length": str(target.stat().st_size),
+            "Repr-Digest": f"sha-256=:{base64.b64encode(digest).decode()}:",  # RFC 9530
             "X-Export-Number": number,
         },
     )
