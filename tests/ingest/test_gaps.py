@@ -20,6 +20,7 @@ from vault import accounts
 from vault.db import unit_of_work
 from vault.errors import Conflict, InputRejected
 from vault.models import User
+from vault.moments import for_people
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 WINDOW, THRESHOLD = timedelta(minutes=30), timedelta(seconds=10)
@@ -77,6 +78,9 @@ def test_gaps_in_ingested_clips_are_listed_and_explained(vault: Vault, clip_dir:
     env = vault.env() | {"EVAULT_TOKEN": token}
     listed = run_cli(["gaps"], env, vault.root)
     assert listed.returncode == 0 and "UNEXPLAINED" in listed.stdout
+    # Instants in the one form for people, as `show` prints them (issue 22).
+    zone = vault.settings.display_timezone
+    assert for_people(by_name["clip1.mp4"].recorded_end, zone) in listed.stdout, listed.stdout
     before, after = by_name["clip1.mp4"].digest[:12], by_name["clip2.mp4"].digest[:12]
     done = run_cli(
         [

@@ -21,6 +21,7 @@ from tests.retention.conftest import ROLES, VaultClock, add_people, ingest_expir
 from tests.serving import serving
 from vault import accounts
 from vault.db import unit_of_work
+from vault.moments import for_people
 
 
 def _tokens(v: Vault) -> dict[str, str]:
@@ -53,6 +54,7 @@ def test_the_workflow_at_the_terminal(
     wait_until(max(first.retain_until, second.retain_until) + timedelta(seconds=1))  # type: ignore[type-var]
     due = cli("retention", "due")
     assert str(first.id) in due and str(second.id) in due and "no case" in due
+    assert for_people(first.retain_until, v.settings.display_timezone) in due  # one form
     keep_until = (datetime.now(UTC) + timedelta(days=400)).strftime("%Y-%m-%dT%H:%M:%SZ")
     appraised = cli(
         "retention", "appraise", "--destroy", str(first.id), "--keep", str(second.id),
