@@ -37,6 +37,15 @@ def token_prefix(secret: str) -> str:
     return secret[: len(TOKEN_PREFIX) + 6]
 
 
+# What issue_token makes: the prefix and 32 random bytes in URL-safe base64 (43 characters).
+TOKEN_SHAPE = re.compile(rf"{TOKEN_PREFIX}[A-Za-z0-9_-]{{43}}")
+
+
+def well_formed(secret: str) -> bool:
+    """Whether ``secret`` could be a token this vault issued (checked without the database)."""
+    return TOKEN_SHAPE.fullmatch(secret) is not None
+
+
 def token_hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 

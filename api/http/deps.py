@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from vault.accounts import authenticate, holding, token_prefix
+from vault.accounts import authenticate, holding, token_prefix, well_formed
 from vault.credential import current_token
 from vault.db import unit_of_work
 from vault.errors import NotAuthenticated
@@ -35,11 +35,17 @@ async def database_slot(
     their next step: the whole API stops (seen with 50 clients and a 15-connection pool).
     Waiting here holds neither a thread nor a connection.
     """
+    async with database_slots(request, context):
+        yield
+
+
+def database_slots(request: Request, context: AppContext) -> anyio.Semaphore:
+    """The app's bound on requests using the database at once (see database_slot)."""
     state = request.app.state
     if getattr(state, "database_slots", None) is None:  # made inside the running loop
         state.database_slots = anyio.Semaphore(context.settings.db_pool_size)
-    async with state.database_slots:
-        yield
+    slots: anyio.Semaphore = state.database_slots
+    return slots
 
 
 def db_session(
@@ -60,13 +66,24 @@ def db_session(
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
-def current_user(
-    session: SessionDep,
+async def bearer_secret(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> User:
+) -> str:
+    """The request's token, refused (401) when missing or not shaped like one of ours, before
+    any database work: a caller without a credential costs no connection and no thread."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("an `Authorization: Bearer <token>` header is required")
-    return authenticate(session, credentials.credentials)
+    if not well_formed(credentials.credentials):
+        raise NotAuthenticated("unknown token")  # as the lookup would say
+    return credentials.credentials
+
+
+Secret = Annotated[str, Depends(bearer_secret)]
+
+
+def current_user(secret: Secret, session: SessionDep) -> User:
+    # ``secret`` first: FastAPI resolves it before the session, so a refusal opens none.
+    return authenticate(session, secret)
 
 
 def _holding(user: User, wanted: frozenset[Role]) -> User:
@@ -106,10 +123,10 @@ def require_without_write_lock(*roles: Role) -> Callable[..., Awaitable[User]]:
     wanted = frozenset(roles)
 
     def authenticated(
+        secret: Secret,
         session: Annotated[Session, Depends(read_only_session, scope="function")],
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> User:
-        return _holding(current_user(session, credentials), wanted)
+        return _holding(current_user(secret, session), wanted)
 
     # async, as in ``require``: the credential set here reaches the route's thread.
     async def dependency(

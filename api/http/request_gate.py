@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.context import AppContext
 from api.http.problems import PROBLEM_JSON, TYPE_BASE
 from api.web.guard import policy as console_policy
-from vault.accounts import authenticate
+from vault.accounts import authenticate, well_formed
 from vault.db import unit_of_work
 from vault.errors import NotAuthenticated
 from vault.signin import COOKIE, current_session
@@ -85,6 +85,8 @@ class RequestGate:
         scheme, _, secret = (header or b"").decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return self._no_session(cookies)
+        if not well_formed(secret.strip()):
+            return "unknown token"  # as the lookup would say, without one
         try:
             with unit_of_work(self.context().factory, read_only=True) as session:
                 authenticate(session, secret.strip())

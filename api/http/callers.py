@@ -1,0 +1,81 @@
+"""Who is calling, for the routes that need no more than that (``/health``): a token looked up
+once is remembered for a second, so a load balancer or a monitor polling many times a second
+costs the database nothing, and a revoked token or a disabled user is refused within a
+second. Routes that act on evidence still authenticate in their own unit of work
+(api.http.deps.require), with the ORM user their services need."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.context import AppContext
+from api.http.deps import Secret, app_context, database_slots
+from vault.accounts import authenticate, token_hash
+from vault.db import unit_of_work
+from vault.errors import AccessDenied
+from vault.roles import Role
+
+REMEMBERED_S = 1.0  # how long a looked-up token is trusted without looking again
+MAX_REMEMBERED = 4096
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: uuid.UUID
+    username: str
+    roles: frozenset[str]
+
+
+class TokenCache:
+    """Token hash -> the caller and when the entry was made; per process, bounded."""
+
+    def __init__(self, ttl: float = REMEMBERED_S, size: int = MAX_REMEMBERED) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[bytes, tuple[float, Caller]] = {}
+
+    def get(self, secret: str) -> Caller | None:
+        found = self._entries.get(token_hash(secret))
+        if found is None or time.monotonic() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def put(self, secret: str, caller: Caller) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()  # bounded: a flood of distinct tokens cannot grow it
+        self._entries[token_hash(secret)] = (time.monotonic(), caller)
+
+
+def _look_up(context: AppContext, secret: str) -> Caller:
+    with unit_of_work(context.factory, read_only=True) as session:
+        user = authenticate(session, secret)
+        return Caller(user.id, user.username, frozenset(user.roles))
+
+
+def known_caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting a caller holding one of ``roles``; the database is asked at most
+    once a second per token (and per worker), on its own short unit of work."""
+    wanted = frozenset(r.value for r in roles)
+
+    async def dependency(
+        secret: Secret, request: Request, context: Annotated[AppContext, Depends(app_context)]
+    ) -> Caller:
+        cache: TokenCache = getattr(request.app.state, "token_cache", None) or TokenCache()
+        request.app.state.token_cache = cache
+        caller = cache.get(secret)
+        if caller is None:
+            async with database_slots(request, context):
+                caller = await run_in_threadpool(_look_up, context, secret)
+            cache.put(secret, caller)
+        if not caller.roles & wanted:
+            names = ", ".join(sorted(wanted))
+            raise AccessDenied(f"this needs one of the roles: {names}")
+        return caller
+
+    return dependency

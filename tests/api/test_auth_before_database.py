@@ -1,0 +1,72 @@
+"""A caller without a well-formed token is refused before any database work (issue 23): no
+connection is taken from the pool for it, on any route. /health remembers a token for a second
+and its alerts for five, so a monitor polling it costs the database nothing, and a revoked
+token is still refused within a second."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from tests.api.conftest import Api
+from tests.api.test_http import ROLE_MATRIX, sample_request
+from vault import accounts
+from vault.db import unit_of_work
+
+WITHOUT = {
+    "no header": {},
+    "another scheme": {"Authorization": "Basic YWRtaW46YWRtaW4="},
+    "not one of ours": {"Authorization": "Bearer evt_short"},
+    "not a token at all": {"Authorization": "Bearer " + "x" * 47},
+}
+
+
+@contextmanager
+def checkouts(api: Api) -> Iterator[list[int]]:
+    """How many connections the vault's pool hands out inside the block."""
+    taken = [0]
+
+    def count(*_: object) -> None:
+        taken[0] += 1
+
+    engine = api.vault.app.engine
+    event.listen(engine, "checkout", count)
+    try:
+        yield taken
+    finally:
+        event.remove(engine, "checkout", count)
+
+
+@pytest.mark.parametrize("credential", sorted(WITHOUT))
+def test_a_missing_or_malformed_credential_takes_no_connection(api: Api, credential: str) -> None:
+    routes = sorted(r for r in ROLE_MATRIX if r != ("GET", "/openapi.json"))
+    requests = [(method, *sample_request(api, method, path)) for method, path in routes]
+    with checkouts(api) as taken:
+        for method, url, body in requests:
+            answer = api.client.request(method, url, json=body, headers=WITHOUT[credential])
+            assert answer.status_code == 401, (method, url, answer.text)
+            assert answer.headers["content-type"].startswith("application/problem+json")
+    assert taken == [0], f"{taken[0]} connection(s) taken for refused callers"
+
+
+def test_health_remembers_a_token_for_a_second_and_forgets_a_revoked_one(api: Api) -> None:
+    with unit_of_work(api.vault.app.factory) as session:
+        accounts.add_user(session, username="monitor", roles=["auditor"])
+        issued = accounts.issue_token(session, username="monitor")
+        secret, prefix = issued.secret, issued.token.prefix
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.client.get("/health", headers=headers).status_code == 200
+    with checkouts(api) as taken:
+        for _ in range(20):
+            assert api.client.get("/health", headers=headers).status_code == 200
+    assert taken == [0]  # the token and the alerts, both remembered
+
+    with unit_of_work(api.vault.app.factory) as session:
+        accounts.revoke_token(session, prefix)
+    time.sleep(1.1)
+    refused = api.client.get("/health", headers=headers)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
