@@ -98,18 +98,8 @@ def bare_served(work: Path, workers: int) -> Iterator[str]:
         env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=work,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/bare")
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    with answering(server, f"http://127.0.0.1:{port}", "/bare", {}) as base:
         yield base
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
 
 
 @contextlib.contextmanager
@@ -125,11 +115,20 @@ def served(work: Path, token: str, workers: int) -> Iterator[str]:
         [sys.executable, "-m", "api.cli.main", "serve"], env=env, cwd=work,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {token}"}
+    with answering(server, f"http://127.0.0.1:{port}", "/health", headers) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def answering(
+    server: subprocess.Popen[bytes], base: str, path: str, headers: dict[str, str]
+) -> Iterator[str]:
+    """``base`` once ``path`` answers (up to 20 s); the server is stopped after."""
     try:
         for _ in range(100):
             try:
-                httpx.get(f"{base}/health", headers={"Authorization": f"Bearer {token}"})
+                httpx.get(f"{base}{path}", headers=headers)
                 break
             except httpx.TransportError:
                 time.sleep(0.2)

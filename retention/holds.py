@@ -3,7 +3,6 @@ active hold blocks destruction; the stores carry a legal hold while one is activ
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from retention.ends import push_to_stores
 from retention.models import LegalHold
 from vault.db import utcnow
 from vault.errors import Conflict, InputRejected, NotFound
+from vault.id_prefix import one_by_prefix
 from vault.items import find_item
 from vault.models import EvidenceItem, ItemStatus, User
 from vault.stores.factory import Stores
@@ -48,16 +48,9 @@ def place_hold(
 
 def find_hold(session: Session, ref: str) -> LegalHold:
     """A hold by its id or a unique prefix of it (at least 6 hex digits), as items are found."""
-    wanted = ref.strip().lower().replace("-", "")
-    if not re.fullmatch(r"[0-9a-f]{6,32}", wanted):
-        raise InputRejected(f"{ref!r} is not a hold id: give its id or at least 6 hex digits of it")
     # Holds are few (one per court order): matching their ids here works on every database.
-    found = [i for i in session.execute(select(LegalHold.id)).scalars() if i.hex.startswith(wanted)]
-    if not found:
-        raise NotFound(f"no legal hold {ref!r}")
-    if len(found) > 1:
-        raise Conflict(f"{len(found)} holds start {ref!r}; give more of the id")
-    hold = session.get(LegalHold, found[0])
+    ids = session.execute(select(LegalHold.id)).scalars()
+    hold = session.get(LegalHold, one_by_prefix(ids, ref, what="legal hold"))
     assert hold is not None
     return hold
 

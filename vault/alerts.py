@@ -4,7 +4,6 @@ dispatcher (vault.webhook); it only flushes, so the alert commits with its cause
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from vault.alert_models import Alert, AlertLevel
 from vault.db import utcnow
 from vault.errors import Conflict, InputRejected, NotFound
+from vault.id_prefix import one_by_prefix
 
 log = logging.getLogger("evault.alerts")
 # A detail named like a LogRecord attribute would make logging raise; such details still
@@ -74,16 +74,9 @@ def find_alert(session: Session, ref: str) -> Alert:
         if alert is None:
             raise NotFound(f"no alert {ref!r}")
         return alert
-    prefix = wanted.replace("-", "")
-    if not re.fullmatch(r"[0-9a-f]{6,32}", prefix):
-        raise InputRejected(f"{ref!r} is not an alert id: give its id or at least 6 hex digits")
     open_ids = session.execute(select(Alert.id).where(Alert.acknowledged_at.is_(None))).scalars()
-    found = [i for i in open_ids if i.hex.startswith(prefix)]
-    if not found:
-        raise NotFound(f"no open alert {ref!r} (an acknowledged one is found by its full id)")
-    if len(found) > 1:
-        raise Conflict(f"{len(found)} open alerts start {ref!r}; give more of the id")
-    alert = session.get(Alert, found[0])
+    missing = f"no open alert {ref!r} (an acknowledged one is found by its full id)"
+    alert = session.get(Alert, one_by_prefix(open_ids, ref, what="open alert", missing=missing))
     assert alert is not None
     return alert
 

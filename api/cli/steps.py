@@ -15,7 +15,6 @@ from api.cli import shared
 from api.cli.remote import ApiClient, segment
 from api.http.retention_schemas import BatchOut, DestructionOut, DueItemOut, HoldOut
 from api.http.schemas import CaseOut
-from vault.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -237,14 +236,12 @@ class RemoteSteps:
     def release_hold(self, ref: str, *, reason: str) -> HoldOut:
         # The API lists the active holds, the only ones that can be released: the prefix is
         # matched among them as the host matches it among all.
-        wanted = ref.strip().lower().replace("-", "")
+        from vault.id_prefix import one_by_prefix
+
         active = TypeAdapter(list[HoldOut]).validate_python(self.api.get("/holds"))
-        found = [h for h in active if h.id.hex.startswith(wanted)] if len(wanted) >= 6 else []
-        if not found:
-            raise NotFound(f"no active legal hold {ref!r}")
-        if len(found) > 1:
-            raise Conflict(f"{len(found)} holds start {ref!r}; give more of the id")
-        answer = self.api.post(f"/holds/{found[0].id}/release", {"reason": reason})
+        chosen = one_by_prefix((h.id for h in active), ref, what="legal hold",
+                               missing=f"no active legal hold {ref!r}")  # fmt: skip
+        answer = self.api.post(f"/holds/{chosen}/release", {"reason": reason})
         return HoldOut.model_validate(answer)
 
     def open_case(self, number: str, *, title: str, flags: list[CaseFlag]) -> CaseOut:

@@ -75,7 +75,7 @@ def test_cases_holds_and_their_json(vault: Vault, clip_dir: Path) -> None:
     assert again.returncode == 3 and "was released" in again.stderr
     bad = run_cli(["hold", "release", "../etc", "-m", "x", "--token", token],
                   vault.env(), vault.root)  # fmt: skip
-    assert bad.returncode == 2 and "not a hold id" in bad.stderr
+    assert bad.returncode == 2 and "not a legal hold id" in bad.stderr
 
 
 def test_users_tokens_and_keys_at_the_host(vault: Vault) -> None:
