@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from vault.db import utcnow
 from vault.errors import AccessDenied, Conflict, InputRejected, NotAuthenticated, NotFound
@@ -190,8 +190,11 @@ def revoke_token(session: Session, prefix: str) -> ApiToken:
 
 def authenticate(session: Session, secret: str, *, now: datetime | None = None) -> User:
     """The user a bearer token belongs to; every refusal says why, without echoing it."""
+    # The holder in the same statement: every authenticated request asks this (issue 23).
     token = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == token_hash(secret))
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == token_hash(secret))
     ).scalar_one_or_none()
     if token is None:
         raise NotAuthenticated("unknown token")

@@ -76,7 +76,11 @@ def find_alert(session: Session, ref: str) -> Alert:
         return alert
     open_ids = session.execute(select(Alert.id).where(Alert.acknowledged_at.is_(None))).scalars()
     missing = f"no open alert {ref!r} (an acknowledged one is found by its full id)"
-    alert = session.get(Alert, one_by_prefix(open_ids, ref, what="open alert", missing=missing))
+    try:
+        chosen = one_by_prefix(open_ids, ref, what="open alert", missing=missing)
+    except InputRejected as exc:  # a reference that can name no alert names none (as items)
+        raise NotFound(str(exc)) from None
+    alert = session.get(Alert, chosen)
     assert alert is not None
     return alert
 

@@ -111,7 +111,13 @@ def get_alerts(
 def post_acknowledge(
     user: Keeper,
     session: SessionDep,
-    alert: Annotated[str, PathParameter(description="The alert's id, or 6+ hex digits of it.")],
+    alert: Annotated[
+        str,
+        PathParameter(
+            description="The alert's id, or 6+ hex digits of it.",
+            pattern=r"^[0-9a-fA-F-]{6,36}$",
+        ),
+    ],
     body: ReasonIn,
 ) -> AlertOut:
     """Say the alert has been seen to and what was done (custodian or admin). Recorded in
