@@ -65,7 +65,11 @@ def chromium() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the
+# test process's main thread while it is open, and a test that the same xdist worker takes
+# next from another module (--dist=worksteal) and signs a PDF (pyHanko's asyncio.run) would
+# fail with "asyncio.run() cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
