@@ -38,7 +38,7 @@ def test_an_audit_from_the_page_shows_progress_and_ends_with_a_signed_report(
         write(factory, run_id, **values)  # type: ignore[arg-type]
         if "items_done" in values and "status" not in values:
             seen.append((int(values["items_done"]), int(values["bytes_done"])))  # type: ignore[call-overload]
-            time.sleep(0.6)
+            time.sleep(2.0)  # long enough for a second person to sign in, on a loaded CI
 
     monkeypatch.setattr(audit_runs, "_write", slow_write)
 
