@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 # tests/vault/test_migrations.py, so a new migration cannot be added without it. It lets a
 # database that is already current be recognised without loading Alembic and every script
 # (a third of a second on each `evault` command against the embedded database).
-HEAD = "0022"
+HEAD = "0023"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -71,6 +71,7 @@ def append_event(
         data=data,
         prev_hash=prev_hash,
         entry_hash=digest,
+        canonical=canonical,
     )
     session.add(event)
     record_leaf(session, seq=seq, canonical=canonical)  # the leaf is the same canonical bytes

@@ -21,10 +21,12 @@ from custody.log.append import LOG_HEAD_ID
 from custody.log.chain_check import EntryRow, Finding, HeadRow, LogChecker
 from custody.log.checkpoints import WitnessFile, all_checkpoints
 from custody.log.kinds import EventKind
+from custody.log.log_scan import scan_log
 from custody.log.models import ChainHead, CustodyEvent, LogHead
 from custody.log.signed_note import CheckpointBody, parse_checkpoint, split_note
 from custody.log.tree_audit import (
     KeptNote,
+    RecomputedTree,
     TreeRecomputer,
     check_checkpoints,
     kept_checkpoints,
@@ -76,14 +78,16 @@ def _stream_entries(session: Session) -> Iterator[EntryRow]:
     # and never held whole.
     e = CustodyEvent
     rows = session.execute(
-        select(e.seq, e.item_id, e.kind, e.actor, e.at, e.reason, e.data, e.prev_hash, e.entry_hash)
+        select(e.seq, e.item_id, e.kind, e.actor, e.at, e.reason, e.data, e.prev_hash,
+               e.entry_hash, e.canonical)
         .order_by(e.seq)
         .execution_options(yield_per=20_000)
-    )
-    for seq, item_id, kind, actor, at, reason, data, prev, digest in rows:
+    )  # fmt: skip
+    for seq, item_id, kind, actor, at, reason, data, prev, digest, stored in rows:
         yield EntryRow(
-            seq, item_id, kind, actor, at, reason, dict(data), bytes(prev), bytes(digest)
-        )
+            seq, item_id, kind, actor, at, reason, dict(data), bytes(prev), bytes(digest),
+            None if stored is None else bytes(stored),
+        )  # fmt: skip
 
 
 # The entries the per-item checks read: the first ingested and sealed, the last rendition.
@@ -95,6 +99,12 @@ STORED_BY = {"sealed": EventKind.SEALED.value, "access": EventKind.ACCESS_COPY_S
 # Only the last of these matters: the rendition in use, the retention end now, the destruction.
 RETENTION_KINDS = frozenset({EventKind.RETENTION_SET.value, EventKind.RETENTION_EXTENDED.value})
 LATEST_ONLY = RETENTION_KINDS | {EventKind.RENDITION_MADE.value, EventKind.DESTROYED.value}
+# Every kind _keep_notable looks at: the only entries a scan of the log hands back whole.
+NOTABLE_KINDS = (
+    NOTABLE_FIRST
+    | LATEST_ONLY
+    | {EventKind.REPAIRED.value, EventKind.HOLD_PLACED.value, EventKind.HOLD_RELEASED.value}
+)
 
 
 def _keep_notable(notable: dict[uuid.UUID, list[EntryRow]], row: EntryRow) -> None:
@@ -340,10 +350,15 @@ def audit(
     tsa_roots: list[x509.Certificate] | None = None,
     chunk_size: int = 1024 * 1024,
     progress: ProgressHook | None = None,
+    recompute: bool = False,
+    processes: int | None = None,
 ) -> AuditReport:
     """Everything invariant 4 promises, from raw rows and bytes. ``sample`` re-hashes the
     objects of that many randomly chosen items instead of all; ``witness`` is a checkpoint
-    kept outside the vault that the log must still extend."""
+    kept outside the vault that the log must still extend. The log is checked from each
+    entry's stored bytes (custody.log.log_scan, over ``processes``); ``recompute``
+    re-canonicalises every entry from its columns instead, the slow reference that also
+    proves every stored form canonical."""
     # The whole log is always checked: a chain can only be trusted in the context of the
     # global seq and the log head, even when one item is asked about.
     heads = {
@@ -353,21 +368,14 @@ def audit(
     log_head = session.get(LogHead, LOG_HEAD_ID)
     log_size = log_head.last_seq if log_head else 0
     kept = kept_checkpoints(stores.sealed)
-    tree = TreeRecomputer(sizes_to_recompute(session, witness, kept) | {log_size})
-    checker = LogChecker(on_leaf=tree.feed)
-    by_item: dict[uuid.UUID, list[EntryRow]] = {}
-    for row in _stream_entries(session):
-        checker.feed(row)
-        _keep_notable(by_item, row)
-    findings = checker.finish(
-        heads,
-        log_last_seq=log_head.last_seq if log_head else -1,
-        log_last_hash=bytes(log_head.last_hash) if log_head else b"",
+    sizes = sizes_to_recompute(session, witness, kept) | {log_size}
+    findings, tree, entries, by_item = _check_log(
+        session, heads, log_head, sizes, recompute=recompute, processes=processes
     )
     if log_head is None:
         findings.append(Finding(None, None, "custody log head row is missing"))
     signed = check_checkpoints(
-        session, tree.tree, log_size, sealed=stores.sealed, witness=witness, tsa_roots=tsa_roots,
+        session, tree, log_size, sealed=stores.sealed, witness=witness, tsa_roots=tsa_roots,
         kept=kept,
     )  # fmt: skip
     findings.extend(signed.findings)
@@ -415,9 +423,40 @@ def audit(
         if progress is not None:
             progress(item, 2 * item.size)
     return AuditReport(
-        len(items), checker.entries, rehashed, findings, signed.count, signed.covered,
+        len(items), entries, rehashed, findings, signed.count, signed.covered,
         len(admin.heads),
     )  # fmt: skip
+
+
+def _check_log(
+    session: Session,
+    heads: dict[uuid.UUID, HeadRow],
+    log_head: LogHead | None,
+    sizes: set[int],
+    *,
+    recompute: bool,
+    processes: int | None,
+) -> tuple[list[Finding], RecomputedTree, int, dict[uuid.UUID, list[EntryRow]]]:
+    """Every entry, chain and head, the tree at ``sizes``, and each item's notable entries."""
+    log_last_seq = log_head.last_seq if log_head else -1
+    log_last_hash = bytes(log_head.last_hash) if log_head else b""
+    by_item: dict[uuid.UUID, list[EntryRow]] = {}
+    if recompute:
+        recomputer = TreeRecomputer(sizes)
+        checker = LogChecker(on_leaf=recomputer.feed)
+        for row in _stream_entries(session):
+            checker.feed(row)
+            _keep_notable(by_item, row)
+        findings = checker.finish(heads, log_last_seq=log_last_seq, log_last_hash=log_last_hash)
+        return findings, recomputer.tree, checker.entries, by_item
+    scan = scan_log(
+        session, heads, log_last_seq=log_last_seq, log_last_hash=log_last_hash, sizes=sizes,
+        notable_kinds=NOTABLE_KINDS, processes=processes,
+    )  # fmt: skip
+    by_item = {item: [] for item in scan.items}
+    for row in scan.notable:
+        _keep_notable(by_item, row)
+    return scan.findings, scan.tree, scan.entries, by_item
 
 
 def _admin_against_checkpoints(

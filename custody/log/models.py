@@ -1,4 +1,5 @@
-"""Custody log rows. Hashes are recomputed from these columns on verification."""
+"""Custody log rows. Verification hashes each entry's stored canonical bytes and compares them
+with these columns (or re-canonicalises the columns, custody.log.chain_check)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class CustodyEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     entry_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # The exact RFC 8785 bytes entry_hash was computed from, kept so that an audit hashes
+    # and parses them instead of re-canonicalising. NULL only for an entry written before
+    # they were kept whose columns no longer hash to entry_hash (migration 0023).
+    canonical: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class LogHead(Base):

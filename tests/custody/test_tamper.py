@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
-from custody.log.models import CustodyEvent
+from custody.log.canonical import chain_hash
+from custody.log.models import ChainHead, CustodyEvent, LogHead
 from ingest.renditions import render_pending
 from tests.conftest import Vault, put_clip, run_cli
+from tests.custody.verdicts import verdicts_agree
 from vault.db import unit_of_work
 from vault.models import EvidenceItem, Rendition
 from vault.stores.filesystem import FilesystemStore
@@ -51,6 +54,8 @@ def flip_byte(path: str, offset: int = 1000) -> None:
 
 
 def verify_fails_naming(vault: Vault, item_id: str, *expected: str) -> str:
+    named = verdicts_agree(vault)  # from the stored bytes as from the re-canonicalised columns
+    assert uuid.UUID(item_id) in {item for item, _ in named}
     result = run_cli(["verify"], vault.env(), vault.root)
     assert result.returncode == 1, result.stdout + result.stderr
     fail_lines = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
@@ -61,6 +66,7 @@ def verify_fails_naming(vault: Vault, item_id: str, *expected: str) -> str:
 
 
 def test_untampered_vault_verifies(ingested: Vault) -> None:
+    assert verdicts_agree(ingested) == set()
     result = run_cli(["verify"], ingested.env(), ingested.root)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK 3 item(s), 12 custody entries" in result.stdout
@@ -193,3 +199,30 @@ def test_item_marked_destroyed_without_a_destruction(ingested: Vault) -> None:
     verify_fails_naming(
         ingested, str(item.id), "item row says destroyed but its chain has no destroyed entry"
     )
+
+
+def test_edited_stored_bytes_of_an_entry(ingested: Vault) -> None:
+    """The insider edits the bytes kept for an entry and leaves its columns and hashes."""
+    item = ingested.items()[1]
+    seq = item_entries(ingested, item.id.hex)[1]
+    with unit_of_work(ingested.app.factory) as session:
+        event = session.get(CustodyEvent, seq)
+        assert event is not None and event.canonical is not None
+        event.canonical = event.canonical.replace(b'"actor":"', b'"actor":"X')
+    verify_fails_naming(ingested, str(item.id), f"entry seq {seq}", "was altered")
+
+
+def test_entry_stored_in_a_form_that_is_not_canonical(ingested: Vault) -> None:
+    """Bytes that parse to the entry's own columns and carry a matching hash, chain head and
+    log head, but are not RFC 8785: only a writer outside the vault makes them."""
+    with unit_of_work(ingested.app.factory) as session:
+        event = session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq.desc())).first()
+        assert event is not None and event.canonical is not None
+        event.canonical = event.canonical.replace(b'"actor":', b'"actor": ')
+        event.entry_hash = chain_hash(prev_hash=event.prev_hash, canonical=event.canonical)
+        head, log_head = session.get(ChainHead, event.item_id), session.get(LogHead, 1)
+        assert head is not None and log_head is not None
+        head.head_hash = log_head.last_hash = event.entry_hash
+        item, seq = event.item_id, event.seq
+    assert verdicts_agree(ingested) == {(item, seq)}
+    verify_fails_naming(ingested, str(item), f"entry seq {seq}")

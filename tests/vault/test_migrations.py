@@ -1,5 +1,5 @@
-"""The migrations build exactly the models' schema, and 0007 builds the Merkle tree of a log
-written before it (SQLite and PostgreSQL)."""
+"""The migrations build exactly the models' schema; 0007 builds the Merkle tree of a log
+written before it and 0023 its entries' canonical bytes (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 import custody.admin.models  # noqa: F401 - every model in the metadata, as in migrations/env.py
 import ingest.models  # noqa: F401
+from custody.log.canonical import canonical_bytes, chain_hash, event_document
 from custody.log.merkle import root_from_leaves
 from custody.log.merkle_store import stored_root
-from custody.log.models import LogHead
+from custody.log.models import CustodyEvent, LogHead
 from custody.log.proof_models import MerkleNode
 from migrations import HEAD, alembic_config, is_current, recorded_revision, upgrade
 from tests.conftest import Vault, put_clip, run_cli
+from tests.custody.verdicts import verdicts_agree
 from vault.db import Base, unit_of_work
 
 
@@ -64,3 +66,35 @@ def test_0007_builds_the_tree_of_an_existing_log(vault: Vault, clip_dir: Path) -
     assert root_from_leaves(bytes(h) for h in leaves) == (12, before)
     result = run_cli(["audit", "verify"], vault.env(), vault.root)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_0023_keeps_the_canonical_bytes_of_entries_written_before_it(
+    vault: Vault, clip_dir: Path
+) -> None:
+    """Existing entries get the bytes their hash was computed from; an entry already edited
+    gets none (the migration never stores bytes its hash contradicts), and the audit names it."""
+    for n in range(2):
+        put_clip(clip_dir, n, vault.station_dir / "CAM1" / f"clip{n}.mp4")
+    vault.ingest()
+    command.downgrade(alembic_config(vault.app.engine), "0022")
+    with vault.app.engine.begin() as connection:
+        connection.execute(text("UPDATE custody_event SET actor = 'somebody else' WHERE seq = 3"))
+    upgrade(vault.app.engine)
+    with unit_of_work(vault.app.factory) as session:
+        events = session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq)).all()
+        assert len(events) == 8
+        for event in events:
+            if event.seq == 3:
+                assert event.canonical is None
+                continue
+            document = event_document(
+                seq=event.seq, item=event.item_id, kind=event.kind, actor=event.actor,
+                at=event.at, reason=event.reason, data=event.data,
+            )  # fmt: skip
+            assert event.canonical == canonical_bytes(document)
+            assert chain_hash(prev_hash=event.prev_hash, canonical=event.canonical) == (
+                event.entry_hash
+            )
+        edited = next(e for e in events if e.seq == 3)
+    # The entry, and the stored Merkle leaf its edited columns no longer hash to.
+    assert verdicts_agree(vault) == {(edited.item_id, 3), (None, None)}
