@@ -46,9 +46,10 @@ delivery route, which records a custody event before the first byte.
 STATIC = Path(__file__).parent.parent / "web" / "static"
 
 
-def refuse_nul_parameters(request: Request) -> None:
+async def refuse_nul_parameters(request: Request) -> None:
     """No NUL in a query or path parameter, as in bodies: PostgreSQL text cannot hold one, and
-    the answer must not depend on the database (SQLite would search for it)."""
+    the answer must not depend on the database (SQLite would search for it). async: a pure
+    check, run on the event loop rather than a worker thread."""
     texts = [*request.query_params.keys(), *request.query_params.values()]
     texts += [str(value) for value in request.path_params.values()]
     if any("\x00" in text for text in texts):

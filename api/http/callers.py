@@ -1,8 +1,9 @@
-"""Who is calling, for the routes that need no more than that (``/health``): a token looked up
-once is remembered for a second, so a load balancer or a monitor polling many times a second
-costs the database nothing, and a revoked token or a disabled user is refused within a
-second. Routes that act on evidence still authenticate in their own unit of work
-(api.http.deps.require), with the ORM user their services need."""
+"""Who is calling, for the routes that need no more than that (``/health``, and the two
+hottest reads: an item and its custody chain): a token looked up once is remembered for a
+second, so a client polling many times a second costs the database one look-up a second, and
+a revoked token or a disabled user is refused within a second. Routes that act on evidence
+still authenticate in their own unit of work (api.http.deps.require), with the ORM user
+their services need."""
 
 from __future__ import annotations
 
@@ -10,18 +11,21 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
 from api.http.deps import Secret, app_context, database_slots
-from vault.accounts import authenticate, token_hash
+from vault.accounts import authenticate, token_hash, token_prefix
+from vault.credential import current_token
 from vault.db import unit_of_work
 from vault.errors import AccessDenied
 from vault.roles import Role
 
+T = TypeVar("T")
 REMEMBERED_S = 1.0  # how long a looked-up token is trusted without looking again
 MAX_REMEMBERED = 4096
 
@@ -76,6 +80,29 @@ def known_caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         if not caller.roles & wanted:
             names = ", ".join(sorted(wanted))
             raise AccessDenied(f"this needs one of the roles: {names}")
+        current_token.set(token_prefix(secret))  # as api.http.deps.require does
         return caller
 
+    dependency.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
     return dependency
+
+
+def read_once(
+    request: Request,
+    context: AppContext,
+    read: Callable[[Session, str], T],
+    reference: str,
+) -> Awaitable[T]:
+    """``read`` in a read-only unit of work, all of it in one worker-thread call (the
+    database slot taken first, as for every route)."""
+
+    async def run() -> T:
+        async with database_slots(request, context):
+            return await run_in_threadpool(_in_unit, context, read, reference)
+
+    return run()
+
+
+def _in_unit(context: AppContext, read: Callable[[Session, str], T], reference: str) -> T:
+    with unit_of_work(context.factory, read_only=True) as session:
+        return read(session, reference)

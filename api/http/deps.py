@@ -20,7 +20,8 @@ from vault.models import Role, User
 bearer = HTTPBearer(auto_error=False, description="An API token from `evault token issue`.")
 
 
-def app_context(request: Request) -> AppContext:
+async def app_context(request: Request) -> AppContext:
+    # async: FastAPI would run a plain function on a worker thread, a hand-off per request.
     context: AppContext = request.app.state.context
     return context
 

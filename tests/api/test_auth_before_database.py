@@ -12,10 +12,13 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from api.http.convert import event_out, item_out
+from custody.log.append import events_for
 from tests.api.conftest import Api
 from tests.api.test_http import ROLE_MATRIX, sample_request
 from vault import accounts
 from vault.db import unit_of_work
+from vault.items import find_item
 
 WITHOUT = {
     "no header": {},
@@ -69,4 +72,44 @@ def test_health_remembers_a_token_for_a_second_and_forgets_a_revoked_one(api: Ap
         accounts.revoke_token(session, prefix)
     time.sleep(1.1)
     refused = api.client.get("/health", headers=headers)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+
+
+def test_the_hottest_reads_take_one_connection_each_and_forget_a_revoked_token(
+    api: Api,
+) -> None:
+    """An item and its custody chain: the caller remembered for a second, the read in one unit
+    of work (one connection); the answers are those of the ORM path, and a prefix still works."""
+    item = api.vault.items()[0]
+    headers = api.as_role("investigator")
+    by_id = api.client.get(f"/items/{item.id}", headers=headers)
+    chain = api.client.get(f"/items/{item.id}/custody", headers=headers)
+    assert by_id.status_code == chain.status_code == 200
+    with checkouts(api) as taken:
+        for _ in range(10):
+            assert api.client.get(f"/items/{item.id}", headers=headers).json() == by_id.json()
+            assert api.client.get(f"/items/{item.id}/custody", headers=headers).json() == (
+                chain.json()
+            )
+    assert taken == [20]
+    assert api.client.get(f"/items/{item.id.hex[:8]}", headers=headers).json() == by_id.json()
+    assert api.client.get(f"/items/{item.digest[:8]}/custody", headers=headers).json() == (
+        chain.json()
+    )
+    with unit_of_work(api.vault.app.factory) as session:  # the ORM path's answers
+        found = find_item(session, str(item.id))
+        assert by_id.json() == item_out(found).model_dump(mode="json")
+        assert chain.json() == [event_out(e).model_dump(mode="json")
+                                for e in events_for(session, item.id)]  # fmt: skip
+    assert [e["kind"] for e in chain.json()][:1] == ["ingested"]
+    missing = api.client.get("/items/00000000-0000-4000-8000-000000000000", headers=headers)
+    assert missing.status_code == 404
+    missing = api.client.get("/items/00000000-0000-4000-8000-000000000000/custody",
+                             headers=headers)  # fmt: skip
+    assert missing.status_code == 404
+
+    with unit_of_work(api.vault.app.factory) as session:
+        accounts.revoke_token(session, accounts.token_prefix(api.tokens["investigator"]))
+    time.sleep(1.1)
+    refused = api.client.get(f"/items/{item.id}", headers=headers)
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]

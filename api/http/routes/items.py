@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
 
 from api.context import AppContext
-from api.http.convert import event_out, item_out
+from api.http.callers import Caller, known_caller, read_once
+from api.http.convert import item_out
 from api.http.copy_schemas import CopiesOut, copies_out
 from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
+from api.http.item_reads import custody_json, item_json
 from api.http.moments import moment
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.retention_schemas import ReasonIn
 from api.http.schemas import DeviceOut, EventOut, ItemOut, StationOut
 from custody.access.virus_release import release_infected
-from custody.log.append import events_for
 from vault.items import ItemFilter, find_item, list_items
 from vault.models import Device, ItemStatus, Role, Station, User
 
@@ -26,6 +27,10 @@ MOMENT = (
 )
 router = APIRouter(responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
 Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
+# The hottest reads: the caller as looked up at most a second ago (api.http.callers).
+KnownReader = Annotated[Caller, Depends(known_caller(*EVIDENCE_READERS))]
+Context = Annotated[AppContext, Depends(app_context)]
+JSON = "application/json"
 
 
 @router.get("/items", response_model=list[ItemOut], tags=["items"], summary="List items")
@@ -67,9 +72,9 @@ def get_items(
     summary="One item",
     responses={404: PROBLEM_SCHEMA},
 )
-def get_item(_: Reader, session: SessionDep, ref: str) -> ItemOut:
+async def get_item(_: KnownReader, request: Request, context: Context, ref: str) -> Response:
     """``ref`` is the item id, a unique prefix of it, or a unique prefix of its digest."""
-    return item_out(find_item(session, ref))
+    return Response(await read_once(request, context, item_json, ref), media_type=JSON)
 
 
 @router.get(
@@ -79,10 +84,9 @@ def get_item(_: Reader, session: SessionDep, ref: str) -> ItemOut:
     summary="An item's custody chain",
     responses={404: PROBLEM_SCHEMA},
 )
-def get_custody(_: Reader, session: SessionDep, ref: str) -> list[EventOut]:
+async def get_custody(_: KnownReader, request: Request, context: Context, ref: str) -> Response:
     """Every custody event of the item in order, with the hashes that chain them."""
-    item = find_item(session, ref)
-    return [event_out(e) for e in events_for(session, item.id)]
+    return Response(await read_once(request, context, custody_json, ref), media_type=JSON)
 
 
 @router.get(
