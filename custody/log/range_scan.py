@@ -2,12 +2,13 @@
 
 Per entry: the stored bytes must hash (with prev_hash) to entry_hash, and parse (orjson, in
 C) to exactly the entry's columns; they are the Merkle leaf. Rows come in large batches from
-the driver's own cursor, with the columns shaped in SQL as the canonical form writes them.
-An entry that fails any of this, or has no stored bytes, is checked again exactly as the
-reference audit checks it (re-canonicalised from its columns by custody.log.chain_check), so
-this path never passes what the reference would refuse. Runs in a worker process, one range
-each, or in the caller's process; custody.log.log_scan joins the ranges.
-"""
+the driver's own cursor (PostgreSQL's columns shaped in SQL as SQLite stores them), and a
+batch in which everything holds is checked with the iteration in C (map over the batch's
+columns); one in which something does not is walked entry by entry to say what. An entry
+that fails any of this, or has no stored bytes, is checked again exactly as the reference
+audit checks it (re-canonicalised from its columns by custody.log.chain_check), so this path
+never passes what the reference would refuse. Runs in a worker process, one range each, or
+in the caller's process; custody.log.log_scan joins the ranges."""
 
 from __future__ import annotations
 
