@@ -1,19 +1,24 @@
 """The stored Merkle nodes of one seq range against the nodes rebuilt from its entries.
 
 Ranges are aligned to a power of two, so a stored node of a level up to that power belongs
-to exactly one range: the range's worker compares them (the last range also takes every
-position past the end); custody.log.log_scan compares the few levels above and joins the
-counts. A level stored whole is compared as one byte string; only one that differs is
-walked node by node to name the nodes.
+to exactly one range: the range's worker compares them, and the last range also takes the
+positions past its end, up to the log's size as the auditor's own snapshot read it (a node
+appended while the audit runs is not one it can judge). custody.log.log_scan compares the
+few levels above and joins the counts; the reference audit compares the whole tree as one
+range. A level stored whole is compared as one byte string; only one that differs is walked
+node by node to name the nodes.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
+
+from custody.log.chain_check import Finding
 
 SHOWN = 5  # nodes named in a finding
 
@@ -27,7 +32,6 @@ _SQLITE = {
 }
 # By whether the driver is SQLite's: psycopg's parameter marker is %s.
 _SQL = {True: _SQLITE, False: {name: sql.replace("?", "%s") for name, sql in _SQLITE.items()}}
-UNBOUNDED = 2**62  # past any position
 
 
 @dataclass
@@ -45,6 +49,22 @@ class NodeCheck:
         if len(self.wrong) < SHOWN:
             self.wrong.append((level, position))
 
+    def findings(self) -> list[Finding]:
+        """What an audit reports of the stored nodes: those that differ, those missing."""
+        found = []
+        if self.wrong_count:
+            shown = ", ".join(f"(level {lv}, position {p})" for lv, p in self.wrong)
+            found.append(
+                Finding(None, None, f"{self.wrong_count} stored Merkle node(s) differ from the"
+                        f" tree rebuilt from the entries, first {shown}: the proof cache was"
+                        " altered or is stale")
+            )  # fmt: skip
+        if self.matched < self.expected:
+            found.append(
+                Finding(None, None, f"{self.expected - self.matched} Merkle node(s) are missing")
+            )
+        return found
+
     def merge(self, other: NodeCheck, *, stale: bool = False) -> None:
         """Adds another range's counts; ``stale``: that range lies beyond the rebuilt tree,
         so each node stored for it is one the tree does not have."""
@@ -60,23 +80,25 @@ class NodeCheck:
 
 def check_nodes(
     connection: Connection,
-    levels: list[bytes],
+    levels: Sequence[bytes | bytearray],
     first_leaf: int,
     *,
     top: int,
     span: int,
     last: bool,
+    leaves: int,
 ) -> NodeCheck:
     """Stored nodes of levels 0..``top`` over leaves [first_leaf, first_leaf + span) (for
-    the ``last`` range, every position from first_leaf on) against ``levels``."""
+    the ``last`` range, every complete node up to ``leaves`` leaves) against ``levels``."""
     check = NodeCheck()
     dbapi: Any = connection.connection.driver_connection
     sql = _SQL[connection.dialect.name == "sqlite"]
     for level in range(top + 1):
-        rebuilt = levels[level] if level < len(levels) else b""
+        rebuilt = bytes(levels[level]) if level < len(levels) else b""
         check.expected += len(rebuilt) // 32
         start = first_leaf >> level
-        where = (level, start, UNBOUNDED if last else start + max(1, span >> level))
+        end = max(start, leaves >> level) if last else start + max(1, span >> level)
+        where = (level, start, end)
         count, low, high = _rows(dbapi, sql["shape"], where)[0]
         if count == 0:
             continue

@@ -66,7 +66,8 @@ class ScanRange:
     canonical_every: int = 1
     canonical_offset: int = 0
     align: int = 1 << 17  # ranges start at multiples of this (a power of two) plus one
-    last: bool = True  # the last range also checks every stored node past its end
+    last: bool = True  # the last range also checks the stored nodes past its end...
+    leaves: int = 0  # ...up to this many leaves (the log's size in the auditor's snapshot)
     wanted: frozenset[tuple[int, int]] = frozenset()  # nodes the join needs for its roots
 
 
@@ -330,7 +331,13 @@ def scan_range(
         if level < len(levels) and 0 <= at < len(levels[level]):
             result.nodes[(level, index)] = levels[level][at : at + 32]
     result.node_check = check_nodes(
-        connection, levels, first_leaf, top=top, span=scan.align, last=scan.last
+        connection,
+        levels,
+        first_leaf,
+        top=top,
+        span=scan.align,
+        last=scan.last,
+        leaves=scan.leaves,
     )
     result.notable.sort(key=lambda e: e.seq)
     return result

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from asn1crypto import x509
-from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from custody.log.chain_check import Finding
@@ -21,7 +20,8 @@ from custody.log.checkpoints import WitnessFile, all_checkpoints
 from custody.log.keys import known_keys
 from custody.log.merkle import TreeBuilder, verify_consistency
 from custody.log.merkle_store import stored_consistency_proof
-from custody.log.proof_models import Checkpoint, MerkleNode
+from custody.log.proof_models import Checkpoint
+from custody.log.range_nodes import check_nodes
 from custody.log.signed_note import (
     CheckpointBody,
     key_id,
@@ -250,7 +250,7 @@ def check_checkpoints(
     if witnessed is not None:
         findings.extend(_against_log("the witnessed checkpoint", witnessed, tree))
     if tree.node_findings is None:
-        findings.extend(_check_stored_nodes(session, tree))
+        findings.extend(_check_stored_nodes(session, tree, log_size))
     else:
         findings.extend(tree.node_findings)
     findings.extend(_check_consistency(session, bodies, log_size))
@@ -273,80 +273,13 @@ def _witness_body(witness: WitnessFile | None, findings: list[Finding]) -> Check
         return None
 
 
-NODE_BATCH = 50_000
-_LEVEL_ROWS = {  # by whether the driver is SQLite's (its parameter marker)
-    True: "SELECT hash FROM merkle_node WHERE level = ? ORDER BY position",
-    False: "SELECT hash FROM merkle_node WHERE level = %s ORDER BY position",
-}
-
-
-def _check_stored_nodes(session: Session, tree: RecomputedTree) -> list[Finding]:
-    """Every stored node (they serve proofs) must equal the one rebuilt from the entries.
-
-    A level stored whole (positions 0..n-1) is compared as one byte string, in batches from
-    the driver's cursor; only a level that differs is walked node by node to name them."""
-    wrong: list[tuple[int, int]] = []
-    expected_total = sum(len(level) // 32 for level in tree.levels)
-    present = 0
-    connection = session.connection()
-    m = MerkleNode
-    shape = select(m.level, func.count(), func.min(m.position), func.max(m.position)).group_by(
-        m.level
-    )
-    for level, count, low, high in sorted(connection.execute(shape).all()):
-        rebuilt = tree.levels[level] if level < len(tree.levels) else bytearray()
-        whole = low == 0 and high == count - 1 and count * 32 <= len(rebuilt)
-        if whole and _level_matches(connection, level, rebuilt):
-            present += count
-            continue
-        found, ok = _walk_level(connection, level, rebuilt)
-        wrong += found
-        present += ok
-    findings = []
-    if wrong:
-        shown = ", ".join(f"(level {lv}, position {p})" for lv, p in wrong[:5])
-        findings.append(
-            _log(f"{len(wrong)} stored Merkle node(s) differ from the tree rebuilt from the"
-                 f" entries, first {shown}: the proof cache was altered or is stale")
-        )  # fmt: skip
-    if present < expected_total:
-        findings.append(_log(f"{expected_total - present} Merkle node(s) are missing"))
-    return findings
-
-
-def _level_matches(connection: Connection, level: int, rebuilt: bytearray) -> bool:
-    dbapi = connection.connection.driver_connection
-    cursor = dbapi.cursor()  # type: ignore[union-attr]
-    cursor.execute(_LEVEL_ROWS[connection.dialect.name == "sqlite"], (level,))
-    offset = 0
-    try:
-        while rows := cursor.fetchmany(NODE_BATCH):
-            stored = b"".join(itertools.chain.from_iterable(rows))
-            if stored != rebuilt[offset : offset + len(stored)]:
-                return False
-            offset += len(stored)
-    finally:
-        cursor.close()
-    return True
-
-
-def _walk_level(
-    connection: Connection, level: int, rebuilt: bytearray
-) -> tuple[list[tuple[int, int]], int]:
-    """The level's nodes that differ from the rebuilt ones, and how many match."""
-    wrong, present = [], 0
-    rows = connection.execute(
-        select(MerkleNode.position, MerkleNode.hash)
-        .where(MerkleNode.level == level)
-        .order_by(MerkleNode.position)
-        .execution_options(yield_per=10_000)
-    )
-    for position, digest in rows:
-        expected = rebuilt[position * 32 : position * 32 + 32]
-        present += len(expected) == 32
-        if bytes(digest) != expected:
-            wrong.append((level, position))
-    return wrong, present
+def _check_stored_nodes(session: Session, tree: RecomputedTree, log_size: int) -> list[Finding]:
+    """Every stored node (they serve proofs) must equal the one rebuilt from the entries: the
+    whole tree as one range (custody.log.range_nodes), up to the log's size."""
+    leaves = max(log_size, tree.reached)
+    check = check_nodes(session.connection(), tree.levels, 0, top=leaves.bit_length(), span=0,
+                        last=True, leaves=leaves)  # fmt: skip
+    return check.findings()
 
 
 def _check_consistency(

@@ -6,9 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from custody.log import log_scan
+from custody.log.append import append_event
 from custody.log.audit import audit
+from custody.log.kinds import EventKind
+from custody.log.models import CustodyEvent
 from tests.conftest import Vault, put_clip
 from tests.custody.test_tamper import item_entries, sql
 from vault.db import unit_of_work
@@ -40,3 +44,27 @@ def test_ranges_checked_in_processes_agree_with_the_reference(
     assert in_processes == _findings(vault, 15, recompute=True)
     assert (first.id, edited) in in_processes
     assert (second.id, deleted + 1) in in_processes  # the entry after the gap, its chain broken
+
+
+def test_an_entry_appended_while_the_audit_runs_is_no_finding(
+    vault: Vault, clip_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon appends (an entry and its Merkle nodes) after the audit's snapshot began:
+    the workers read in later snapshots of their own, and must not judge the new nodes
+    against a tree that ends before them (on SQLite the snapshot holds; on PostgreSQL each
+    statement sees the append, and the audit checks 17 consistent entries)."""
+    for n in range(4):
+        put_clip(clip_dir, n, vault.station_dir / "CAM1" / f"clip{n}.mp4")
+    vault.ingest()
+    monkeypatch.setattr(log_scan, "RANGE_ALIGN", 4)
+    item = vault.items()[0]
+    for processes in (1, 2):
+        with unit_of_work(vault.app.factory, read_only=True) as session:
+            before = session.scalar(select(func.count()).select_from(CustodyEvent))
+            with unit_of_work(vault.app.factory) as daemon:
+                append_event(daemon, item_id=item.id, kind=EventKind.FIXITY_OK,
+                             actor="system:fixity", data={"copy": "sealed"})  # fmt: skip
+            report = audit(session, vault.app.stores, rehash_objects=False, processes=processes)
+        assert report.ok, report.findings
+        sqlite = vault.app.engine.dialect.name == "sqlite"
+        assert report.entries_checked == (before if sqlite else before + 1)
