@@ -139,16 +139,28 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: SessionFactory, *, read_only: bool = False) -> Iterator[Session]:
+def unit_of_work(
+    factory: SessionFactory, *, read_only: bool = False, snapshot: bool = False
+) -> Iterator[Session]:
     """A request's or a job's transaction: commits on success, rolls back on any error.
 
     ``read_only`` units cannot write (PostgreSQL refuses; on SQLite they skip the write lock).
+    ``snapshot`` units (read-only) see the database as it was at their first statement,
+    whatever commits meanwhile: an audit's chain heads and entries must come from one moment,
+    or the daemon's honest append between two statements reads as a broken chain. SQLite's
+    read transaction is such a snapshot already; PostgreSQL's READ COMMITTED lets each
+    statement see newer commits, so these run REPEATABLE READ (which a transaction that only
+    reads can use without ever failing to serialise).
     """
+    if snapshot and not read_only:
+        raise ValueError("a snapshot unit of work only reads")
     session = factory()
     if read_only:
-        options = {READ_ONLY: True}
+        options: dict[str, object] = {READ_ONLY: True}
         if session.get_bind().dialect.name == "postgresql":
             options["postgresql_readonly"] = True
+            if snapshot:
+                options["isolation_level"] = "REPEATABLE READ"
         session.connection(execution_options=options)
     try:
         yield session

@@ -54,7 +54,7 @@ def verify_and_print(
         raise Conflict(f"{pdf} exists; the audit report never overwrites a file")
     app = context(verifying=True)
     with (
-        unit_of_work(app.factory, read_only=True) as session,
+        unit_of_work(app.factory, read_only=True, snapshot=True) as session,
         Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),

@@ -132,7 +132,7 @@ def execute(factory: SessionFactory, stores: Stores, settings: Settings, run_id:
             _write(factory, run_id, items_done=done["items"], bytes_done=done["bytes"])
 
     try:
-        with unit_of_work(factory, read_only=True) as session:
+        with unit_of_work(factory, read_only=True, snapshot=True) as session:
             report = audit(session, stores, tsa_roots=load_trust_roots(settings.tsa_trust_roots),
                            chunk_size=settings.chunk_size, progress=progress)  # fmt: skip
             facts = report_facts(session, sample=None, witness=None)
