@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from custody.log import audit as audit_module
-from custody.log import log_scan
+from custody.log import audit_runs, log_scan
 from custody.log.append import append_event
 from custody.log.audit import audit
+from custody.log.audit_models import AuditRun
 from custody.log.kinds import EventKind
 from custody.log.models import CustodyEvent
 from tests.conftest import Vault, put_clip
@@ -80,16 +81,7 @@ def test_an_append_between_the_heads_and_the_entries_is_no_finding(
     entry and not its heads, and reported the daemon's honest append as a broken chain."""
     put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "clip0.mp4")
     vault.ingest()
-    item = vault.items()[0]
-    scan_entries = audit_module.scan_log
-
-    def daemon_appends_first(*args: Any, **kwargs: Any) -> Any:
-        with unit_of_work(vault.app.factory) as daemon:
-            append_event(daemon, item_id=item.id, kind=EventKind.FIXITY_OK,
-                         actor="system:fixity", data={"copy": "sealed"})  # fmt: skip
-        return scan_entries(*args, **kwargs)
-
-    monkeypatch.setattr(audit_module, "scan_log", daemon_appends_first)
+    daemon_appends_before_the_entries_are_read(vault, monkeypatch)
     with unit_of_work(vault.app.factory, read_only=True, snapshot=True) as session:
         before = session.scalar(select(func.count()).select_from(CustodyEvent))
         report = audit(session, vault.app.stores, rehash_objects=False)
@@ -102,3 +94,38 @@ def test_an_append_between_the_heads_and_the_entries_is_no_finding(
         pass
     with unit_of_work(vault.app.factory, read_only=True, snapshot=True) as session:
         assert audit(session, vault.app.stores, rehash_objects=False).entries_checked == before + 1
+
+
+def test_the_consoles_audit_run_reads_in_one_snapshot(
+    vault: Vault, clip_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same moment in an audit started from the console (custody.log.audit_runs): the run
+    passes, where statement by statement it ended "failed" on PostgreSQL."""
+    put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "clip0.mp4")
+    vault.ingest()
+    with unit_of_work(vault.app.factory) as session:
+        run_id = audit_runs.start(session, started_by="sun").id
+    daemon_appends_before_the_entries_are_read(vault, monkeypatch)
+    app = vault.app
+    audit_runs.execute(app.factory, app.stores, app.settings, run_id)
+    with unit_of_work(app.factory, read_only=True) as session:
+        run = session.get(AuditRun, run_id)
+        assert run is not None
+        assert (run.status, run.findings, run.detail) == ("passed", 0, "")
+
+
+def daemon_appends_before_the_entries_are_read(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon records a fixity check once the audit has read the chain and log heads, just
+    before it reads the entries (the append and the scan are the real ones)."""
+    item = vault.items()[0]
+    scan_entries = audit_module.scan_log
+
+    def daemon_appends_first(*args: Any, **kwargs: Any) -> Any:
+        with unit_of_work(vault.app.factory) as daemon:
+            append_event(daemon, item_id=item.id, kind=EventKind.FIXITY_OK,
+                         actor="system:fixity", data={"copy": "sealed"})  # fmt: skip
+        return scan_entries(*args, **kwargs)
+
+    monkeypatch.setattr(audit_module, "scan_log", daemon_appends_first)
