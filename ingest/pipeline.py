@@ -104,15 +104,18 @@ def copy_and_verify(
 ) -> tuple[StoredObject, StoredObject]:
     """Both copies written from the station's stream as it arrives (the lock goes on with
     the write: there is no moment when the sealed copy is deletable), then each re-read
-    from its own store and re-hashed, the two re-reads side by side."""
+    from its own store and re-hashed, the two re-reads side by side. Each re-read reads
+    the version its write returned (its locator), the one the item will record."""
     source = throttled(adapter.read(listing, chunk_size=chunk_size), throttle)
     sealed, access = put_both(stores.sealed, stores.access, source, retention=retention)
     _step("sealed_written", listing, digest=sealed.digest)
     _step("access_written", listing)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="reread") as pool:
         rereads = {
-            store.name: pool.submit(rehash, store, sealed.digest, chunk_size=chunk_size)
-            for store in (stores.sealed, stores.access)
+            store.name: pool.submit(
+                rehash, store, sealed.digest, chunk_size=chunk_size, locator=written.locator
+            )
+            for store, written in ((stores.sealed, sealed), (stores.access, access))
         }
     for name, reread in rereads.items():
         actual, size = reread.result()

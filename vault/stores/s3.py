@@ -1,23 +1,28 @@
 """S3 object store (AWS S3, MinIO, Ceph RGW, SeaweedFS) with Object Lock.
 
-Keys are content addresses: ``<prefix>objects/<ab>/<sha256>``. When the digest is not known
-up front (ingest: both copies stream from the station at once), the bytes stream into
-``<prefix>incoming/<uuid>`` by multipart upload while being hashed, are copied server-side to
-their content address, and the incoming version is removed. When it is known (a repair from the
-other copy, a derived copy whose digest was taken first), they go straight to the content
-address and the upload is aborted if they hash differently.
+Objects are found by content address, ``<prefix>objects/<ab>/<sha256>``. When the digest is
+known up front (a repair from the other copy, a derived copy whose digest was taken first), the
+bytes go straight there and the upload is aborted if they hash differently. When it is not
+(ingest: both copies stream from the station at once), the bytes are uploaded once, by multipart
+upload while being hashed, under a key named before they arrive (``<prefix>uploads/<uuid>``);
+then a zero-byte pointer is put at the content address whose metadata names that key, and both
+are locked. Every operation by digest follows the pointer; an operation by recorded locator reads
+the recorded key and version directly. Objects stored under their content address by earlier
+versions keep working: a content address without a pointer holds the bytes itself.
 
 Retention is always applied explicitly after the object lands and read back with HEAD: some
-servers ignore Object Lock headers on a copy, and a lock that is not verified is not a lock.
+servers ignore Object Lock headers, and a lock that is not verified is not a lock.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, cast
@@ -40,14 +45,23 @@ from vault.stores.protocol import (
     DestructionOrder,
     Retention,
     StoredObject,
+    read_chunks,
     rehash,
     validate_digest,
 )
 from vault.stores.s3_io import HashingReader, ObjectReader
+from vault.stores.s3_pointer import (
+    Resolved,
+    parse_locator,
+    pointer_metadata,
+    pointer_size,
+    pointer_target,
+)
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 STALE_INCOMING = timedelta(hours=24)
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
 DELETE_MARKER_CODES = frozenset({"405", "MethodNotAllowed"})  # a HEAD or GET of a delete marker
@@ -121,9 +135,42 @@ class S3Store:
     def location(self) -> str:
         return self.config.location()
 
-    def key_for(self, digest: str) -> str:
+    def content_key(self, digest: str) -> str:
+        """The digest's content address: its bytes, or a pointer to them."""
         validate_digest(digest)
         return f"{self.config.prefix}objects/{digest[:2]}/{digest}"
+
+    @property
+    def uploads_prefix(self) -> str:
+        return f"{self.config.prefix}uploads/"
+
+    def key_for(self, digest: str) -> str:
+        """The key whose newest version holds the digest's bytes (a pointer is followed)."""
+        return self._resolve(digest).key
+
+    def _resolve(self, digest: str) -> Resolved:
+        content = self.content_key(digest)
+        head = self._head(content)
+        target = pointer_target(head, self.uploads_prefix)
+        if target is None:
+            return Resolved(content, head)
+        return Resolved(target, self._head(target), pointer=head)
+
+    def _recorded(self, digest: str, locator: str | None) -> tuple[str, str] | None:
+        """(key, version) a locator records for this digest: its content address or an upload
+        key (None: no version recorded, or not this store's; then the pointer is followed)."""
+        recorded = parse_locator(locator, self.bucket)
+        if recorded is None:
+            return None
+        key = recorded[0]
+        if key != self.content_key(digest) and not key.startswith(self.uploads_prefix):
+            return None
+        return recorded
+
+    def recorded_version(self, digest: str, locator: str | None) -> str | None:
+        """The versionId a locator records (None: not one of ours, or stored unversioned)."""
+        recorded = self._recorded(digest, locator)
+        return recorded[1] if recorded else None
 
     def _locator(self, key: str, version: str | None) -> str:
         suffix = f"?versionId={version}" if version else ""
@@ -191,10 +238,10 @@ class S3Store:
     def _put_known(
         self, chunks: Iterable[bytes], digest: str, retention: Retention | None
     ) -> StoredObject:
-        key = self.key_for(digest)
-        existing = self._head(key)
-        if existing is not None:
-            return self._accept_existing(digest, key, existing, retention)
+        found = self._resolve(digest)
+        if found.head is not None:
+            return self._accept_existing(digest, found, retention)
+        key = self.content_key(digest)
         reader = HashingReader(chunks, expected=digest, label=f"{self.name} store")
         version = self._upload(reader, key, self._lock_args(retention))
         self._ensure_lock(key, version, retention)
@@ -203,74 +250,100 @@ class S3Store:
     def restore(
         self, digest: str, chunks: Iterable[bytes], *, retention: Retention | None = None
     ) -> StoredObject:
-        key = self.key_for(digest)
-        if (
-            self._head(key) is not None
-            and rehash(self, digest, chunk_size=self.chunk_size)[0] == digest
-        ):
+        found = self._resolve(digest)
+        if found.head is not None and rehash(self, digest, chunk_size=self.chunk_size)[0] == digest:
             raise Conflict(f"{self.name} object {digest} is intact: there is nothing to repair")
-        # A new version at the same key: reads get the repaired bytes, and the damaged
-        # version stays behind its lock for whoever investigates the damage.
+        # A new version at the key that held the bytes (the pointer's target, if any): reads
+        # get the repaired bytes, and the damaged version stays behind its lock for whoever
+        # investigates the damage.
         reader = HashingReader(chunks, expected=digest, label=f"{self.name} store")
-        with self._translated("repair", key, lock=True):
-            version = self._upload(reader, key, self._lock_args(retention))
-        self._ensure_lock(key, version, retention)
-        return StoredObject(digest, reader.size, self._locator(key, version), created=True)
+        with self._translated("repair", found.key, lock=True):
+            version = self._upload(reader, found.key, self._lock_args(retention))
+        self._ensure_lock(found.key, version, retention)
+        return StoredObject(digest, reader.size, self._locator(found.key, version), created=True)
 
     def _put_unknown(self, chunks: Iterable[bytes], retention: Retention | None) -> StoredObject:
-        incoming = f"{self.config.prefix}incoming/{uuid.uuid4()}"
-        reader = HashingReader(chunks, expected=None, label=f"{self.name} store")
-        incoming_version = self._upload(reader, incoming, {})
+        """One upload under a key named now; a pointer at the content address once hashed.
+
+        A marker under ``incoming/`` lives while the upload is unnamed, so that the clean-up
+        can find the upload of a writer that died (see remove_stale_temps)."""
+        upload_id = str(uuid.uuid4())
+        marker = f"{self.config.prefix}incoming/{upload_id}"
+        key = f"{self.uploads_prefix}{upload_id}"
+        with self._translated("mark the upload", marker):
+            marked = self.client.put_object(Bucket=self.bucket, Key=marker, Body=b"")
+        named = False
         try:
+            reader = HashingReader(chunks, expected=None, label=f"{self.name} store")
+            version = self._upload(reader, key, {})
             digest = reader.digest
-            key = self.key_for(digest)
-            existing = self._head(key)
-            if existing is not None:
-                return self._accept_existing(digest, key, existing, retention)
-            source: dict[str, str] = {"Bucket": self.bucket, "Key": incoming}
-            if incoming_version:
-                source["VersionId"] = incoming_version
-            with self._translated("copy into place", key):
-                self.client.copy(
-                    source,
-                    self.bucket,
-                    key,
-                    ExtraArgs=self._lock_args(retention),
-                    Config=self._transfer,
-                )
-            head = self._head(key)
-            if head is None or int(head["ContentLength"]) != reader.size:
-                raise IntegrityViolation(f"{self.name} store: copy to {key} did not land whole")
-            version = cast("str | None", head.get("VersionId"))
+            found = self._resolve(digest)
+            if found.head is not None:
+                return self._accept_existing(digest, found, retention)  # the upload goes
+            self._put_pointer(digest, key, version, reader.size, retention)
+            named = True
             self._ensure_lock(key, version, retention)
             return StoredObject(digest, reader.size, self._locator(key, version), created=True)
         finally:
-            self._remove_incoming(incoming, incoming_version)
+            if not named:
+                # A duplicate, or a failure before the pointer: nothing names these bytes and
+                # nothing has locked them.
+                self._remove_all_versions(key)
+            self._remove_incoming(marker, marked.get("VersionId"))
+
+    def _put_pointer(
+        self, digest: str, key: str, version: str | None, size: int, retention: Retention | None
+    ) -> None:
+        content = self.content_key(digest)
+        with self._translated("name", content):
+            put = self.client.put_object(
+                Bucket=self.bucket,
+                Key=content,
+                Body=b"",
+                Metadata=pointer_metadata(key, version, size),
+                **self._lock_args(retention),
+            )
+        # The pointer is locked like the bytes: removing it would hide them from every
+        # operation by digest (the recorded locator still reads them).
+        self._ensure_lock(content, put.get("VersionId"), retention)
+
+    def _remove_all_versions(self, key: str) -> None:
+        try:
+            for version in self._versions(key):
+                self._remove_version(key, version)
+        except StoreError as exc:
+            log.warning("upload left behind", extra={"key": key, "error": str(exc)})
 
     def _remove_incoming(self, key: str, version: str | None) -> None:
         try:
-            with self._translated("remove the upload", key):
-                if version:
-                    self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
-                else:
-                    self.client.delete_object(Bucket=self.bucket, Key=key)
+            self._remove_version(key, version)
         except StoreError as exc:
-            # Not evidence (it is also at its content address); the daemon retries the clean-up.
+            # Not evidence (a marker, or an upload also held elsewhere); the daemon retries.
             log.warning("incoming upload left behind", extra={"key": key, "error": str(exc)})
 
+    def _remove_version(self, key: str, version: str | None) -> None:
+        with self._translated("remove the upload", key):
+            if version:
+                self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
+            else:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+
     def _accept_existing(
-        self, digest: str, key: str, head: dict[str, Any], retention: Retention | None
+        self, digest: str, found: Resolved, retention: Retention | None
     ) -> StoredObject:
-        # Same key means same bytes, unless the stored copy was damaged: check, never replace.
+        # Same digest means same bytes, unless the stored copy was damaged: check, never replace.
         actual, size = rehash(self, digest, chunk_size=self.chunk_size)
         if actual != digest:
             raise IntegrityViolation(
                 f"{self.name} store already holds {digest} but its content hashes to {actual}"
                 f" ({size} bytes): the stored object is damaged"
             )
-        version = cast("str | None", head.get("VersionId"))
-        self._ensure_lock(key, version, retention)
-        return StoredObject(digest, size, self._locator(key, version), created=False)
+        assert found.head is not None
+        version = cast("str | None", found.head.get("VersionId"))
+        self._ensure_lock(found.key, version, retention)
+        if found.pointer is not None:
+            self._ensure_lock(self.content_key(digest), found.pointer.get("VersionId"), retention)
+        return StoredObject(digest, size, self._locator(found.key, version), created=False)
 
     # -- retention ----------------------------------------------------------------------------
 
@@ -337,10 +410,25 @@ class S3Store:
         if retention.needs_hold and head.get("ObjectLockLegalHoldStatus") != "ON":
             raise StoreError(f"{self.name} store: the legal hold on {where['Key']} did not stick")
 
+    def _keys_holding(self, digest: str) -> list[tuple[str, list[str]]]:
+        """Every key that holds the digest's bytes or points to them, each with its versions:
+        the upload keys named by any version of the pointer (so a pointer put over the
+        vault's own cannot take the bytes out of a retention change or a destruction), then
+        the content address itself."""
+        content = self.content_key(digest)
+        pointer_versions = self._versions(content)
+        targets: list[str] = []
+        for version in pointer_versions:
+            target = pointer_target(self._head_version(content, version), self.uploads_prefix)
+            if target is not None and target not in targets:
+                targets.append(target)
+        return [(target, self._versions(target)) for target in targets] + [
+            (content, pointer_versions)
+        ]
+
     def set_retention(self, digest: str, *, until: datetime | None, hold: bool) -> None:
-        key = self.key_for(digest)
-        versions = self._versions(key)
-        if not versions:
+        held = self._keys_holding(digest)
+        if not held[-1][1]:
             raise NotFound(f"{self.name} store has no object {digest}")
         if self.lock_mode == "none":
             return  # this bucket enforces nothing; the sealed set carries the guarantee
@@ -348,7 +436,8 @@ class S3Store:
         if until is not None:
             until = whole_seconds(until)
         else:
-            self._keep_forever(key, versions)
+            for key, versions in held:
+                self._keep_forever(key, versions)
         if until is not None and until <= datetime.now(UTC):
             # Servers reject a date in the past outright; it can only be a no-op (the lock
             # has run out) or a shortening, which is refused here with the same error.
@@ -361,18 +450,19 @@ class S3Store:
             send_until = False
         else:
             send_until = until is not None
-        for version in versions:
-            where = {"Bucket": self.bucket, "Key": key, "VersionId": version}
-            if send_until and until is not None:
-                # Sent as asked, even when shorter: the server, not this process, is the one
-                # that refuses, so a compromised vault cannot shorten either.
-                with self._translated("change the retention of", digest, lock=True):
-                    self.client.put_object_retention(
-                        **where, Retention={"Mode": self.lock_mode, "RetainUntilDate": until}
-                    )
-            status = "ON" if hold or permanent else "OFF"
-            with self._translated("set the legal hold of", digest, lock=True):
-                self.client.put_object_legal_hold(**where, LegalHold={"Status": status})
+        status = "ON" if hold or permanent else "OFF"
+        for key, versions in held:
+            for version in versions:
+                where = {"Bucket": self.bucket, "Key": key, "VersionId": version}
+                if send_until and until is not None:
+                    # Sent as asked, even when shorter: the server, not this process, is the
+                    # one that refuses, so a compromised vault cannot shorten either.
+                    with self._translated("change the retention of", digest, lock=True):
+                        self.client.put_object_retention(
+                            **where, Retention={"Mode": self.lock_mode, "RetainUntilDate": until}
+                        )
+                with self._translated("set the legal hold of", digest, lock=True):
+                    self.client.put_object_legal_hold(**where, LegalHold={"Status": status})
 
     def _keep_forever(self, key: str, versions: list[str]) -> None:
         """Give every version of a permanent object its far retention date (a version that
@@ -409,11 +499,7 @@ class S3Store:
     def retention(self, digest: str, *, locator: str | None = None) -> Retention | None:
         if self.lock_mode == "none":
             return None
-        key = self.key_for(digest)
-        version = self.recorded_version(digest, locator)
-        head = self._head(key) if version is None else self._head_version(key, version)
-        if head is None:
-            raise NotFound(f"{self.name} store has no object {digest}")
+        head = self._located(digest, locator)[2]
         until = head.get("ObjectLockRetainUntilDate")
         hold = head.get("ObjectLockLegalHoldStatus") == "ON"
         if until is None and not hold:
@@ -429,64 +515,50 @@ class S3Store:
         except NotFound:
             return None
 
-    def recorded_version(self, digest: str, locator: str | None) -> str | None:
-        """The versionId a locator of this bucket and key records (None: not one of ours,
-        or stored unversioned; then the newest version is read)."""
-        if not locator:
-            return None
-        prefix = f"s3://{self.bucket}/{self.key_for(digest)}?versionId="
-        if not locator.startswith(prefix) or locator[len(prefix) :] in ("", "null"):
-            return None
-        return locator[len(prefix) :]
-
-    def open(self, digest: str, *, locator: str | None = None) -> BinaryIO:
-        key = self.key_for(digest)
-        version = self.recorded_version(digest, locator)
-        if version is not None:
+    def _located(self, digest: str, locator: str | None) -> tuple[str, str | None, dict[str, Any]]:
+        """(key, version, HEAD) of what a read of the digest gets: the recorded version when
+        the locator records one, else the newest version where the digest's pointer leads."""
+        recorded = self._recorded(digest, locator)
+        if recorded is not None:
+            key, version = recorded
             head = self._head_version(key, version)
             if head is None:
                 raise NotFound(
                     f"{self.name} store: the recorded version {version} of {digest} is gone"
                 )
-        else:
-            head = self._head(key)
-            if head is None:
-                raise NotFound(f"{self.name} store has no object {digest}")
-            version = head.get("VersionId")
+            return key, version, head
+        found = self._resolve(digest)
+        if found.head is None:
+            raise NotFound(f"{self.name} store has no object {digest}")
+        return found.key, cast("str | None", found.head.get("VersionId")), found.head
 
+    def open(self, digest: str, *, locator: str | None = None) -> BinaryIO:
+        return self._reader(*self._located(digest, locator))
+
+    def _reader(self, key: str, version: str | None, head: dict[str, Any]) -> BinaryIO:
         def get(offset: int) -> Any:
             where: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Range": f"bytes={offset}-"}
             if version:
                 where["VersionId"] = version
-            with self._translated("read", digest):
+            with self._translated("read", key):
                 return self.client.get_object(**where)["Body"]
 
         reader = ObjectReader(get, int(head["ContentLength"]))
         return cast(BinaryIO, io.BufferedReader(reader, buffer_size=self.chunk_size))
 
     def stat(self, digest: str) -> StoredObject:
-        key = self.key_for(digest)
-        head = self._head(key)
-        if head is None:
-            raise NotFound(f"{self.name} store has no object {digest}")
-        locator = self._locator(key, head.get("VersionId"))
+        key, version, head = self._located(digest, None)
+        locator = self._locator(key, version)
         return StoredObject(digest, int(head["ContentLength"]), locator, created=False)
 
     def exists(self, digest: str) -> bool:
-        return self._head(self.key_for(digest)) is not None
+        return self._resolve(digest).head is not None
 
     def media_source(self, digest: str, *, locator: str | None = None) -> str:
-        key = self.key_for(digest)
+        key, version, _ = self._located(digest, locator)
         params: dict[str, str] = {"Bucket": self.bucket, "Key": key}
-        version = self.recorded_version(digest, locator)
-        if version is not None:
-            if self._head_version(key, version) is None:
-                raise NotFound(
-                    f"{self.name} store: the recorded version {version} of {digest} is gone"
-                )
+        if version is not None and self._recorded(digest, locator) is not None:
             params["VersionId"] = version  # what ffmpeg reads is the recorded version too
-        elif self._head(key) is None:
-            raise NotFound(f"{self.name} store has no object {digest}")
         with self._translated("sign a read of", digest):
             url: str = self.client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=3600
@@ -494,10 +566,10 @@ class S3Store:
         return url
 
     def overlays(self, digest: str, *, locator: str) -> list[str]:
-        recorded = self.recorded_version(digest, locator)
-        if recorded is None:
+        located = self._recorded(digest, locator)
+        if located is None:
             return []
-        key = self.key_for(digest)
+        key, recorded = located
         placed: list[tuple[datetime, str]] = []
         with self._translated("list versions of", key):
             pages = self.client.get_paginator("list_object_versions").paginate(
@@ -555,7 +627,16 @@ class S3Store:
                     (str(o["Key"]).rsplit("/", 1)[-1], int(o["Size"]))
                     for o in page.get("Contents", [])
                 )
-        return sorted(found)
+        # A pointer lists as zero bytes (only the empty recording's own address can really
+        # hold zero bytes); its HEAD says the size of what it points to.
+        pointers = [digest for digest, size in found if size == 0 and digest != EMPTY_SHA256]
+        with ThreadPoolExecutor(max_workers=self.config.max_concurrency) as pool:
+            sizes = dict(zip(pointers, pool.map(self._pointed_size, pointers), strict=True))
+        return sorted((digest, sizes.get(digest, size)) for digest, size in found)
+
+    def _pointed_size(self, digest: str) -> int:
+        head = self._head(self.content_key(digest))
+        return (pointer_size(head) or 0) if head is not None else 0
 
     # -- removal ------------------------------------------------------------------------------
 
@@ -564,16 +645,20 @@ class S3Store:
             raise IntegrityViolation(
                 f"destruction order {order.register_entry} is for {order.digest}, not {digest}"
             )
-        key = self.key_for(digest)
-        versions = self._versions(key)
-        if not versions:
+        held = self._keys_holding(digest)
+        if not held[-1][1]:
             raise NotFound(f"{self.name} store has no object {digest}")
-        # Every version by id: a delete without one only hides the object behind a marker.
-        for version in versions:
-            with self._translated("delete", digest, lock=True):
-                self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
+        # Every version by id (a delete without one only hides the object behind a marker),
+        # the bytes before the pointer: a retry after a failure still finds them.
+        for key, versions in held:
+            for version in versions:
+                with self._translated("delete", digest, lock=True):
+                    self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
 
     def remove_stale_temps(self) -> int:
+        """Remove what writers that died left under ``incoming/`` a day ago or more: each
+        marker, with its upload unless a pointer names that upload (the writer died after
+        naming it). Uploads from before pointers were copied and may simply go."""
         prefix = f"{self.config.prefix}incoming/"
         cutoff = datetime.now(UTC) - STALE_INCOMING
         removed = 0
@@ -583,6 +668,22 @@ class S3Store:
             ):
                 for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                     if entry["LastModified"] < cutoff:
-                        self._remove_incoming(str(entry["Key"]), str(entry["VersionId"]))
+                        key = str(entry["Key"])
+                        removed += self._remove_unnamed_upload(key.rsplit("/", 1)[-1])
+                        self._remove_incoming(key, str(entry["VersionId"]))
                         removed += 1
         return removed
+
+    def _remove_unnamed_upload(self, upload_id: str) -> int:
+        key = f"{self.uploads_prefix}{upload_id}"
+        head = self._head(key)
+        if head is None:
+            return 0  # never completed (or hidden behind a delete marker: left for a person)
+        hasher = hashlib.sha256()
+        with self._reader(key, cast("str | None", head.get("VersionId")), head) as stream:
+            for chunk in read_chunks(stream, self.chunk_size):
+                hasher.update(chunk)
+        if any(held == key for held, _ in self._keys_holding(hasher.hexdigest())):
+            return 0
+        self._remove_all_versions(key)
+        return 1
