@@ -83,6 +83,7 @@ def test_peak_memory_is_flat_with_file_size_on_s3(isolated_env: Path, buckets: B
     assert [i.size for i in big.items() if i.original_name == "big.bin"] == [256 * MiB]
     print(f"S3 peak RSS: 16 MiB file {small_rss / MiB:.0f} MiB, 256 MiB {big_rss / MiB:.0f} MiB")
     assert big_rss - small_rss < 48 * MiB
-    # Both copies upload at once (two multipart uploads, each with its parts in flight) and
-    # are read back side by side: a fixed cost above the filesystem path's, not the file.
-    assert big_rss < 240 * MiB
+    # Both copies upload at once (two multipart uploads, each with its parts in flight and
+    # one more queued) and are read back side by side: a fixed cost above the filesystem
+    # path's (botocore's models take about 40 MiB), not the file. Measured 175-180 MiB.
+    assert big_rss < 200 * MiB
