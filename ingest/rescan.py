@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from custody.admin.acts import settle_alert
 from custody.log.append import append_event
 from custody.log.kinds import EventKind
 from ingest.virus import Scanner, ScannerUnavailable, ScanOutcome
@@ -114,12 +115,20 @@ def record_rescan(
         raise Conflict(f"item {item_id} is no longer preserved: the verdict is not recorded")
     if item.scan_status != ScanStatus.UNSCANNED:
         raise Conflict(f"item {item_id} was scanned meanwhile ({item.scan_status.value})")
-    append_event(
+    event = append_event(
         session, item_id=item.id, kind=EventKind.VIRUS_RESCANNED, actor=actor,
         data={**outcome.record(), "previous": item.scan_status.value,
               "previous_detail": item.scan_detail, "copy": "sealed", "digest": item.digest},
     )  # fmt: skip
     item.scan_status, item.scan_detail = outcome.status, outcome.detail
+    # The alert raised because the scanner failed at ingest is about a recording that now has
+    # a verdict: it leaves the open list, saying which verdict (an infected one raises its own).
+    if outcome.status != ScanStatus.UNSCANNED:
+        settle_alert(
+            session, actor=actor, key=f"virus_unscanned:{item.id}",
+            reason=f"scanned again: {outcome.status.value} ({outcome.detail}); custody entry"
+                   f" {event.seq} (virus_rescanned)",
+        )  # fmt: skip
     if outcome.status == ScanStatus.INFECTED:
         raise_alert(
             session, key=f"virus_infected:{item.id}", kind="virus_infected",

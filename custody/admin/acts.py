@@ -161,6 +161,21 @@ def acknowledge_alert(session: Session, *, user: User, ref: str, reason: str) ->
     return alert
 
 
+def settle_alert(session: Session, *, actor: str, key: str, reason: str) -> Alert | None:
+    """Acknowledge the open alert ``key`` because the vault itself has just removed its cause
+    (a rescan gave the recording a verdict): the reason says what was done, the act names who
+    ran it. None when no such alert is open."""
+    alert = session.execute(select(Alert).where(Alert.key == key)).scalar_one_or_none()
+    if alert is None or alert.acknowledged_at is not None:
+        return None
+    alerts.acknowledge(session, alert, by=actor, reason=reason)
+    append_admin(
+        session, actor=actor, action="alert_acknowledged", subject=str(alert.id),
+        data={"kind": alert.kind, "key": alert.key, "reason": alert.acknowledgement},
+    )  # fmt: skip
+    return alert
+
+
 def first_admin(session: Session, *, actor: str, username: str) -> str | None:
     """On a vault where no active user holds admin, add ``username`` as admin with a new
     random console password and return it (shown once: only its argon2id hash is kept).

@@ -5,6 +5,7 @@ flagged and alerted as at ingest; only unscanned recordings are scanned again.""
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
 import sys
@@ -12,8 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from custody.admin.models import AdminEvent
 from custody.log.append import events_for
 from custody.log.kinds import EventKind
+from custody.log.models import CustodyEvent
 from tests.conftest import Vault, make_vault, put_clip
 from tests.malware import infect
 from vault.alerts import recent_alerts
@@ -88,3 +91,62 @@ def test_unscanned_recordings_are_scanned_again_and_recorded(
     assert again.returncode == 3 and "scanned already (clean)" in again.stderr
     assert evault(vault, "--url", "http://127.0.0.1:9", "rescan").returncode == 2  # host-only
     assert state(vault) == after
+
+
+def test_a_verdict_settles_the_alert_raised_when_the_scanner_failed_at_ingest(
+    isolated_env: Path, clip_dir: Path, signatures: Path
+) -> None:
+    gone = Path(f"{signatures}.gone")  # the scanner fails at ingest: preserved unscanned
+    vault = make_vault(isolated_env, virus_scanner="clamscan", clamav_database=gone)
+    put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "clean.mp4")
+    infect(put_clip(clip_dir, 1, vault.station_dir / "CAM1" / "infected.mp4"))
+    put_clip(clip_dir, 2, vault.station_dir / "CAM1" / "altered.mp4")
+    vault.ingest()
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        raised = {a.details["file"]: a.kind for a in recent_alerts(session, open_only=True)}
+    names = [f"CAM1/{name}.mp4" for name in ("clean", "infected", "altered")]
+    assert raised == dict.fromkeys(names, "virus_unscanned")
+    altered = next(i for i in vault.items() if i.original_name == "altered.mp4")
+    store = vault.app.stores.sealed
+    assert isinstance(store, FilesystemStore)
+    path = store.path_for(altered.digest)
+    os.chmod(path, 0o600)
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+
+    scanned = evault(vault, "rescan", clamav_database=str(signatures))
+    assert scanned.returncode == 1, scanned.stderr  # one infected, one copy not the item's
+
+    after = state(vault)
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        everything = recent_alerts(session)
+        acts = session.execute(
+            select(AdminEvent).where(AdminEvent.action == "alert_acknowledged")
+        ).scalars()
+        acknowledged = {a.subject: (a.actor, a.data["reason"]) for a in acts}
+    unscanned = {
+        a.details["file"].removeprefix("CAM1/"): a
+        for a in everything
+        if a.kind == "virus_unscanned"
+    }
+    # The altered one has no verdict: its alert stays open for a person.
+    assert unscanned["altered.mp4"].acknowledged_at is None
+    for name, verdict in (("clean.mp4", "clean"), ("infected.mp4", "infected")):
+        alert = unscanned[name]
+        (event,) = [e for e in events_for_item(vault, name) if e.kind == EventKind.VIRUS_RESCANNED]
+        assert after[name][0] == ScanStatus(verdict)
+        assert alert.acknowledged_by == f"cli:{getpass.getuser()}"
+        assert alert.acknowledgement is not None
+        assert alert.acknowledgement.startswith(f"scanned again: {verdict} (")
+        assert alert.acknowledgement.endswith(f"custody entry {event.seq} (virus_rescanned)")
+        assert acknowledged[str(alert.id)] == (alert.acknowledged_by, alert.acknowledgement)
+    assert len(acknowledged) == 2
+    # The infected one's own alert is what a person now acts on.
+    assert [(a.kind, a.acknowledged_at) for a in everything if a.kind == "virus_infected"] == [
+        ("virus_infected", None)
+    ]
+
+
+def events_for_item(vault: Vault, name: str) -> list[CustodyEvent]:
+    item = next(i for i in vault.items() if i.original_name == name)
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        return list(events_for(session, item.id))
