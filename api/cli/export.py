@@ -145,47 +145,31 @@ def _remote_export(
 ) -> None:
     """The package from the vault's API as one ZIP, into a new file, checked against the
     digest the vault states (RFC 9530 Repr-Digest); nothing is left if the check fails."""
-    import hashlib
-    from contextlib import closing
-
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
+    from api.cli.downloads import new_file, receive
     from api.cli.remote import ApiClient, segment
     from api.cli.shared import remote_url
-    from vault.errors import Conflict, InputRejected, IntegrityViolation
+    from vault.errors import InputRejected, IntegrityViolation
 
     if not as_zip:
         raise InputRejected("through --url the package comes as one ZIP file: add --zip")
-    try:
-        target = open(out, "xb")  # noqa: SIM115 - closed below
-    except FileExistsError:
-        raise Conflict(f"{out} exists; an export never overwrites a file") from None
-    hasher = hashlib.sha256()
-    try:
+    with new_file(out, refusal="an export never overwrites a file") as target:
         api = ApiClient(remote_url() or "", token)
         with err.status(f"the vault is building the package of {number}…"):
             size, stated, chunks = api.download(
                 f"/requests/{segment(number)}/export", body=body, timeout=EXPORT_TIMEOUT_S
             )
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-        with closing(chunks), target, Progress(*columns, console=err, transient=True) as bars:
-            task = bars.add_task(out.name, total=size)
-            for chunk in chunks:
-                target.write(chunk)
-                hasher.update(chunk)
-                bars.advance(task, len(chunk))
-        if stated is None or hasher.hexdigest() != stated:
+        if stated is None:
+            chunks.close()
             raise IntegrityViolation(
-                f"the package received hashes to {hasher.hexdigest()}, not the"
-                f" {stated or 'nothing'} the vault stated: the file was removed"
+                "the vault stated no digest for the package: the file was removed"
             )
-    except BaseException:
-        target.close()
-        out.unlink(missing_ok=True)
-        raise
+        digest = receive(
+            target, chunks, size=size, label=out.name, stated=stated,
+            what="the bytes of the package received",
+        )  # fmt: skip
     console.print(
         f"wrote {out}: export {chunks.headers.get('x-export-number', '?')}, {size:,} bytes,"
-        f" sha256 {hasher.hexdigest()}.\n"
+        f" sha256 {digest}.\n"
         "The recipient checks it with: python data/verify.py (inside the package)",
         soft_wrap=True,
     )

@@ -4,8 +4,6 @@ apply as over HTTP: nobody approves their own request, and every byte fetched is
 
 from __future__ import annotations
 
-import hashlib
-from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,7 +13,7 @@ from api.cli.shared import console, context, print_fields, print_json
 from api.cli.tables import Table, local
 from custody.access.purposes import Purpose, RequesterKind, RequestStatus
 from vault.credential import current_token
-from vault.errors import Conflict, InputRejected, IntegrityViolation, NotAuthenticated
+from vault.errors import InputRejected, IntegrityViolation, NotAuthenticated
 from vault.roles import Role
 
 if TYPE_CHECKING:
@@ -192,38 +190,19 @@ def fetch(
 
     The custody event is recorded before the first byte; the file is checked against the
     digest recorded for it."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
+    from api.cli.downloads import new_file, receive
     from api.cli.shared import remote_url
 
-    try:
-        # Created before anything is recorded: a name that is taken must not cost a delivery.
-        target = open(out, "xb")  # noqa: SIM115 - closed below
-    except FileExistsError:
-        raise Conflict(f"{out} exists; fetch never overwrites a file") from None
-    hasher = hashlib.sha256()
-    try:
+    # Created before anything is recorded: a name that is taken must not cost a delivery.
+    with new_file(out, refusal="fetch never overwrites a file") as target:
         if remote_url():
             size, stated, chunks = _remote_delivery(number, item, token)
         else:
             size, stated, chunks = _local_delivery(number, item, token)
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
-        with closing(chunks), target, Progress(*columns, TransferSpeedColumn()) as progress:
-            task = progress.add_task(out.name, total=size)
-            for chunk in chunks:
-                target.write(chunk)
-                hasher.update(chunk)
-                progress.advance(task, len(chunk))
-        if stated is not None and hasher.hexdigest() != stated:
-            raise IntegrityViolation(
-                f"the bytes received hash to {hasher.hexdigest()}, not the {stated} the vault"
-                " stated: the file was removed"
-            )
-    except BaseException:
-        target.close()
-        out.unlink(missing_ok=True)  # nothing, or a copy that failed its check, is not left
-        raise
-    console.print(f"wrote {out} ({size} bytes, sha256 {hasher.hexdigest()})")
+        digest = receive(
+            target, chunks, size=size, label=out.name, stated=stated, what="the bytes received"
+        )
+    console.print(f"wrote {out} ({size} bytes, sha256 {digest})")
 
 
 def _local_delivery(number: str, item: str, token: str) -> tuple[int, str | None, Any]:

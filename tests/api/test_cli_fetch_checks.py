@@ -1,7 +1,8 @@
-"""`evault --url … fetch` keeps nothing it cannot vouch for: a transfer that breaks off, bytes
-that do not hash to the digest the server states, or an answer stating no digest leave no file
-behind, each with its exit code. The far end is a real HTTP server (the standard library's)
-that misbehaves on purpose, as a broken proxy or a failing link would."""
+"""`evault --url … fetch` and `evault --url … export` keep nothing they cannot vouch for: a
+transfer that breaks off, bytes that do not hash to the digest the server states, or an answer
+stating no digest leave no file behind, each with its exit code. The far end is a real HTTP
+server (the standard library's) that misbehaves on purpose, as a broken proxy or a failing link
+would."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ class Misbehaving(BaseHTTPRequestHandler):
         self.wfile.write(BODY[: len(BODY) // 2] if mode == "cut" else BODY)
         self.wfile.flush()
         self.close_connection = True
+
+    def do_POST(self) -> None:  # /requests/<mode>/export: the package, as a ZIP
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.do_GET()
 
     def log_message(self, *args: object) -> None:
         pass
@@ -70,3 +75,26 @@ def test_fetch_keeps_only_what_it_checked(
         assert out.read_bytes() == BODY
     else:
         assert not out.exists()  # nothing half-received or unchecked is left
+
+
+@pytest.mark.parametrize(
+    ("mode", "code", "said"),
+    [
+        ("whole", 0, "wrote"),
+        ("cut", 5, "broke off"),
+        ("wrong-digest", 1, "hash to"),
+        ("no-digest", 1, "stated no digest"),
+    ],
+)
+def test_a_remote_export_keeps_only_what_it_checked(
+    far_end: str, tmp_path: Path, mode: str, code: int, said: str
+) -> None:
+    out = tmp_path / "package.zip"
+    done = run_cli(["--url", far_end, "export", mode, "--zip", "-o", str(out), "--token", "evt_t"],
+                   {"PATH": "/usr/bin:/bin"}, tmp_path)  # fmt: skip
+    assert done.returncode == code, done.stderr
+    assert said in done.stdout + done.stderr
+    if code == 0:
+        assert out.read_bytes() == BODY
+    else:
+        assert not out.exists()
