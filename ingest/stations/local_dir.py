@@ -144,7 +144,7 @@ class LocalDirectoryStation:
     def _move_to_ack_dir(self, rel: bytes) -> None:
         source = self._abs(rel)
         target = os.path.join(self.root, ACK_DIR, rel)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        self._make_dirs_under_root(os.path.dirname(os.path.join(ACK_DIR, rel)))
         # link + unlink instead of rename: rename would silently replace an earlier file of
         # the same name, and the station's copy is not ours to destroy.
         candidate, n = target, 0
@@ -158,6 +158,23 @@ class LocalDirectoryStation:
             except FileNotFoundError:
                 return  # already moved by an earlier, interrupted acknowledgement
         os.unlink(source)
+
+    def _make_dirs_under_root(self, rel_dir: bytes) -> None:
+        """Create ``rel_dir`` below the station's root, one level at a time: never the root
+        itself. os.makedirs would re-create a station that has gone (a share unmounted, a
+        dock unplugged) as an empty folder on this host, and the next scan would find it
+        reachable and empty instead of reporting it unavailable."""
+        path = self.root
+        for part in rel_dir.split(b"/"):
+            path = os.path.join(path, part)
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                raise StationUnavailable(
+                    f"station {self.name}: {display_name(self.root)} is gone; nothing was moved"
+                ) from None
 
 
 def _fsync_dir(path: bytes) -> None:

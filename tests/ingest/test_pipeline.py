@@ -25,7 +25,7 @@ from ingest.stations.base import Listing, StationUnavailable
 from ingest.stations.local_dir import LocalDirectoryStation
 from tests.conftest import Vault, make_vault, put_clip
 from vault.db import unit_of_work, utcnow
-from vault.models import MediaStatus
+from vault.models import MediaStatus, Station
 from vault.stores.filesystem import FilesystemStore
 
 
@@ -267,6 +267,50 @@ def test_station_that_disappears_mid_copy_loses_nothing(vault: Vault, clip_dir: 
     assert ingest_next(soon)
     [item] = vault.items()
     assert item.digest == sha256(vault.station_dir / "ingested" / "D1" / "big.bin")
+
+
+class GoneBeforeAcknowledgement(LocalDirectoryStation):
+    """A dock unplugged (its whole folder gone) after the recording was committed, just
+    before the vault moves it to ingested/ on the station."""
+
+    def __init__(self, name: str, root: Path, away: Path) -> None:
+        super().__init__(name, root, "move")
+        self.away = away
+
+    def acknowledge(self, listing: Listing) -> str:
+        shutil.move(os.fsdecode(self.root), self.away)
+        return super().acknowledge(listing)
+
+
+def test_a_station_gone_before_its_acknowledgement_is_not_made_again(
+    vault: Vault, clip_dir: Path
+) -> None:
+    put_clip(clip_dir, 0, vault.station_dir / "D1" / "one.mp4")
+    ctx = vault.ingest_context()
+    station_id = next(iter(ctx.adapters))
+    away = vault.root / "unplugged"
+    unplugged = replace(
+        ctx, adapters={station_id: GoneBeforeAcknowledgement("station0", vault.station_dir, away)}
+    )
+    scan_all(ctx)
+    scan_all(ctx)
+    assert ingest_next(unplugged)
+    [item] = vault.items()  # committed: both copies are safe
+    [row] = station_files(vault)
+    assert row.state == FileState.INGESTED  # not acknowledged: nothing was moved
+    # The station's folder is not made again on this host: the next scan finds it gone.
+    assert not vault.station_dir.exists()
+    with pytest.raises(StationUnavailable, match="cannot list"):
+        ctx.adapters[station_id].list_files()
+    with unit_of_work(vault.app.factory) as session:
+        station = session.get(Station, station_id)
+        assert station is not None and "is gone; nothing was moved" in (station.last_error or "")
+    # It comes back: the acknowledgement left over is done on the next scan.
+    shutil.move(away, vault.station_dir)
+    scan_all(ctx)
+    [row] = station_files(vault)
+    assert row.state == FileState.ACKNOWLEDGED
+    assert sha256(vault.station_dir / "ingested" / "D1" / "one.mp4") == item.digest
 
 
 def test_a_failed_file_waits_a_scan_interval_before_its_retry(
