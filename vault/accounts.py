@@ -15,12 +15,10 @@ from sqlalchemy.orm import Session, joinedload
 from vault.db import utcnow
 from vault.errors import AccessDenied, Conflict, InputRejected, NotAuthenticated, NotFound
 from vault.models import ApiToken, Role, User
+from vault.name_rules import USERNAME_PATTERN as USERNAME_PATTERN  # noqa: PLC0414 - re-exported
 
 TOKEN_PREFIX = "evt_"  # noqa: S105 - a marker that makes leaked tokens greppable
 DEFAULT_TOKEN_DAYS = 90
-# Letters and digits of any script, and the marks login names use; no space, control or
-# formatting character (a name is shown in custody records and on terminals).
-USERNAME_PATTERN = r"^[\w.@+\-]{1,100}$"
 MAX_TOKEN_DAYS = 366
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -11,18 +10,9 @@ from sqlalchemy.orm import Session
 from vault.errors import Conflict, InputRejected, NotFound
 from vault.items import find_item
 from vault.models import Case, CaseFlag, EvidenceItem
-
-# Letters and digits of any script (a court's number reads "(2026)京0108刑初117号"), the
-# brackets such numbers use, "-", "_", ".", "#" and spaces; it starts with a letter, digit or
-# bracket and holds no "..": it appears in URLs and file names and must never act as a path.
-CASE_NUMBER = re.compile(r"[\w(\uff08\u3014][\w()\uff08\uff09\u3014\u3015\-.# ]{0,99}")
-# The same rule for the OpenAPI description (the number is stripped before it is matched).
-CASE_NUMBER_PATTERN = rf"^(?!.*\.\.)\s*{CASE_NUMBER.pattern}\s*$"
-CASE_NUMBER_RULE = (
-    "a case number is 1-100 characters: letters and digits of any script, round brackets"
-    " (half- or full-width), tortoise-shell brackets, '-', '_', '.', '#' and spaces, starting"
-    " with a letter, digit or opening bracket, without '..'"
-)
+from vault.name_rules import CASE_NUMBER as CASE_NUMBER  # noqa: PLC0414 - re-exported
+from vault.name_rules import CASE_NUMBER_PATTERN as CASE_NUMBER_PATTERN  # noqa: PLC0414
+from vault.name_rules import CASE_NUMBER_RULE as CASE_NUMBER_RULE  # noqa: PLC0414
 
 
 def open_case(

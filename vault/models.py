@@ -22,27 +22,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from vault.db import Base, UTCDateTime, UUIDPrimaryKey, utcnow
 from vault.roles import CaseFlag as CaseFlag  # noqa: PLC0414 - re-exported
 from vault.roles import Role as Role  # noqa: PLC0414 - re-exported
-
-
-class ItemStatus(enum.StrEnum):
-    # Both copies written, re-read and matched; custody events committed.
-    PRESERVED = "preserved"
-    # Destruction executed: bytes gone, metadata and custody chain kept as a tombstone.
-    DESTROYED = "destroyed"
-
-
-class MediaStatus(enum.StrEnum):
-    PROBED = "probed"
-    # ffmpeg could not read the file; it is sealed and kept all the same (invariant 6).
-    UNREADABLE = "unreadable"
-
-
-class ScanStatus(enum.StrEnum):
-    CLEAN = "clean"
-    # Preserved and sealed like any recording, but never handed out (no rendition, delivery
-    # or export) unless someone records, in custody, why it must be.
-    INFECTED = "infected"
-    UNSCANNED = "unscanned"  # no scanner could look at it (said so, never silently)
+from vault.statuses import ItemStatus as ItemStatus  # noqa: PLC0414 - re-exported
+from vault.statuses import MediaStatus as MediaStatus  # noqa: PLC0414 - re-exported
+from vault.statuses import ScanStatus as ScanStatus  # noqa: PLC0414 - re-exported
 
 
 class Station(UUIDPrimaryKey, Base):

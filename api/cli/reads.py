@@ -100,7 +100,7 @@ class LocalReads:
 
     def item(self, ref: str) -> ItemRecord:
         from api.http.convert import item_out, retention_out
-        from api.http.copy_schemas import copies_out
+        from api.http.copy_reads import copies_out
         from vault.db import unit_of_work
         from vault.items import find_item
 

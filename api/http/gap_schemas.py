@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from ingest.gap_service import FoundGap
 from ingest.gaps import GapCause
+
+if TYPE_CHECKING:
+    from ingest.gap_service import FoundGap
 
 
 class GapOut(BaseModel):

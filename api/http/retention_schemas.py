@@ -8,8 +8,8 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.http.schemas import Input
-from retention.models import Decision
-from vault.models import CaseFlag
+from retention.decisions import Decision
+from vault.roles import CaseFlag
 
 REASON = Field(min_length=1, max_length=2000)
 

@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from api.http.export_schemas import PLAIN_TEXT
-from custody.access.models import Purpose, RequesterKind, RequestStatus
-from vault.accounts import USERNAME_PATTERN
-from vault.cases import CASE_NUMBER_PATTERN
-from vault.models import CaseFlag, ItemStatus, MediaStatus, Role, ScanStatus
+from custody.access.purposes import Purpose, RequesterKind, RequestStatus
+from vault.name_rules import CASE_NUMBER_PATTERN, USERNAME_PATTERN
+from vault.roles import CaseFlag, Role
+from vault.statuses import ItemStatus, MediaStatus, ScanStatus
 
 ITEM_EXAMPLE: dict[str, JsonValue] = {
     "id": "3f2a9c1e-7b4d-4f0e-9a51-2c8e6d1b0a77",

@@ -3,12 +3,14 @@ and the tables drawn from it) on the host or through --url."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from ingest.deadline_rule import Deadline
-from ingest.sla import StationSla
+
+if TYPE_CHECKING:
+    from ingest.sla import StationSla
 
 
 class WaitingOut(BaseModel):

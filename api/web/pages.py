@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
-from api.http.copy_schemas import copies_out
+from api.http.copy_reads import copies_out
 from api.http.deps import EVIDENCE_READERS, SessionDep, app_context
 from api.http.moments import moment
 from api.web.guard import (

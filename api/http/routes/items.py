@@ -10,7 +10,8 @@ from sqlalchemy import select
 from api.context import AppContext
 from api.http.callers import Caller, known_caller, read_once
 from api.http.convert import item_out
-from api.http.copy_schemas import CopiesOut, copies_out
+from api.http.copy_reads import copies_out
+from api.http.copy_schemas import CopiesOut
 from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
 from api.http.item_reads import custody_json, item_json
 from api.http.moments import moment
