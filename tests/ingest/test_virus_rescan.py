@@ -44,6 +44,16 @@ def state(vault: Vault) -> dict[str, tuple[ScanStatus, list[dict[str, object]]]]
         }  # fmt: skip
 
 
+def alter_sealed_copy(vault: Vault, name: str) -> None:
+    """What an insider does to the sealed copy of the recording called ``name``."""
+    altered = next(i for i in vault.items() if i.original_name == name)
+    store = vault.app.stores.sealed
+    assert isinstance(store, FilesystemStore)
+    path = store.path_for(altered.digest)
+    os.chmod(path, 0o600)
+    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+
+
 def test_unscanned_recordings_are_scanned_again_and_recorded(
     isolated_env: Path, clip_dir: Path, signatures: Path
 ) -> None:
@@ -63,12 +73,7 @@ def test_unscanned_recordings_are_scanned_again_and_recorded(
     assert state(vault) == before
 
     # Someone altered the sealed copy of one: no verdict about bytes that are not the item's.
-    altered = next(i for i in vault.items() if i.original_name == "altered.mp4")
-    store = vault.app.stores.sealed
-    assert isinstance(store, FilesystemStore)
-    path = store.path_for(altered.digest)
-    os.chmod(path, 0o600)
-    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+    alter_sealed_copy(vault, "altered.mp4")
 
     scanned = evault(vault, "rescan", **clamav)
     assert scanned.returncode == 1, scanned.stderr  # one infected, one copy not the item's
@@ -106,12 +111,7 @@ def test_a_verdict_settles_the_alert_raised_when_the_scanner_failed_at_ingest(
         raised = {a.details["file"]: a.kind for a in recent_alerts(session, open_only=True)}
     names = [f"CAM1/{name}.mp4" for name in ("clean", "infected", "altered")]
     assert raised == dict.fromkeys(names, "virus_unscanned")
-    altered = next(i for i in vault.items() if i.original_name == "altered.mp4")
-    store = vault.app.stores.sealed
-    assert isinstance(store, FilesystemStore)
-    path = store.path_for(altered.digest)
-    os.chmod(path, 0o600)
-    path.write_bytes(path.read_bytes()[:-1] + b"\0")
+    alter_sealed_copy(vault, "altered.mp4")
 
     scanned = evault(vault, "rescan", clamav_database=str(signatures))
     assert scanned.returncode == 1, scanned.stderr  # one infected, one copy not the item's
