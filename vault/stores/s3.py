@@ -656,12 +656,12 @@ class S3Store:
                 with self._translated("delete", digest, lock=True):
                     self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
 
-    def remove_stale_temps(self) -> int:
-        """Remove what writers that died left under ``incoming/`` a day ago or more: each
-        marker, with its upload unless a pointer names that upload (the writer died after
-        naming it). Uploads from before pointers were copied and may simply go."""
+    def remove_stale_temps(self, *, older_than: timedelta = STALE_INCOMING) -> int:
+        """Remove what writers that died left under ``incoming/`` a day (``older_than``) ago or
+        more: each marker, with its upload unless a pointer names that upload (the writer died
+        after naming it). Uploads from before pointers were copied and may simply go."""
         prefix = f"{self.config.prefix}incoming/"
-        cutoff = datetime.now(UTC) - STALE_INCOMING
+        cutoff = datetime.now(UTC) - older_than
         removed = 0
         with self._translated("list", prefix):
             for page in self.client.get_paginator("list_object_versions").paginate(
