@@ -123,11 +123,13 @@ def record_rescan(
     item.scan_status, item.scan_detail = outcome.status, outcome.detail
     # The alert raised because the scanner failed at ingest is about a recording that now has
     # a verdict: it leaves the open list, saying which verdict (an infected one raises its own).
+    # The scanner's detail is cut short here: an acknowledgement's reason is at most 2000
+    # characters, and a long one must never cost the verdict (the entry keeps it whole).
     if outcome.status != ScanStatus.UNSCANNED:
         settle_alert(
             session, actor=actor, key=f"virus_unscanned:{item.id}",
-            reason=f"scanned again: {outcome.status.value} ({outcome.detail}); custody entry"
-                   f" {event.seq} (virus_rescanned)",
+            reason=f"scanned again: {outcome.status.value} ({outcome.detail[:500]}); custody"
+                   f" entry {event.seq} (virus_rescanned)",
         )  # fmt: skip
     if outcome.status == ScanStatus.INFECTED:
         raise_alert(
