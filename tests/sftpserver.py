@@ -31,6 +31,7 @@ class _Server(asyncssh.SSHServer):
         return True
 
     def validate_password(self, username: str, password: str) -> bool:
+        self.owner.passwords_received += 1
         return username == USER and password == PASSWORD
 
 
@@ -41,6 +42,8 @@ class SftpServer:
     bytes_per_second: int = 0  # 0: unthrottled
     link_free_at: float = 0.0  # event-loop time when the throttled link is next free
     connections: list[Any] = field(default_factory=list)
+    passwords_received: int = 0  # logins tried, whatever their outcome
+    stalled: bool = False  # reads wait forever, as a station whose disk hangs
     key: Any = field(default_factory=lambda: asyncssh.generate_private_key("ssh-ed25519"))
     _loop: asyncio.AbstractEventLoop | None = None
     _listener: Any = None
@@ -56,6 +59,8 @@ class SftpServer:
 
         class Throttled(asyncssh.SFTPServer):
             async def read(self, file_obj: Any, offset: int, size: int) -> bytes:
+                if server.stalled:  # connected, and never answers a read again
+                    await asyncio.Event().wait()
                 if rate:
                     # One link for the whole station: concurrent (pipelined) reads queue
                     # behind each other instead of each getting the full rate.

@@ -178,10 +178,16 @@ def test_unreachable_station_is_a_clear_error(server: Server) -> None:
 
 
 def test_an_sftp_station_with_another_host_key_is_refused(isolated_env: Path) -> None:
+    """Refused before the password is sent: an impostor never learns it."""
     with sftp_server(isolated_env / "root") as genuine, sftp_server(isolated_env / "r2") as other:
         impostor = adapter(genuine, port=other.port)  # genuine's key pinned, other answers
-        with pytest.raises(StationUnavailable, match=r"presented host key .* refusing to connect"):
+        with pytest.raises(
+            StationUnavailable, match=r"presented host key ssh-ed25519 SHA256:.* refusing to"
+        ):
             impostor.list_files()
+        assert other.passwords_received == 0
+        adapter(genuine).list_files()
+        assert genuine.passwords_received == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -204,6 +210,25 @@ def test_transfer_resumes_after_the_station_reboots(
     assert restarted and "station transfer interrupted; resuming" in caplog.messages
     assert len(received) == len(data)  # each byte handed on exactly once
     assert hashlib.sha256(received).digest() == hashlib.sha256(data).digest()
+
+
+def test_an_sftp_station_that_stops_answering_mid_file_is_given_up(isolated_env: Path) -> None:
+    """A station still connected that never answers again holds a worker no longer than
+    its timeout per attempt, and the file is left for a later scan."""
+    root = isolated_env / "hung-root"
+    (root / "CAM1").mkdir(parents=True)
+    (root / "CAM1" / "long.mp4").write_bytes(os.urandom(3 * MiB))
+    with sftp_server(root, bytes_per_second=MiB) as hung:
+        station = adapter(hung, timeout_seconds=1, transfer_retries=1)
+        (listing,) = station.list_files()
+        received = bytearray()
+        started = time.monotonic()
+        with pytest.raises(StationUnavailable, match=r"broke off at byte \d+ of 3145728 2 times"):
+            for chunk in station.read(listing, chunk_size=64 * 1024):
+                received += chunk
+                hung.stalled = True
+        assert 0 < len(received) < 3 * MiB
+        assert time.monotonic() - started < 20
 
 
 @pytest.mark.parametrize("kind", KINDS)
