@@ -13,13 +13,13 @@ with asyncssh over AES-GCM (bench/stations.py). Its connections live on one even
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import posixpath
 import stat
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import Future
 from typing import TypeVar
 
 import asyncssh
@@ -279,38 +279,71 @@ class _Sftp:
     def read_ahead(
         self, remote: asyncssh.SFTPClientFile, offset: int, size: int, chunk_size: int
     ) -> Iterator[bytes]:
-        """The bytes from ``offset`` to ``size``, one read request per piece, the next ones
-        already requested while the vault takes this one (one at a time would be a round trip
-        per piece). Waits at most the timeout for the next piece once the vault wants it. A
-        file that ends early yields what there is; the caller sees the shortfall."""
-        piece = min(REQUEST_BYTES, chunk_size, self.client.limits.max_read_len or REQUEST_BYTES)
-        depth = max(1, READ_AHEAD_BYTES // piece)
-        pending: deque[tuple[int, int, Future[bytes]]] = deque()
-        ask_at = offset
+        """The bytes from ``offset`` to ``size`` in chunks of about ``chunk_size``, read by
+        requests kept in flight on the event loop while the vault takes each chunk (one at a
+        time would be a round trip per request). Waits at most the timeout for the next
+        chunk once the vault wants it. A file that ends early yields what there is; the
+        caller sees the shortfall."""
+        piece = min(REQUEST_BYTES, self.client.limits.max_read_len or REQUEST_BYTES)
+        ahead = _ReadAhead(remote, offset, size, piece, max(1, READ_AHEAD_BYTES // piece))
         try:
-            while True:
-                while len(pending) < depth and ask_at < size:
-                    wanted = min(piece, size - ask_at)
-                    pending.append(
-                        (ask_at, wanted, event_loop.submit(_read(remote, wanted, ask_at)))
-                    )
-                    ask_at += wanted
-                if not pending:
-                    return
-                at, wanted, future = pending.popleft()
-                data = event_loop.wait(future, self.timeout)
-                while data and len(data) < wanted:  # a server may answer short of the end
-                    more = self.call(_read(remote, wanted - len(data), at + len(data)))
-                    if not more:
-                        break
-                    data += more
+            while not ahead.finished:
+                data = self.call(ahead.next_chunk(chunk_size))
                 if data:
                     yield data
-                if len(data) < wanted:
-                    return
         finally:
-            for _, _, future in pending:
-                future.cancel()
+            with contextlib.suppress(*BROKEN):
+                self.call(ahead.cancel())
+
+
+class _ReadAhead:
+    """One file's read requests, in order, on the event loop (each method runs there)."""
+
+    def __init__(
+        self, remote: asyncssh.SFTPClientFile, offset: int, size: int, piece: int, depth: int
+    ) -> None:
+        self.remote, self.size, self.piece, self.depth = remote, size, piece, depth
+        self.ask_at = offset
+        self.in_flight: deque[tuple[int, int, asyncio.Task[bytes]]] = deque()
+        self.ended = False  # the file ended before size
+
+    @property
+    def finished(self) -> bool:
+        return self.ended or (self.ask_at >= self.size and not self.in_flight)
+
+    def _top_up(self) -> None:
+        while len(self.in_flight) < self.depth and self.ask_at < self.size:
+            wanted = min(self.piece, self.size - self.ask_at)
+            task = asyncio.ensure_future(_read(self.remote, wanted, self.ask_at))
+            self.in_flight.append((self.ask_at, wanted, task))
+            self.ask_at += wanted
+
+    async def next_chunk(self, chunk_size: int) -> bytes:
+        self._top_up()
+        parts: list[bytes] = []
+        got = 0
+        while got < chunk_size and self.in_flight:
+            at, wanted, task = self.in_flight[0]
+            data = await task
+            self.in_flight.popleft()
+            while data and len(data) < wanted:  # a server may answer short of the end
+                more = await _read(self.remote, wanted - len(data), at + len(data))
+                if not more:
+                    break
+                data += more
+            parts.append(data)
+            got += len(data)
+            self._top_up()
+            if len(data) < wanted:
+                self.ended = True
+                break
+        return b"".join(parts)
+
+    async def cancel(self) -> None:
+        for _, _, task in self.in_flight:
+            task.cancel()
+        await asyncio.gather(*(task for _, _, task in self.in_flight), return_exceptions=True)
+        self.in_flight.clear()
 
 
 class _SftpFiles:
