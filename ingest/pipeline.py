@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
@@ -42,6 +43,8 @@ from vault.stores.protocol import Retention, StoredObject, rehash
 from vault.stores.tee import put_both
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 INGEST_ACTOR = "system:ingest"
 
@@ -93,7 +96,7 @@ def listing_of(row: StationFile) -> Listing:
     return Listing(rel, row.size, row.mtime_ns, rel.split(b"/", 1)[0] if b"/" in rel else None)
 
 
-def copy_and_verify(
+def write_both(
     stores: Stores,
     adapter: StationAdapter,
     listing: Listing,
@@ -103,13 +106,24 @@ def copy_and_verify(
     throttle: Throttle | None = None,
 ) -> tuple[StoredObject, StoredObject]:
     """Both copies written from the station's stream as it arrives (the lock goes on with
-    the write: there is no moment when the sealed copy is deletable), then each re-read
-    from its own store and re-hashed, the two re-reads side by side. Each re-read reads
-    the version its write returned (its locator), the one the item will record."""
+    the write: there is no moment when the sealed copy is deletable)."""
     source = throttled(adapter.read(listing, chunk_size=chunk_size), throttle)
     sealed, access = put_both(stores.sealed, stores.access, source, retention=retention)
     _step("sealed_written", listing, digest=sealed.digest)
     _step("access_written", listing)
+    return sealed, access
+
+
+def verify_both(
+    stores: Stores,
+    listing: Listing,
+    sealed: StoredObject,
+    access: StoredObject,
+    chunk_size: int,
+) -> None:
+    """Each copy re-read from its own store and re-hashed, the two side by side. Each
+    re-read reads the version its write returned (its locator), the one the item will
+    record."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="reread") as pool:
         rereads = {
             store.name: pool.submit(
@@ -125,7 +139,6 @@ def copy_and_verify(
                 f" ({size} bytes), written as {sealed.digest} ({sealed.size} bytes)"
             )
     _step("verified", listing)
-    return sealed, access
 
 
 def probe_sealed(stores: Stores, digest: str) -> tuple[ProbeResult | None, str | None]:
@@ -207,11 +220,25 @@ def _register(
         return item.id, created
 
 
+@dataclass(frozen=True)
+class Transferred:
+    """A claimed file whose bytes are in both stores, not yet verified nor registered."""
+
+    claimed: Claimed
+    decision: RetentionDecision
+    retention: Retention
+    sealed: StoredObject
+    access: StoredObject
+
+
 def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
+    return finish_transferred(ctx, transfer_claimed(ctx, claimed))
+
+
+def transfer_claimed(ctx: IngestContext, claimed: Claimed) -> Transferred:
+    """The station's part of an ingest: its bytes streamed into both stores."""
     adapter = ctx.adapters[claimed.station_id]
     listing = claimed.listing
-    chunk = ctx.settings.chunk_size
-    station_config = ctx.settings.station(adapter.name)
     _step("claimed", listing, station=adapter.name)
     with unit_of_work(ctx.factory, read_only=True) as session:
         row = session.get(StationFile, claimed.file_id)
@@ -219,9 +246,22 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
         decision = initial_decision(session, received_at=received_at)
     retention = Retention(until=decision.until)
     throttle = ctx.throttles.get(claimed.station_id)
-    sealed, access = copy_and_verify(
-        ctx.stores, adapter, listing, chunk, retention, throttle=throttle
+    sealed, access = write_both(
+        ctx.stores, adapter, listing, ctx.settings.chunk_size, retention, throttle=throttle
     )
+    return Transferred(claimed, decision, retention, sealed, access)
+
+
+def finish_transferred(ctx: IngestContext, transferred: Transferred) -> uuid.UUID:
+    """The vault's part: both copies re-read and matched, probed, scanned, the sidecar kept,
+    and the item, its custody events and the file's state in one transaction."""
+    claimed, retention = transferred.claimed, transferred.retention
+    sealed, access = transferred.sealed, transferred.access
+    adapter = ctx.adapters[claimed.station_id]
+    listing = claimed.listing
+    chunk = ctx.settings.chunk_size
+    station_config = ctx.settings.station(adapter.name)
+    verify_both(ctx.stores, listing, sealed, access, chunk)
     probe, probe_error = probe_sealed(ctx.stores, sealed.digest)
     scan = scan_stored(
         make_scanner(ctx.settings), ctx.stores.sealed, sealed.digest, chunk_size=chunk,
@@ -238,7 +278,7 @@ def ingest_claimed(ctx: IngestContext, claimed: Claimed) -> uuid.UUID:
         sealed=sealed,
         access=access,
         retention=retention,
-        decision=decision,
+        decision=transferred.decision,
         probe=probe,
         probe_error=probe_error,
         name_fields=parse_name(
@@ -291,44 +331,54 @@ def acknowledge(ctx: IngestContext, file_id: uuid.UUID) -> bool:
     return True
 
 
+def claim_usable(ctx: IngestContext) -> Claimed | None:
+    """Claim the next ready file of a station this worker reads; None when none is ready.
+    A file of a station not configured here is released, with why, and the next tried."""
+    while True:
+        with unit_of_work(ctx.factory) as session:
+            pause = timedelta(seconds=ctx.settings.scan_interval_seconds)
+            row = claim_next(session, worker=ctx.worker, now=utcnow(), retry_pause=pause,
+                             station_limits=ctx.transfer_limits)  # fmt: skip
+            if row is None:
+                return None
+            claimed = Claimed(row.id, row.station_id, listing_of(row))
+        if claimed.station_id in ctx.adapters:
+            return claimed
+        _release(ctx, claimed, "station is not configured in this worker", changed=False)
+
+
 def ingest_next(ctx: IngestContext) -> bool:
     """Claim and ingest one ready file. Returns False when none is ready."""
-    with unit_of_work(ctx.factory) as session:
-        pause = timedelta(seconds=ctx.settings.scan_interval_seconds)
-        row = claim_next(session, worker=ctx.worker, now=utcnow(), retry_pause=pause,
-                         station_limits=ctx.transfer_limits)  # fmt: skip
-        if row is None:
-            return False
-        claimed = Claimed(row.id, row.station_id, listing_of(row))
-    if claimed.station_id not in ctx.adapters:
-        _release(ctx, claimed, "station is not configured in this worker", changed=False)
-    elif _attempt(ctx, claimed):
+    claimed = claim_usable(ctx)
+    if claimed is None:
+        return False
+    if guarded(ctx, claimed, lambda: ingest_claimed(ctx, claimed)) is not None:
         acknowledge(ctx, claimed.file_id)
     return True
 
 
-def _attempt(ctx: IngestContext, claimed: Claimed) -> bool:
-    """Ingest a claimed file; on failure release it with the reason. True when committed."""
+def guarded(ctx: IngestContext, claimed: Claimed, step: Callable[[], T]) -> T | None:
+    """A step of a claimed file's ingest; on failure the file is released with the reason
+    and None returned (the file waits on its station for a later attempt)."""
     shown = display_name(claimed.listing.rel_path)
     try:
-        ingest_claimed(ctx, claimed)
+        return step()
     except SourceChanged as exc:
         _release(ctx, claimed, str(exc), changed=True)
         log.warning("file still changing; will wait", extra={"file": shown, "error": str(exc)})
-        return False
+        return None
     except (StationUnavailable, StoreError, IntegrityViolation, ScannerUnavailable, OSError) as exc:
         _release(ctx, claimed, str(exc), changed=False)
         log.error(
             "ingest failed; file left on the station for a later attempt",
             extra={"file": shown, "error": str(exc)},
         )
-        return False
+        return None
     except ClaimLost:
         log.warning("claim was taken over by another worker", extra={"file": shown})
-        return False
+        return None
     except Exception as exc:
         # Anything unforeseen must not leave the file claimed by a live process forever.
         _release(ctx, claimed, f"unexpected error: {exc}", changed=False)
         log.exception("ingest failed unexpectedly", extra={"file": shown})
-        return False
-    return True
+        return None

@@ -6,16 +6,25 @@ import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import select
 
 from config.settings import Settings, StationConfig
 from ingest.claims import worker_identity
 from ingest.models import FileState, StationFile
-from ingest.pipeline import IngestContext, acknowledge, ingest_next
+from ingest.pipeline import (
+    IngestContext,
+    Transferred,
+    acknowledge,
+    claim_usable,
+    finish_transferred,
+    guarded,
+    transfer_claimed,
+)
 from ingest.scan import ScanSummary, record_scan, sync_stations
 from ingest.stations.base import StationAdapter, StationUnavailable
 from ingest.stations.ftp import FtpStation
@@ -125,7 +134,8 @@ def acknowledge_leftovers(ctx: IngestContext) -> None:
 
 @dataclass
 class Drainer:
-    """Runs up to ``workers`` ingest loops at once; each loop takes files until none is ready."""
+    """Runs up to ``workers`` ingest loops at once; each loop takes files until none is ready,
+    verifying and committing each while the next one's bytes arrive."""
 
     ctx: IngestContext
     workers: int
@@ -136,8 +146,8 @@ class Drainer:
 
     def _loop(self) -> None:
         try:
-            while not self.stop.is_set() and ingest_next(self.ctx):
-                pass
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-finish") as finisher:
+                self._take_files(finisher)
         except Exception as exc:
             # A worker's future is never awaited: without this the failure would vanish.
             log.exception("ingest worker stopped by an error")
@@ -147,12 +157,47 @@ class Drainer:
             with self._lock:
                 self._active -= 1
 
+    def _take_files(self, finisher: ThreadPoolExecutor) -> None:
+        """Files one after another, each one's verification and commit (finisher) running
+        while the next one's bytes arrive: the station's link is not left idle while the
+        vault re-reads what it wrote. At most one file finishes behind the transfer."""
+        ctx = self.ctx
+        finishing: Future[None] | None = None
+        while not self.stop.is_set():
+            claimed = claim_usable(ctx)
+            if claimed is None:
+                if finishing is None:
+                    return
+                # The finishing file may hold the station's only transfer slot
+                # (max_concurrent_transfers): once it is done, look again.
+                finishing.result()
+                finishing = None
+                continue
+            transferred = guarded(ctx, claimed, partial(transfer_claimed, ctx, claimed))
+            if finishing is not None:
+                finishing.result()
+                finishing = None
+            if transferred is not None:
+                finishing = finisher.submit(_finish, ctx, transferred)
+        if finishing is not None:
+            finishing.result()
+
     def kick(self, pool: ThreadPoolExecutor) -> None:
         with self._lock:
             free = self.workers - self._active
             self._active += max(free, 0)
         for _ in range(max(free, 0)):
             pool.submit(self._loop)
+
+
+def _finish(ctx: IngestContext, transferred: Transferred) -> None:
+    claimed = transferred.claimed
+    if guarded(ctx, claimed, partial(finish_transferred, ctx, transferred)) is not None:
+        try:
+            acknowledge(ctx, claimed.file_id)
+        except Exception:  # never lose the next file, mid-transfer, to it: a later pass retries
+            log.exception("acknowledging a committed file failed",
+                          extra={"file_id": str(claimed.file_id)})  # fmt: skip
 
 
 @dataclass(frozen=True)

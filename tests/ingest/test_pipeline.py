@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import shutil
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +21,7 @@ from sqlalchemy import select
 from custody.log.models import CustodyEvent
 from ingest.models import FileState, StationFile
 from ingest.pipeline import ingest_next
-from ingest.runner import scan_all
+from ingest.runner import run_once, scan_all
 from ingest.stability import Seen, is_stable
 from ingest.stations.base import Listing, StationUnavailable
 from ingest.stations.local_dir import LocalDirectoryStation
@@ -404,3 +406,50 @@ def test_settling_counts_from_the_vaults_own_sighting() -> None:
 
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_one_worker_takes_the_next_file_while_the_last_one_is_verified(
+    isolated_env: Path, clip_dir: Path, signatures: Path
+) -> None:
+    """One worker: each file's re-reads, probe, virus scan and commit run behind the next
+    file's transfer, so the station's link is not idle meanwhile; every file still ends
+    committed and acknowledged once, in the order it was taken."""
+    vault = make_vault(isolated_env, virus_scanner="clamscan", clamav_database=signatures)
+    names = [f"CAM1_P1001_20261124T09{n}000.mp4" for n in range(3)]
+    for n, name in enumerate(names):
+        put_clip(clip_dir, n, vault.station_dir / "CAM1" / name)
+    steps: list[tuple[str, str, str]] = []
+
+    class Steps(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == "ingest step":
+                steps.append((record.__dict__["step"], record.__dict__["file"],
+                              threading.current_thread().name))  # fmt: skip
+
+    pipeline_log = logging.getLogger("ingest.pipeline")
+    handler, level = Steps(), pipeline_log.level
+    pipeline_log.addHandler(handler)
+    pipeline_log.setLevel(logging.INFO)
+    try:
+        run_once(vault.ingest_context(), workers=1)
+    finally:
+        pipeline_log.removeHandler(handler)
+        pipeline_log.setLevel(level)
+    order = [file for step, file, _ in steps if step == "claimed"]
+    assert sorted(order) == sorted(f"CAM1/{name}" for name in names)
+
+    def at(step: str, file: str) -> int:
+        return steps.index(next(s for s in steps if s[:2] == (step, file)))
+
+    for earlier, later in itertools.pairwise(order):
+        assert at("claimed", later) < at("committed", earlier)
+    for step, _, thread in steps:
+        if step in ("verified", "scanned", "committed", "acknowledged"):
+            assert thread.startswith("ingest-finish"), (step, thread)
+        else:
+            assert thread.startswith("ingest_"), (step, thread)
+    assert [s for s, _, _ in steps].count("committed") == 3
+    assert [s for s, _, _ in steps].count("acknowledged") == 3
+    assert len(vault.items()) == 3
+    assert sorted(p.name for p in (vault.station_dir / "ingested" / "CAM1").iterdir()) == names
+    vault.app.engine.dispose()
