@@ -82,13 +82,23 @@ class SftpStation:
         self.config = config
         self.root = (str(config.path) if config.path is not None else ".").encode("utf-8")
         self.retry_delay = retry_delay
-        self.pinned = asyncssh.import_public_key(config.host_key.strip())
+        self.pinned: asyncssh.SSHKey | None = None
+        self.key_error: str | None = None
+        try:
+            self.pinned = asyncssh.import_public_key(config.host_key.strip())
+        except (asyncssh.KeyImportError, ValueError) as exc:  # said at each contact, as doctor does
+            self.key_error = (
+                f"station {self.name}: host_key is not a public key in OpenSSH form ({exc});"
+                " copy the station's line from `ssh-keyscan`, without the host name"
+            )
 
     def _where(self) -> str:
         return f"SFTP server {self.config.host}:{self.config.port or 22}"
 
     @contextlib.contextmanager
     def _session(self) -> Iterator[_Sftp]:
+        if self.key_error is not None:
+            raise StationUnavailable(self.key_error)
         try:
             password = self.config.secret()
         except ValueError as exc:  # the password file could not be read

@@ -212,6 +212,14 @@ def test_transfer_resumes_after_the_station_reboots(
     assert hashlib.sha256(received).digest() == hashlib.sha256(data).digest()
 
 
+def test_an_sftp_host_key_that_is_no_key_is_a_clear_error(isolated_env: Path) -> None:
+    with sftp_server(isolated_env / "root") as running:
+        station = adapter(running, host_key="ssh-ed25519 not-base64")
+        with pytest.raises(StationUnavailable, match=r"station st0: host_key is not a public"):
+            station.list_files()
+        assert running.passwords_received == 0
+
+
 def test_an_sftp_station_that_stops_answering_mid_file_is_given_up(isolated_env: Path) -> None:
     """A station still connected that never answers again holds a worker no longer than
     its timeout per attempt, and the file is left for a later scan."""
