@@ -83,6 +83,7 @@ class SftpStation:
         self.root = (str(config.path) if config.path is not None else ".").encode("utf-8")
         self.retry_delay = retry_delay
         self.pinned: asyncssh.SSHKey | None = None
+        self._free: int | None = None
         self.key_error: str | None = None
         try:
             self.pinned = asyncssh.import_public_key(config.host_key.strip())
@@ -170,6 +171,7 @@ class SftpStation:
         try:
             with self._session() as sftp:
                 found = list(self._walk(sftp, b""))
+                self._free = sftp.free_bytes(self.root)
         except BROKEN as exc:
             raise StationUnavailable(f"station {self.name}: listing failed: {exc}") from None
         return without_sidecars(found)
@@ -252,7 +254,9 @@ class SftpStation:
             raise StationUnavailable(f"station {self.name}: {exc}") from None
 
     def free_bytes(self) -> int | None:
-        return None  # the protocol has no standard way to say
+        """As the last listing found it (statvfs@openssh.com, which OpenSSH offers); None
+        from a server without that extension."""
+        return self._free
 
     # --- acknowledging ----------------------------------------------------------------
 
@@ -274,6 +278,13 @@ class _Sftp:
 
     def call(self, operation: Awaitable[T]) -> T:
         return event_loop.run(_awaited(operation), self.timeout)
+
+    def free_bytes(self, path: bytes) -> int | None:
+        try:
+            space = self.call(self.client.statvfs(path))
+        except asyncssh.SFTPError:  # unsupported or refused: the listing stands without it
+            return None
+        return space.bavail * space.frsize
 
     @contextlib.contextmanager
     def opened(self, path: bytes) -> Iterator[asyncssh.SFTPClientFile]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -337,6 +338,21 @@ def test_station_health_records_contact_errors_and_alerts(
             assert unreachable_stations(session, now=utcnow(), after=timedelta(minutes=30)) == []
     finally:
         vault.app.engine.dispose()
+
+
+def test_an_sftp_station_reports_its_free_space(isolated_env: Path) -> None:
+    """Through the server's statvfs@openssh.com, as OpenSSH offers it."""
+    with sftp_server(isolated_env / "station-root") as running:
+        vault = station_vault(isolated_env, running)
+        try:
+            scan_all(vault.ingest_context())
+            free = shutil.disk_usage(running.root).free
+            with unit_of_work(vault.app.factory) as session:
+                (station,) = session.execute(select(Station)).scalars()
+                assert station.free_bytes is not None
+                assert abs(station.free_bytes - free) < 256 * MiB  # others write meanwhile
+        finally:
+            vault.app.engine.dispose()
 
 
 def test_a_mounted_station_reports_its_free_space(vault: Vault) -> None:
