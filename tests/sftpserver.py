@@ -44,6 +44,7 @@ class SftpServer:
     connections: list[Any] = field(default_factory=list)
     passwords_received: int = 0  # logins tried, whatever their outcome
     stalled: bool = False  # reads wait forever, as a station whose disk hangs
+    answer_at_most: int = 0  # each read answered with at most this many bytes (0: as asked)
     key: Any = field(default_factory=lambda: asyncssh.generate_private_key("ssh-ed25519"))
     _loop: asyncio.AbstractEventLoop | None = None
     _listener: Any = None
@@ -72,6 +73,8 @@ class SftpServer:
                     ahead = server.link_free_at - loop.time()
                     if ahead > 0.01:
                         await asyncio.sleep(ahead)
+                if server.answer_at_most:
+                    size = min(size, server.answer_at_most)
                 return bytes(super().read(file_obj, offset, size))
 
         return Throttled(chan, chroot=str(self.root).encode())

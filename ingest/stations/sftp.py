@@ -247,7 +247,7 @@ class SftpStation:
             with self._session() as sftp:
                 try:
                     with sftp.opened(path) as remote:
-                        return sftp.call(_read(remote, limit + 1, 0))
+                        return sftp.call(_read_all(remote, limit + 1))
                 except asyncssh.SFTPNoSuchFile:
                     return None
         except BROKEN as exc:
@@ -410,6 +410,17 @@ async def _read(remote: asyncssh.SFTPClientFile, size: int, offset: int) -> byte
     data = await remote.read(size, offset)
     assert isinstance(data, bytes)  # opened in binary mode
     return data
+
+
+async def _read_all(remote: asyncssh.SFTPClientFile, size: int) -> bytes:
+    """Up to ``size`` bytes from the start, over as many requests as the server needs (it
+    may answer each with less than asked)."""
+    parts: list[bytes] = []
+    got = 0
+    while got < size and (data := await _read(remote, size - got, got)):
+        parts.append(data)
+        got += len(data)
+    return b"".join(parts)
 
 
 async def _close(connection: asyncssh.SSHClientConnection, client: asyncssh.SFTPClient) -> None:

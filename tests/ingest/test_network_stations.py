@@ -213,6 +213,25 @@ def test_transfer_resumes_after_the_station_reboots(
     assert hashlib.sha256(received).digest() == hashlib.sha256(data).digest()
 
 
+def test_an_sftp_server_that_answers_each_read_short_still_gives_every_byte(
+    isolated_env: Path,
+) -> None:
+    """A server may answer a read with fewer bytes than asked before the end (servers cap
+    their answers, 16 KiB here); the recording and a sidecar come whole all the same."""
+    root = isolated_env / "short-root"
+    (root / "CAM1").mkdir(parents=True)
+    data, sidecar = os.urandom(3 * MiB + 5), os.urandom(100 * 1024)
+    (root / "CAM1" / "long.mp4").write_bytes(data)
+    (root / "CAM1" / "long.mp4.json").write_bytes(sidecar)
+    with sftp_server(root) as short:
+        short.answer_at_most = 16 * 1024
+        station = adapter(short)
+        (listing,) = station.list_files()
+        received = b"".join(station.read(listing, chunk_size=MiB))
+        assert hashlib.sha256(received).digest() == hashlib.sha256(data).digest()
+        assert station.read_small(b"CAM1/long.mp4.json", limit=256 * 1024) == sidecar
+
+
 def test_an_sftp_host_key_that_is_no_key_is_a_clear_error(isolated_env: Path) -> None:
     with sftp_server(isolated_env / "root") as running:
         station = adapter(running, host_key="ssh-ed25519 not-base64")
