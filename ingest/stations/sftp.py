@@ -126,9 +126,14 @@ class SftpStation:
             ) from None
         try:
             yield _Sftp(client, timeout)
-        finally:
+        except BaseException:
+            # Broken, hung or abandoned: dropped at once (a polite close would wait up to
+            # the timeout again on a station that stopped answering).
             with contextlib.suppress(*BROKEN):
-                event_loop.run(_close(connection, client), timeout)
+                event_loop.run(_abort(connection), timeout)
+            raise
+        with contextlib.suppress(*BROKEN):
+            event_loop.run(_close(connection, client), timeout)
 
     async def _connect(
         self, password: str, witness: _HostKeyWitness
@@ -291,11 +296,9 @@ class _Sftp:
         # block_size=0: each read is one request (read_ahead makes them), not asyncssh's own
         # parallel reader, whose tasks outlive a read that is cancelled.
         remote = self.call(self.client.open(path, "rb", block_size=0))
-        try:
-            yield remote
-        finally:
-            with contextlib.suppress(*BROKEN):
-                self.call(remote.close())
+        yield remote  # on any error the session drops the connection, and the file with it
+        with contextlib.suppress(*BROKEN):
+            self.call(remote.close())
 
     def read_ahead(
         self, remote: asyncssh.SFTPClientFile, offset: int, size: int, chunk_size: int
@@ -421,6 +424,10 @@ async def _read_all(remote: asyncssh.SFTPClientFile, size: int) -> bytes:
         parts.append(data)
         got += len(data)
     return b"".join(parts)
+
+
+async def _abort(connection: asyncssh.SSHClientConnection) -> None:
+    connection.abort()
 
 
 async def _close(connection: asyncssh.SSHClientConnection, client: asyncssh.SFTPClient) -> None:
