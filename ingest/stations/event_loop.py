@@ -2,7 +2,7 @@
 (asyncssh), called from the ingest's worker threads, which are plain threads.
 
 Every SFTP connection of the process lives on this loop; a worker hands it a coroutine and
-waits for the result. A forked child (the daemon's processes) starts a loop of its own: a
+waits for the result. A process forked after the loop started makes a loop of its own: a
 thread does not survive fork.
 """
 
