@@ -38,6 +38,23 @@ def s3_vault(isolated_env: Path, buckets: Buckets, clip_dir: Path) -> Vault:
     return vault
 
 
+def s3_vault_of_two(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> tuple[Vault, EvidenceItem, EvidenceItem]:
+    """A vault on S3 with two recordings ingested, the first recorded first."""
+    vault = s3_vault(isolated_env, buckets, clip_dir)
+    put_clip(clip_dir, 1, vault.station_dir / "CAM1" / "CAM1_P1001_20261124T100000.mp4")
+    vault.ingest()
+    first, second = sorted(vault.items(), key=lambda i: i.original_name)
+    return vault, first, second
+
+
+def s3_stores(vault: Vault) -> tuple[S3Store, S3Store]:
+    sealed, access = vault.app.stores.sealed, vault.app.stores.access
+    assert isinstance(sealed, S3Store) and isinstance(access, S3Store)
+    return sealed, access
+
+
 def hold_off_then_delete(store: S3Store, key: str, *, not_ours: tuple[str, ...] = ()) -> str:
     """The insider's attempt: switch the legal hold off (allowed), then delete every version
     the vault wrote (``not_ours``: versions the insider wrote). Returns the refusal's code."""
@@ -165,12 +182,8 @@ def test_what_is_placed_over_the_recorded_versions_is_reported_not_read(
     """A forgery (another recording's bytes) over the sealed key and a delete marker over the
     access copy: the recorded versions are intact, so both copies are, and the tampering is
     reported by fixity (custody entries, an alert) and by verify."""
-    vault = s3_vault(isolated_env, buckets, clip_dir)
-    put_clip(clip_dir, 1, vault.station_dir / "CAM1" / "CAM1_P1001_20261124T100000.mp4")
-    vault.ingest()
-    first, second = sorted(vault.items(), key=lambda i: i.original_name)
-    sealed, access = vault.app.stores.sealed, vault.app.stores.access
-    assert isinstance(sealed, S3Store) and isinstance(access, S3Store)
+    vault, first, second = s3_vault_of_two(isolated_env, buckets, clip_dir)
+    sealed, access = s3_stores(vault)
     client: Any = sealed.client
     with sealed.open(second.digest) as other:
         client.put_object(Bucket=sealed.bucket, Key=sealed.key_for(first.digest), Body=other.read())
@@ -186,16 +199,73 @@ def test_what_is_placed_over_the_recorded_versions_is_reported_not_read(
         assert said in outcome.detail
     with unit_of_work(vault.app.factory, read_only=True) as session:
         kinds = [e.kind for e in events_for(session, first.id)][-2:]
-        alerts = [a.message for a in recent_alerts(session) if a.kind == "store_tampering"]
     assert kinds == ["fixity_ok", "fixity_ok"]
+    reported_as_intact(
+        vault,
+        "sealed copy: a newer version",
+        "access copy: a delete marker was placed over it",
+        "the recorded version is intact",
+    )
+    vault.app.engine.dispose()
+
+
+def reported_as_intact(vault: Vault, *said_by_verify: str) -> None:
+    """Two store_tampering alerts (one per copy), each saying the recorded version is
+    intact, and verify failing with each of ``said_by_verify``, yet nothing altered or
+    missing."""
+    with unit_of_work(vault.app.factory, read_only=True) as session:
+        alerts = [a.message for a in recent_alerts(session) if a.kind == "store_tampering"]
     assert len(alerts) == 2 and all("the recorded version is intact" in a for a in alerts)
     verified = run_cli(["verify"], vault.env(), vault.root)
-    said_by_verify = " ".join(verified.stdout.split())
+    said = " ".join(verified.stdout.split())
     assert verified.returncode == 1
-    assert "sealed copy: a newer version" in said_by_verify
-    assert "access copy: a delete marker was placed over it" in said_by_verify
-    assert "the recorded version is intact" in said_by_verify
-    assert "altered" not in said_by_verify and "missing" not in said_by_verify
+    for phrase in said_by_verify:
+        assert phrase in said, said
+    assert "altered" not in said and "missing" not in said
+
+
+def test_what_is_done_to_a_pointer_is_reported_by_fixity_and_verify(
+    isolated_env: Path, buckets: Buckets, clip_dir: Path
+) -> None:
+    """The pointers at the content addresses, each of which names the upload holding an
+    item's bytes: a pointer to another recording's upload placed over the sealed one, a
+    delete marker over the access one, and the sealed bytes' lock extended past their
+    pointer's. The recorded versions are intact, so both copies are; each change is reported
+    by fixity (an alert) and by verify, since it hides the bytes from every lookup by digest."""
+    vault, first, second = s3_vault_of_two(isolated_env, buckets, clip_dir)
+    sealed, access = s3_stores(vault)
+    for copy in (CopyKind.SEALED, CopyKind.ACCESS):
+        assert fixity(vault, first.id, copy).detail == ""  # the vault's own pointers pass
+    client: Any = sealed.client
+    upload = sealed.key_for(first.digest)
+    client.put_object(
+        Bucket=sealed.bucket, Key=sealed.content_key(first.digest), Body=b"",
+        Metadata={"evault-key": sealed.key_for(second.digest)},
+    )  # fmt: skip
+    assert sealed.key_for(first.digest) != upload  # lookups by digest now find the other
+    client.delete_object(Bucket=access.bucket, Key=access.content_key(first.digest))
+    assert not access.exists(first.digest)
+    recorded = sealed.recorded_version(first.digest, first.sealed_locator)
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=40 * 366)
+    client.put_object_retention(
+        Bucket=sealed.bucket, Key=upload, VersionId=recorded,
+        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": later},
+    )  # fmt: skip
+
+    for copy, said in (
+        (CopyKind.SEALED, "a newer version (0 bytes) was placed over its pointer at the content"),
+        (CopyKind.SEALED, "its pointer at the content address is locked until"),
+        (CopyKind.ACCESS, "a delete marker was placed over its pointer at the content address"),
+    ):
+        outcome = fixity(vault, first.id, copy)
+        assert outcome.intact and not outcome.repaired, outcome
+        assert said in outcome.detail, outcome.detail
+    reported_as_intact(
+        vault,
+        "sealed copy: a newer version (0 bytes) was placed over its pointer",
+        "sealed copy: its pointer at the content address is locked until",
+        "access copy: a delete marker was placed over its pointer",
+    )
     vault.app.engine.dispose()
 
 

@@ -77,6 +77,26 @@ def whole_seconds(when: datetime) -> datetime:
     return when
 
 
+def _placed(entry: dict[str, Any]) -> str:
+    return "a delete marker" if "Size" not in entry else f"a newer version ({entry['Size']} bytes)"
+
+
+def _when(entry: dict[str, Any]) -> str:
+    return f"{entry['LastModified'].astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _shorter_lock(pointer: dict[str, Any], held: dict[str, Any]) -> str | None:
+    """How a pointer's Object Lock falls short of the bytes' it names, in words (None: it
+    does not). Both are set together; the pointer's can only be shorter if someone made it so
+    or it was never set."""
+    if held.get("ObjectLockLegalHoldStatus") == "ON" != pointer.get("ObjectLockLegalHoldStatus"):
+        return "carries no legal hold, though the bytes do"
+    until, wanted = pointer.get("ObjectLockRetainUntilDate"), held.get("ObjectLockRetainUntilDate")
+    if wanted is not None and (until is None or until < wanted):
+        return f"is locked until {until or 'nothing'}, the bytes until {wanted}"
+    return None
+
+
 _session_lock = threading.Lock()
 _session: Any = None
 
@@ -571,15 +591,7 @@ class S3Store:
         if located is None:
             return []
         key, recorded = located
-        placed: list[tuple[datetime, str]] = []
-        with self._translated("list versions of", key):
-            pages = self.client.get_paginator("list_object_versions").paginate(
-                Bucket=self.bucket, Prefix=key
-            )
-            entries: list[tuple[dict[str, Any], bool]] = []
-            for page in pages:
-                entries += [(e, False) for e in page.get("Versions", []) if e["Key"] == key]
-                entries += [(e, True) for e in page.get("DeleteMarkers", []) if e["Key"] == key]
+        entries = self._listed_versions(key)
         # Versions are listed newest first: those before the recorded one were put after it.
         # Delete markers are listed apart, so only their time places them.
         versions = [entry for entry, marker in entries if not marker]
@@ -591,15 +603,59 @@ class S3Store:
             for entry, marker in entries
             if marker and (recorded_at is None or entry["LastModified"] >= recorded_at)
         ]
-        for entry in [*newer, *markers]:
-            when = f"{entry['LastModified'].astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-            what = (
-                "a delete marker"
-                if "Size" not in entry
-                else f"a newer version ({entry['Size']} bytes)"
-            )
-            placed.append((entry["LastModified"], f"{what} was placed over it at {when}"))
+        placed = [(entry["LastModified"], f"{_placed(entry)} was placed over it at"
+                   f" {_when(entry)}") for entry in [*newer, *markers]]  # fmt: skip
+        if key.startswith(self.uploads_prefix):
+            placed += self._pointer_overlays(digest, key, recorded)
         return [said for _, said in sorted(placed)]
+
+    def _pointer_overlays(self, digest: str, key: str, recorded: str) -> list[tuple[datetime, str]]:
+        """What was done to the pointer that names an upload: a version or delete marker
+        placed over the vault's pointer (the vault never writes a second one), or a lock that
+        lets the pointer go before the bytes. Either hides the bytes from every operation by
+        digest (a duplicate's ingest, a repair, a retention change) while the recorded locator
+        still reads them."""
+        content = self.content_key(digest)
+        entries = self._listed_versions(content)
+        versions = [entry for entry, marker in entries if not marker]  # newest first
+        ours: dict[str, Any] | None = None
+        index = 0
+        for index in reversed(range(len(versions))):  # the vault's is the oldest naming it
+            ours = self._head_version(content, str(versions[index]["VersionId"]))
+            if pointer_target(ours, self.uploads_prefix) == key:
+                break
+            ours = None
+        if ours is None:
+            return [(datetime.max.replace(tzinfo=UTC), "no pointer at its content address names"
+                     " it, so nothing that looks it up by digest finds it")]  # fmt: skip
+        ours_at = versions[index]["LastModified"]
+        over = versions[:index] + [
+            entry for entry, marker in entries if marker and entry["LastModified"] >= ours_at
+        ]
+        found = [
+            (entry["LastModified"], f"{_placed(entry)} was placed over its pointer at the"
+             f" content address at {_when(entry)}")
+            for entry in over
+        ]  # fmt: skip
+        if self.lock_mode != "none":
+            bytes_head = self._head_version(key, recorded)
+            short = _shorter_lock(ours, bytes_head) if bytes_head is not None else None
+            if short:
+                found.append((ours_at, f"its pointer at the content address {short}"))
+        return found
+
+    def _listed_versions(self, key: str) -> list[tuple[dict[str, Any], bool]]:
+        """Every version of exactly ``key`` and whether it is a delete marker, newest first
+        (versions, then markers)."""
+        with self._translated("list versions of", key):
+            pages = self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=key
+            )
+            entries: list[tuple[dict[str, Any], bool]] = []
+            for page in pages:
+                entries += [(e, False) for e in page.get("Versions", []) if e["Key"] == key]
+                entries += [(e, True) for e in page.get("DeleteMarkers", []) if e["Key"] == key]
+        return entries
 
     def _versions(self, key: str) -> list[str]:
         """Every version and delete marker of exactly ``key``, oldest last."""
