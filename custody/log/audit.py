@@ -21,7 +21,7 @@ from custody.log.append import LOG_HEAD_ID
 from custody.log.chain_check import EntryRow, Finding, HeadRow, LogChecker
 from custody.log.checkpoints import WitnessFile, all_checkpoints
 from custody.log.kinds import EventKind
-from custody.log.log_scan import scan_log
+from custody.log.log_scan import StartedScan
 from custody.log.models import ChainHead, CustodyEvent, LogHead
 from custody.log.signed_note import CheckpointBody, parse_checkpoint, split_note
 from custody.log.tree_audit import (
@@ -360,18 +360,24 @@ def audit(
     re-canonicalises every entry from its columns instead, the slow reference that also
     proves every stored form canonical."""
     # The whole log is always checked: a chain can only be trusted in the context of the
-    # global seq and the log head, even when one item is asked about.
-    heads = {
-        h.item_id: HeadRow(h.item_id, h.length, h.last_seq, bytes(h.head_hash))
-        for h in session.execute(select(ChainHead)).scalars()
-    }
+    # global seq and the log head, even when one item is asked about. Everything below is read
+    # in the snapshot this first statement takes; the scan's workers start before the heads
+    # and items are read, and read no further than this snapshot's last entry.
     log_head = session.get(LogHead, LOG_HEAD_ID)
     log_size = log_head.last_seq if log_head else 0
     kept = kept_checkpoints(stores.sealed)
     sizes = sizes_to_recompute(session, witness, kept) | {log_size}
-    findings, tree, entries, by_item = _check_log(
-        session, heads, log_head, sizes, recompute=recompute, processes=processes
-    )
+    with _start_log_check(session, log_head, sizes, recompute, processes) as started:
+        heads = {
+            h.item_id: HeadRow(h.item_id, h.length, h.last_seq, bytes(h.head_hash))
+            for h in session.execute(select(ChainHead)).scalars()
+        }
+        query = select(EvidenceItem).order_by(EvidenceItem.ingested_at)
+        if item_ids is not None:
+            query = query.where(EvidenceItem.id.in_(item_ids))
+        items = list(session.execute(query).scalars())
+        known = set(session.execute(select(EvidenceItem.id)).scalars())
+        findings, tree, entries, by_item = _check_log(session, heads, log_head, sizes, started)
     if log_head is None:
         findings.append(Finding(None, None, "custody log head row is missing"))
     signed = check_checkpoints(
@@ -383,13 +389,9 @@ def audit(
     findings.extend(Finding(None, None, problem) for problem in admin.problems)
     findings.extend(_admin_against_checkpoints(session, kept, admin))
 
-    query = select(EvidenceItem).order_by(EvidenceItem.ingested_at)
     if item_ids is not None:
-        query = query.where(EvidenceItem.id.in_(item_ids))
         wanted = set(item_ids)
         findings = [f for f in findings if f.item_id in wanted or f.item_id is None]
-    items = list(session.execute(query).scalars())
-    known = set(session.execute(select(EvidenceItem.id)).scalars())
     for item in items:
         if item.id not in by_item and item.id not in heads:
             findings.append(Finding(item.id, None, "item has no custody entries at all"))
@@ -428,20 +430,36 @@ def audit(
     )  # fmt: skip
 
 
+def _start_log_check(
+    session: Session,
+    log_head: LogHead | None,
+    sizes: set[int],
+    recompute: bool,
+    processes: int | None,
+) -> contextlib.AbstractContextManager[StartedScan | None]:
+    """The scan of the log from its stored bytes, started (None: ``recompute``, the reference
+    audit, which reads the log in the caller's process when _check_log asks)."""
+    if recompute:
+        return contextlib.nullcontext()
+    return StartedScan(
+        session, log_last_seq=log_head.last_seq if log_head else -1, sizes=sizes,
+        notable_kinds=NOTABLE_KINDS, processes=processes,
+    )  # fmt: skip
+
+
 def _check_log(
     session: Session,
     heads: dict[uuid.UUID, HeadRow],
     log_head: LogHead | None,
     sizes: set[int],
-    *,
-    recompute: bool,
-    processes: int | None,
+    started: StartedScan | None,
 ) -> tuple[list[Finding], RecomputedTree, int, dict[uuid.UUID, list[EntryRow]]]:
-    """Every entry, chain and head, the tree at ``sizes``, and each item's notable entries."""
+    """Every entry, chain and head, the tree at ``sizes``, and each item's notable entries:
+    from the started scan, or (None) re-canonicalised by the reference audit."""
     log_last_seq = log_head.last_seq if log_head else -1
     log_last_hash = bytes(log_head.last_hash) if log_head else b""
     by_item: dict[uuid.UUID, list[EntryRow]] = {}
-    if recompute:
+    if started is None:
         recomputer = TreeRecomputer(sizes)
         checker = LogChecker(on_leaf=recomputer.feed)
         for row in _stream_entries(session):
@@ -449,10 +467,7 @@ def _check_log(
             _keep_notable(by_item, row)
         findings = checker.finish(heads, log_last_seq=log_last_seq, log_last_hash=log_last_hash)
         return findings, recomputer.tree, checker.entries, by_item
-    scan = scan_log(
-        session, heads, log_last_seq=log_last_seq, log_last_hash=log_last_hash, sizes=sizes,
-        notable_kinds=NOTABLE_KINDS, processes=processes,
-    )  # fmt: skip
+    scan = started.join(heads, log_last_seq=log_last_seq, log_last_hash=log_last_hash)
     by_item = {item: [] for item in scan.items}
     for row in scan.notable:
         _keep_notable(by_item, row)

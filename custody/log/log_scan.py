@@ -14,7 +14,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from multiprocessing import get_context
@@ -58,6 +58,68 @@ class LogScan:
     items: set[uuid.UUID]  # every item some entry names
 
 
+class StartedScan:
+    """A scan whose workers are already reading their ranges: the caller reads what it needs
+    meanwhile (the chain heads, the items), in the snapshot it took before the start, and
+    then joins. A small log is scanned at the join, in the caller's own transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        log_last_seq: int,
+        sizes: set[int],
+        notable_kinds: frozenset[str],
+        processes: int | None = None,
+        canonical_sample: int = CANONICAL_SAMPLE,
+    ) -> None:
+        self.session, self.sizes, self.notable_kinds = session, sizes, notable_kinds
+        seqs = select(func.min(CustodyEvent.seq), func.max(CustodyEvent.seq))
+        low, high = session.execute(seqs).one()
+        # The log's size as this snapshot says: stored nodes past it belong to entries
+        # appended while the audit runs (workers read in snapshots of their own, taken later,
+        # and no further than this snapshot's last seq).
+        self.leaves = max(high or 0, log_last_seq, 0)
+        self.ranges = _plan(low, high, canonical_sample, sizes, self.leaves)
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list[Future[RangeResult]] = []
+        workers = _workers(session, self.ranges, processes)
+        if workers > 1:
+            url = session.connection().engine.url.render_as_string(hide_password=False)
+            context = get_context("spawn")  # never fork a process that may hold threads, locks
+            self.pool = ProcessPoolExecutor(workers, mp_context=context)
+            self.futures = [
+                self.pool.submit(_scan_in_worker, url, scan, notable_kinds) for scan in self.ranges
+            ]
+
+    def join(
+        self, heads: Mapping[uuid.UUID, HeadRow], *, log_last_seq: int, log_last_hash: bytes
+    ) -> LogScan:
+        """Every entry's hash, fields and link, the seq order, the heads, and the tree's roots
+        at the sizes asked for."""
+        if self.pool is not None:
+            results = [future.result() for future in self.futures]
+        else:
+            connection = self.session.connection()
+            results = [scan_range(connection, scan, self.notable_kinds) for scan in self.ranges]
+        scan = _join(results, heads, log_last_seq, log_last_hash)
+        scan.tree.node_findings = _node_findings(self.session, results, scan.tree, self.leaves)
+        _roots(scan.tree, results, self.sizes)
+        return scan
+
+    def close(self) -> None:
+        """Stops the workers (those still reading, if the caller gave up)."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+    def __enter__(self) -> StartedScan:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
 def scan_log(
     session: Session,
     heads: Mapping[uuid.UUID, HeadRow],
@@ -69,28 +131,12 @@ def scan_log(
     processes: int | None = None,
     canonical_sample: int = CANONICAL_SAMPLE,
 ) -> LogScan:
-    """Every entry's hash, fields and link, the seq order, the heads, and the tree's roots
-    at ``sizes``. ``processes`` None: one per core when the log is large enough."""
-    seqs = select(func.min(CustodyEvent.seq), func.max(CustodyEvent.seq))
-    low, high = session.execute(seqs).one()
-    # The log's size as this snapshot says: stored nodes past it belong to entries appended
-    # while the audit runs (workers read in snapshots of their own, taken later).
-    leaves = max(high or 0, log_last_seq, 0)
-    ranges = _plan(low, high, canonical_sample, sizes, leaves)
-    workers = _workers(session, ranges, processes)
-    if workers > 1:
-        url = session.connection().engine.url.render_as_string(hide_password=False)
-        context = get_context("spawn")  # never fork a process that may hold threads and locks
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = list(pool.map(_scan_in_worker, [url] * len(ranges), ranges,
-                                    [notable_kinds] * len(ranges)))  # fmt: skip
-    else:
-        connection = session.connection()
-        results = [scan_range(connection, scan, notable_kinds) for scan in ranges]
-    scan = _join(results, heads, log_last_seq, log_last_hash)
-    scan.tree.node_findings = _node_findings(session, results, scan.tree, leaves)
-    _roots(scan.tree, results, sizes)
-    return scan
+    """The whole scan at once: started and joined. ``processes`` None: one per core when the
+    log is large enough."""
+    with StartedScan(session, log_last_seq=log_last_seq, sizes=sizes,
+                     notable_kinds=notable_kinds, processes=processes,
+                     canonical_sample=canonical_sample) as started:  # fmt: skip
+        return started.join(heads, log_last_seq=log_last_seq, log_last_hash=log_last_hash)
 
 
 def _plan(

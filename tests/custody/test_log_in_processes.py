@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from custody.log import audit as audit_module
 from custody.log import audit_runs, log_scan
 from custody.log.append import append_event
 from custody.log.audit import audit
@@ -75,10 +74,11 @@ def test_an_entry_appended_while_the_audit_runs_is_no_finding(
 def test_an_append_between_the_heads_and_the_entries_is_no_finding(
     vault: Vault, clip_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The daemon appends after the audit read the chain heads and the log head, before it
-    reads the entries. In one snapshot (REPEATABLE READ on PostgreSQL, as on SQLite) the audit
-    sees neither the entry nor its heads; statement by statement (READ COMMITTED) it saw the
-    entry and not its heads, and reported the daemon's honest append as a broken chain."""
+    """The daemon appends after the audit read the log head, before it reads the chain heads
+    and the entries. In one snapshot (REPEATABLE READ on PostgreSQL, as on SQLite) the audit
+    sees neither the entry nor its heads; statement by statement (READ COMMITTED) its heads
+    and its entries came from two moments, and it reported the daemon's honest append as a
+    broken chain."""
     put_clip(clip_dir, 0, vault.station_dir / "CAM1" / "clip0.mp4")
     vault.ingest()
     daemon_appends_before_the_entries_are_read(vault, monkeypatch)
@@ -117,15 +117,16 @@ def test_the_consoles_audit_run_reads_in_one_snapshot(
 def daemon_appends_before_the_entries_are_read(
     vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The daemon records a fixity check once the audit has read the chain and log heads, just
-    before it reads the entries (the append and the scan are the real ones)."""
+    """The daemon records a fixity check once the audit has taken its snapshot and planned its
+    scan, before it reads the chain heads and the entries (the append and the scan are the
+    real ones)."""
     item = vault.items()[0]
-    scan_entries = audit_module.scan_log
+    start_scan = log_scan.StartedScan.__init__
 
-    def daemon_appends_first(*args: Any, **kwargs: Any) -> Any:
+    def daemon_appends_next(self: log_scan.StartedScan, *args: Any, **kwargs: Any) -> None:
+        start_scan(self, *args, **kwargs)
         with unit_of_work(vault.app.factory) as daemon:
             append_event(daemon, item_id=item.id, kind=EventKind.FIXITY_OK,
                          actor="system:fixity", data={"copy": "sealed"})  # fmt: skip
-        return scan_entries(*args, **kwargs)
 
-    monkeypatch.setattr(audit_module, "scan_log", daemon_appends_first)
+    monkeypatch.setattr(log_scan.StartedScan, "__init__", daemon_appends_next)
