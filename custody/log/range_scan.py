@@ -123,6 +123,7 @@ def raw_rows(
 
 
 _FIELD = {key: itemgetter(key) for key in ("seq", "item", "kind", "actor", "at", "reason", "data")}
+_HYPHENS = itemgetter(8, 13, 18, 23)
 _DIGEST = methodcaller("digest")
 _SORTED = orjson.OPT_SORT_KEYS
 
@@ -229,8 +230,13 @@ def _batch_agrees(columns: tuple[tuple[Any, ...], ...]) -> list[Any] | None:
             and tuple(map(_FIELD["kind"], docs)) == kinds
             and tuple(map(_FIELD["actor"], docs)) == actors
             and tuple(map(_FIELD["reason"], docs)) == reasons
-            and tuple(map(str.replace, map(_FIELD["item"], docs), repeat("-"), repeat("")))
-            == items
+            # The item's id as the vault writes it, in lower case with its four hyphens in
+            # place: the id without hyphens, or in capitals, names the same item but is not
+            # the entry that was hashed, and the reference reports it.
+            and set(map(len, doc_items := tuple(map(_FIELD["item"], docs)))) == {36}
+            and set(map(_HYPHENS, doc_items)) == {("-", "-", "-", "-")}
+            and tuple(map(str.replace, doc_items, repeat("-"), repeat(""))) == items
+            and tuple(map(str.lower, items)) == items
             and tuple(map(_FIELD["at"], docs))
             == tuple(map(str.__add__, map(str.replace, ats, repeat(" "), repeat("T")),
                          repeat("Z")))
@@ -255,9 +261,8 @@ def _same_entry(row: tuple[Any, ...]) -> Any:
         doc = orjson.loads(stored)
         same = (
             len(doc) == 7
-            and (doc["seq"], doc["item"].replace("-", ""), doc["kind"], doc["actor"], doc["at"],
-                 doc["reason"])
-            == (seq, item, kind, actor, at.replace(" ", "T") + "Z", reason)
+            and (doc["seq"], doc["item"], doc["kind"], doc["actor"], doc["at"], doc["reason"])
+            == (seq, _written_id(item), kind, actor, at.replace(" ", "T") + "Z", reason)
             and orjson.dumps(doc["data"], option=_SORTED)
             == orjson.dumps(orjson.loads(data), option=_SORTED)
             and hashlib.sha256(CHAIN_PREFIX + prev + stored).digest() == recorded
@@ -265,6 +270,14 @@ def _same_entry(row: tuple[Any, ...]) -> Any:
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         return None
     return doc if same else None
+
+
+def _written_id(item: str) -> str | None:
+    """The id as the vault writes it in an entry (lower case, hyphenated) for the item column
+    as the scan reads it (32 hex digits); None for a column in any other form."""
+    if len(item) != 32 or item.lower() != item:
+        return None
+    return f"{item[:8]}-{item[8:12]}-{item[12:16]}-{item[16:20]}-{item[20:]}"
 
 
 def _batch_roots(

@@ -10,6 +10,7 @@ import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -224,5 +225,35 @@ def test_entry_stored_in_a_form_that_is_not_canonical(ingested: Vault) -> None:
         assert head is not None and log_head is not None
         head.head_hash = log_head.last_hash = event.entry_hash
         item, seq = event.item_id, event.seq
+    assert verdicts_agree(ingested) == {(item, seq)}
+    verify_fails_naming(ingested, str(item), f"entry seq {seq}")
+
+
+@pytest.mark.parametrize("spelling", ["without hyphens", "in capitals"])
+def test_entry_naming_its_item_in_another_spelling(ingested: Vault, spelling: str) -> None:
+    """Bytes that name the entry's item in another spelling of its id, with the hash, chain
+    head and log head to match (and, for capitals, the item column too where the database
+    keeps what it is given): the same item, but not the form the vault writes, so the
+    reference reports the entry; the fast audit compared the id without its hyphens and in
+    the column's case, and passed it."""
+    with unit_of_work(ingested.app.factory) as session:
+        event = session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq.desc())).first()
+        assert event is not None and event.canonical is not None
+        item, seq = event.item_id, event.seq
+        written = str(item).replace("-", "") if spelling == "without hyphens" else str(item).upper()
+        event.canonical = event.canonical.replace(f'"{item}"'.encode(), f'"{written}"'.encode())
+        event.entry_hash = chain_hash(prev_hash=event.prev_hash, canonical=event.canonical)
+        head, log_head = session.get(ChainHead, item), session.get(LogHead, 1)
+        assert head is not None and log_head is not None
+        head.head_hash = log_head.last_hash = event.entry_hash
+    if spelling == "in capitals" and ingested.app.engine.dialect.name == "sqlite":
+        # The insider switches the foreign-key check off for the connection, as they may.
+        pooled = ingested.app.engine.raw_connection()
+        raw: Any = pooled.driver_connection
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute("UPDATE custody_event SET item_id = ? WHERE seq = ?", (item.hex.upper(), seq))
+        raw.execute("PRAGMA foreign_keys=ON")
+        pooled.close()
+    # (PostgreSQL's uuid column keeps no case: there only the stored bytes differ.)
     assert verdicts_agree(ingested) == {(item, seq)}
     verify_fails_naming(ingested, str(item), f"entry seq {seq}")
