@@ -226,7 +226,9 @@ def _batch_agrees(columns: tuple[tuple[Any, ...], ...]) -> list[Any] | None:
         docs = list(map(orjson.loads, stored))
         same = (
             set(map(len, docs)) == {7}
-            and tuple(map(_FIELD["seq"], docs)) == seqs
+            # seq compared strictly too: 12.0 and true equal 12 and 1 in Python, not here.
+            and set(map(type, doc_seqs := tuple(map(_FIELD["seq"], docs)))) == {int}
+            and doc_seqs == seqs
             and tuple(map(_FIELD["kind"], docs)) == kinds
             and tuple(map(_FIELD["actor"], docs)) == actors
             and tuple(map(_FIELD["reason"], docs)) == reasons
@@ -261,6 +263,7 @@ def _same_entry(row: tuple[Any, ...]) -> Any:
         doc = orjson.loads(stored)
         same = (
             len(doc) == 7
+            and type(doc["seq"]) is int
             and (doc["seq"], doc["item"], doc["kind"], doc["actor"], doc["at"], doc["reason"])
             == (seq, _written_id(item), kind, actor, at.replace(" ", "T") + "Z", reason)
             and orjson.dumps(doc["data"], option=_SORTED)

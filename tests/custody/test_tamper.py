@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from custody.log import log_scan
 from custody.log.canonical import chain_hash
 from custody.log.models import ChainHead, CustodyEvent, LogHead
 from ingest.renditions import render_pending
@@ -255,5 +257,35 @@ def test_entry_naming_its_item_in_another_spelling(ingested: Vault, spelling: st
         raw.execute("PRAGMA foreign_keys=ON")
         pooled.close()
     # (PostgreSQL's uuid column keeps no case: there only the stored bytes differ.)
+    assert verdicts_agree(ingested) == {(item, seq)}
+    verify_fails_naming(ingested, str(item), f"entry seq {seq}")
+
+
+@pytest.mark.parametrize("written", [b"%d.0", b"%de0"])
+def test_entry_with_its_seq_written_as_another_number(
+    ingested: Vault, written: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes whose seq is the same number written as a float (``12.0``, ``12e0``), with the
+    hash, chain head and log head to match: equal in value, but not the entry the vault
+    hashed, so the reference reports it; the fast audit compared the values and passed it.
+    The fast audit re-serialises only a sample of a large log (2,000 entries); here the
+    sample is made to miss this entry, as it misses most entries of a large log."""
+    plan = log_scan._plan
+
+    def missing_every_entry(*args: Any) -> list[log_scan.ScanRange]:
+        return [replace(r, canonical_every=10**9, canonical_offset=0) for r in plan(*args)]
+
+    monkeypatch.setattr(log_scan, "_plan", missing_every_entry)
+    with unit_of_work(ingested.app.factory) as session:
+        event = session.scalars(select(CustodyEvent).order_by(CustodyEvent.seq.desc())).first()
+        assert event is not None and event.canonical is not None
+        item, seq = event.item_id, event.seq
+        event.canonical = event.canonical.replace(
+            b'"seq":%d}' % seq, b'"seq":' + written % seq + b"}"
+        )
+        event.entry_hash = chain_hash(prev_hash=event.prev_hash, canonical=event.canonical)
+        head, log_head = session.get(ChainHead, item), session.get(LogHead, 1)
+        assert head is not None and log_head is not None
+        head.head_hash = log_head.last_hash = event.entry_hash
     assert verdicts_agree(ingested) == {(item, seq)}
     verify_fails_naming(ingested, str(item), f"entry seq {seq}")
