@@ -120,25 +120,6 @@ class StartedScan:
         self.close()
 
 
-def scan_log(
-    session: Session,
-    heads: Mapping[uuid.UUID, HeadRow],
-    *,
-    log_last_seq: int,
-    log_last_hash: bytes,
-    sizes: set[int],
-    notable_kinds: frozenset[str],
-    processes: int | None = None,
-    canonical_sample: int = CANONICAL_SAMPLE,
-) -> LogScan:
-    """The whole scan at once: started and joined. ``processes`` None: one per core when the
-    log is large enough."""
-    with StartedScan(session, log_last_seq=log_last_seq, sizes=sizes,
-                     notable_kinds=notable_kinds, processes=processes,
-                     canonical_sample=canonical_sample) as started:  # fmt: skip
-        return started.join(heads, log_last_seq=log_last_seq, log_last_hash=log_last_hash)
-
-
 def _plan(
     low: int | None, high: int | None, canonical_sample: int, sizes: set[int], leaves: int
 ) -> list[ScanRange]:

@@ -184,3 +184,29 @@ def test_the_clean_up_removes_an_unnamed_upload_and_keeps_a_named_one(buckets: B
     left = [v["Key"] for v in versions_under(access, access.uploads_prefix)]
     assert left == [access.key_for(named.digest)]
     assert rehash(access, named.digest, locator=named.locator) == (named.digest, 28)
+
+
+def test_a_permanent_copy_whose_far_date_moved_on_leaves_its_pointer_unreported(
+    sealed: S3Store,
+) -> None:
+    """A permanent copy is held; its far date is its own and moves on (a repair's new version
+    gets a later one, the vault pushes it out again), so only the pointer's hold is required,
+    not its date."""
+    stored = sealed.put([b"kept for ever"], retention=Retention(until=None, hold=True))
+    assert stored.locator is not None
+    assert sealed.overlays(stored.digest, locator=stored.locator) == []
+    upload, version = (
+        sealed.key_for(stored.digest),
+        sealed.recorded_version(stored.digest, stored.locator),
+    )
+    later = soon(3600) + timedelta(days=200 * 366)
+    sealed.client.put_object_retention(
+        Bucket=sealed.bucket, Key=upload, VersionId=version,
+        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": later},
+    )  # fmt: skip
+    assert sealed.overlays(stored.digest, locator=stored.locator) == []
+    pointer = {"Bucket": sealed.bucket, "Key": sealed.content_key(stored.digest)}
+    sealed.client.put_object_legal_hold(**pointer, LegalHold={"Status": "OFF"})
+    assert sealed.overlays(stored.digest, locator=stored.locator) == [
+        "its pointer at the content address carries no legal hold, though the bytes do"
+    ]

@@ -88,8 +88,12 @@ def _when(entry: dict[str, Any]) -> str:
 def _shorter_lock(pointer: dict[str, Any], held: dict[str, Any]) -> str | None:
     """How a pointer's Object Lock falls short of the bytes' it names, in words (None: it
     does not). Both are set together; the pointer's can only be shorter if someone made it so
-    or it was never set."""
-    if held.get("ObjectLockLegalHoldStatus") == "ON" != pointer.get("ObjectLockLegalHoldStatus"):
+    or it was never set. Bytes under a legal hold need the pointer under one too, and no
+    date: a permanent copy's far date is its own, written when it is (a repair's is later
+    than its pointer's) and pushed out again by the vault, while the hold is what keeps both."""
+    if held.get("ObjectLockLegalHoldStatus") == "ON":
+        if pointer.get("ObjectLockLegalHoldStatus") == "ON":
+            return None
         return "carries no legal hold, though the bytes do"
     until, wanted = pointer.get("ObjectLockRetainUntilDate"), held.get("ObjectLockRetainUntilDate")
     if wanted is not None and (until is None or until < wanted):
