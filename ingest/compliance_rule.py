@@ -86,8 +86,9 @@ class ComplianceReport:
     exceptions: list[Exception_]
 
 
-# ASCII digits only; years 0001-9998 (a month of year 0 or 9999 has no end datetime can hold).
-MONTH_PATTERN = r"^(?!0000|9999)[0-9]{4}-(0[1-9]|1[0-2])$"
+# ASCII digits only; years 0002-9998: a month of year 0 or 9999 has no end a datetime can hold,
+# and January of year 1 in a zone east of UTC starts before the first instant it can hold.
+MONTH_PATTERN = r"^(?!0000|0001|9999)[0-9]{4}-(0[1-9]|1[0-2])$"
 
 
 def month_bounds(month: str, zone: str) -> tuple[datetime, datetime]:

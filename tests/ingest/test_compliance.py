@@ -91,6 +91,22 @@ def test_a_malformed_month_is_refused(month: str) -> None:
         month_bounds(month, "UTC")
 
 
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Pacific/Kiritimati", "Pacific/Niue", "UTC"])
+@pytest.mark.parametrize("month", ["0000-01", "0001-01", "9999-12"])
+def test_a_month_at_the_ends_of_the_calendar_is_refused_in_any_zone(month: str, zone: str) -> None:
+    """Found by the API's schemathesis run: 0001-01 in Asia/Shanghai starts in year 0 in UTC,
+    and the report answered 500 (OverflowError) instead of refusing the month."""
+    with pytest.raises(InputRejected, match="month must look like 2026-11"):
+        month_bounds(month, zone)
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Niue"])
+@pytest.mark.parametrize("month", ["0002-01", "9998-12"])
+def test_the_first_and_last_months_held_have_bounds_in_every_zone(month: str, zone: str) -> None:
+    start, end = month_bounds(month, zone)
+    assert start < end
+
+
 class Clock:
     """The vault's clock at a fixed moment of June 2026 (plus real time elapsed)."""
 
