@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -43,6 +44,28 @@ class TokenCache:
     def __init__(self, ttl: float = REMEMBERED_S, size: int = MAX_REMEMBERED) -> None:
         self.ttl, self.size = ttl, size
         self._entries: dict[bytes, tuple[float, Caller]] = {}
+        self._looking: dict[bytes, anyio.Lock] = {}
+
+    async def caller(self, secret: str, look_up: Callable[[], Awaitable[Caller]]) -> Caller:
+        """The remembered caller, or ``look_up``'s, awaited once for all the requests that
+        arrive with this token while it runs: when an entry expires under load, the twenty
+        requests in flight with it would otherwise each look it up (a thread and a query
+        each). A refusal is not remembered: the next waiter asks again."""
+        found = self.get(secret)
+        if found is not None:
+            return found
+        key = token_hash(secret)
+        lock = self._looking.setdefault(key, anyio.Lock())
+        try:
+            async with lock:
+                found = self.get(secret)  # looked up while this request waited
+                if found is None:
+                    found = await look_up()
+                    self.put(secret, found)
+                return found
+        finally:
+            if not lock.locked() and not lock.statistics().tasks_waiting:
+                self._looking.pop(key, None)
 
     def get(self, secret: str) -> Caller | None:
         found = self._entries.get(token_hash(secret))
@@ -72,11 +95,12 @@ def known_caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     ) -> Caller:
         cache: TokenCache = getattr(request.app.state, "token_cache", None) or TokenCache()
         request.app.state.token_cache = cache
-        caller = cache.get(secret)
-        if caller is None:
+
+        async def look_up() -> Caller:
             async with database_slots(request, context):
-                caller = await run_in_threadpool(_look_up, context, secret)
-            cache.put(secret, caller)
+                return await run_in_threadpool(_look_up, context, secret)
+
+        caller = await cache.caller(secret, look_up)
         if not caller.roles & wanted:
             names = ", ".join(sorted(wanted))
             raise AccessDenied(f"this needs one of the roles: {names}")

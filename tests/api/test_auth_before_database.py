@@ -5,10 +5,12 @@ token is still refused within a second."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 from sqlalchemy import event
 
@@ -113,3 +115,36 @@ def test_the_hottest_reads_take_one_connection_each_and_forget_a_revoked_token(
     time.sleep(1.1)
     refused = api.client.get(f"/items/{item.id}", headers=headers)
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+
+
+def test_requests_arriving_together_with_one_token_look_it_up_once(api: Api) -> None:
+    """A token not (or no longer) remembered, arriving on many requests at once, as when its
+    second runs out under load: one look-up serves them all; a refused token is refused on
+    every one of its requests (a refusal is not remembered)."""
+    with unit_of_work(api.vault.app.factory) as session:
+        accounts.add_user(session, username="poller", roles=["auditor"])
+        secret = accounts.issue_token(session, username="poller").secret
+    item = api.vault.items()[0]
+    # The alerts of /health and the reads each take a connection of their own: only the two
+    # item reads, whose every request takes one, are asked together with the fresh token.
+    paths = [f"/items/{item.id}", f"/items/{item.id}/custody"] * 10
+    app = api.client.app
+
+    async def together(token: str) -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://vault") as client:
+            answers = await asyncio.gather(
+                *(client.get(p, headers={"Authorization": f"Bearer {token}"}) for p in paths)
+            )
+        return [a.status_code for a in answers]
+
+    with checkouts(api) as taken:
+        assert asyncio.run(together(secret)) == [200] * len(paths)
+    assert taken == [len(paths) + 1]  # each read's unit of work, and one look-up
+
+    with unit_of_work(api.vault.app.factory) as session:
+        accounts.revoke_token(session, accounts.token_prefix(secret))
+    time.sleep(1.1)
+    with checkouts(api) as taken:
+        assert asyncio.run(together(secret)) == [401] * len(paths)
+    assert taken == [len(paths)]  # each request asked, and was refused
