@@ -6,6 +6,7 @@ token is still refused within a second."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,8 +14,10 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from api.http.convert import event_out, item_out
+from api.http.routes import items as items_routes
 from custody.log.append import events_for
 from tests.api.conftest import Api
 from tests.api.test_http import ROLE_MATRIX, sample_request
@@ -148,3 +151,41 @@ def test_requests_arriving_together_with_one_token_look_it_up_once(api: Api) -> 
     with checkouts(api) as taken:
         assert asyncio.run(together(secret)) == [401] * len(paths)
     assert taken == [len(paths)]  # each request asked, and was refused
+
+
+def test_the_hottest_reads_run_two_at_a_time_on_sqlite_and_one_per_slot_elsewhere(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a read is Python under the GIL: more threads at once only contend (callers.
+    read_threads). On PostgreSQL reads wait on the network: each database slot runs one."""
+    item = api.vault.items()[0]
+    running, most, lock = [0], [0], threading.Lock()
+    read = items_routes.item_json
+
+    def counted(session: Session, reference: str) -> bytes:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # long enough for every request to have arrived
+            return read(session, reference)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(items_routes, "item_json", counted)
+    headers = api.as_role("investigator")
+    app = api.client.app
+
+    async def together() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://vault") as client:
+            answers = await asyncio.gather(
+                *(client.get(f"/items/{item.id}", headers=headers) for _ in range(12))
+            )
+        return [a.status_code for a in answers]
+
+    assert asyncio.run(together()) == [200] * 12
+    sqlite = api.vault.app.engine.dialect.name == "sqlite"
+    slots = api.vault.app.settings.db_pool_size
+    assert most[0] == (2 if sqlite else min(slots, 12)), most[0]
