@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.context import AppContext, open_context
 from api.http import problems
-from api.http.deps import EVERYONE, require
+from api.http.deps import EVERYONE
 from api.http.request_gate import RequestGate
 from api.http.routes import (
     cases,
@@ -27,13 +27,13 @@ from api.http.routes import (
     users,
 )
 from api.http.schemas import Problem
+from api.http.work import Work, work_for
 from api.web import errors as web_errors
 from api.web.console import ROUTERS as CONSOLE_ROUTERS
 from api.web.oidc_client import Provider
 from config.logging import configure_logging
 from config.settings import load_settings
 from vault.errors import InputRejected
-from vault.models import User
 
 DESCRIPTION = """
 The evidence-vault HTTP API. Every route needs `Authorization: Bearer <token>` (issue one with
@@ -111,8 +111,8 @@ def create_app(context: AppContext) -> FastAPI:
     app.openapi = openapi_schema  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False)
-    def openapi_route(_: Annotated[User, Depends(require(*EVERYONE))]) -> dict[str, Any]:
-        return openapi_schema()
+    async def openapi_route(work: Annotated[Work, Depends(work_for(*EVERYONE))]) -> dict[str, Any]:
+        return await work(lambda _session, _user: openapi_schema())
 
     return app
 

@@ -1,9 +1,10 @@
-"""Who is calling, for the routes that need no more than that (``/health``, and the two
-hottest reads: an item and its custody chain): a token looked up once is remembered for a
-second, so a client polling many times a second costs the database one look-up a second, and
-a revoked token or a disabled user is refused within a second. Routes that act on evidence
-still authenticate in their own unit of work (api.http.deps.require), with the ORM user
-their services need."""
+"""Who is calling, remembered for a second per token (and per worker process): a client
+polling many times a second costs the database one look-up a second, and a revoked token or
+a disabled user is refused within a second. /health and the two hottest reads (an item and
+its custody chain) need no more than that. Every other route checks its caller here first,
+so that a refusal still comes before its body's validation, then again in its own unit of
+work (api.http.work), with the ORM user its services need. The request gate asks here too,
+before it reads a body."""
 
 from __future__ import annotations
 
@@ -73,6 +74,9 @@ class TokenCache:
             return None
         return found[1]
 
+    def forget(self, secret: str) -> None:
+        self._entries.pop(token_hash(secret), None)
+
     def put(self, secret: str, caller: Caller) -> None:
         if len(self._entries) >= self.size:
             self._entries.clear()  # bounded: a flood of distinct tokens cannot grow it
@@ -87,28 +91,46 @@ def _look_up(context: AppContext, secret: str) -> Caller:
 
 def known_caller(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting a caller holding one of ``roles``; the database is asked at most
-    once a second per token (and per worker), on its own short unit of work."""
+    once a second per token (and per worker), on its own short unit of work. A caller lacking
+    the role as remembered is asked about afresh before the 403: a refusal is not remembered,
+    so a role granted a moment ago counts at once."""
     wanted = frozenset(r.value for r in roles)
 
     async def dependency(
         secret: Secret, request: Request, context: Annotated[AppContext, Depends(app_context)]
     ) -> Caller:
-        cache: TokenCache = getattr(request.app.state, "token_cache", None) or TokenCache()
-        request.app.state.token_cache = cache
-
-        async def look_up() -> Caller:
-            async with database_slots(request, context):
-                return await run_in_threadpool(_look_up, context, secret)
-
-        caller = await cache.caller(secret, look_up)
+        caller = await remembered_caller(request, context, secret)
+        if not caller.roles & wanted:  # as remembered: a role granted since then counts now
+            caller = await remembered_caller(request, context, secret, afresh=True)
         if not caller.roles & wanted:
             names = ", ".join(sorted(wanted))
             raise AccessDenied(f"this needs one of the roles: {names}")
-        current_token.set(token_prefix(secret))  # as api.http.deps.require does
+        current_token.set(token_prefix(secret))  # what the custody log records as `via`
         return caller
 
     dependency.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
     return dependency
+
+
+async def remembered_caller(
+    request: Request, context: AppContext, secret: str, *, afresh: bool = False
+) -> Caller:
+    """The token's caller as remembered (for a second), or looked up on its own short unit of
+    work; NotAuthenticated if the token is not valid. The request gate asks it for every
+    request with a body, before reading the body, and the routes' role check then finds it
+    remembered. ``afresh`` looks it up again whatever is remembered."""
+    state = request.app.state
+    cache: TokenCache | None = getattr(state, "token_cache", None)
+    if cache is None:
+        cache = state.token_cache = TokenCache()
+    if afresh:
+        cache.forget(secret)
+
+    async def look_up() -> Caller:
+        async with database_slots(request, context):
+            return await run_in_threadpool(_look_up, context, secret)
+
+    return await cache.caller(secret, look_up)
 
 
 def read_once(

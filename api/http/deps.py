@@ -1,8 +1,10 @@
-"""Request dependencies: one unit of work per request, the caller's identity and roles."""
+"""Request dependencies the JSON API and the console share: the app's context, the bound on
+requests using the database at once, the console's unit of work per request, and the bearer
+token's first check (before any database work)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 import anyio
@@ -11,11 +13,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from vault.accounts import authenticate, holding, token_prefix, well_formed
-from vault.credential import current_token
+from vault.accounts import well_formed
 from vault.db import unit_of_work
 from vault.errors import NotAuthenticated
-from vault.models import Role, User
+from vault.models import Role
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `evault token issue`.")
 
@@ -80,69 +81,6 @@ async def bearer_secret(
 
 
 Secret = Annotated[str, Depends(bearer_secret)]
-
-
-def current_user(secret: Secret, session: SessionDep) -> User:
-    # ``secret`` first: FastAPI resolves it before the session, so a refusal opens none.
-    return authenticate(session, secret)
-
-
-def _holding(user: User, wanted: frozenset[Role]) -> User:
-    return holding(user, wanted)
-
-
-def require(*roles: Role) -> Callable[..., Awaitable[User]]:
-    """A dependency admitting users who hold at least one of ``roles``."""
-    wanted = frozenset(roles)
-
-    # async: a pure check, run on the event loop rather than costing a trip to a thread. Run
-    # there, it also sets the request's credential where the route's thread inherits it.
-    async def dependency(
-        user: Annotated[User, Depends(current_user)],
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> User:
-        holding = _holding(user, wanted)
-        if credentials is not None:
-            current_token.set(token_prefix(credentials.credentials))
-        return holding
-
-    dependency.allowed_roles = wanted  # type: ignore[attr-defined]
-    return dependency
-
-
-def read_only_session(
-    context: Annotated[AppContext, Depends(app_context)],
-    _slot: Annotated[None, Depends(database_slot, scope="function")],
-) -> Iterator[Session]:
-    with unit_of_work(context.factory, read_only=True) as session:
-        yield session
-
-
-def require_without_write_lock(*roles: Role) -> Callable[..., Awaitable[User]]:
-    """Like ``require``, for routes that run units of work of their own (a destruction): the
-    caller is authenticated in a read-only session, which on SQLite takes no write lock."""
-    wanted = frozenset(roles)
-
-    def authenticated(
-        secret: Secret,
-        session: Annotated[Session, Depends(read_only_session, scope="function")],
-    ) -> User:
-        return _holding(current_user(secret, session), wanted)
-
-    # async, as in ``require``: the credential set here reaches the route's thread.
-    async def dependency(
-        user: Annotated[User, Depends(authenticated)],
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> User:
-        if credentials is not None:
-            current_token.set(token_prefix(credentials.credentials))
-        return user
-
-    # The annotation names a local function: give FastAPI the object, not the string that
-    # ``from __future__ import annotations`` leaves (it resolves strings in module globals).
-    dependency.__annotations__["user"] = Annotated[User, Depends(authenticated)]
-    dependency.allowed_roles = wanted  # type: ignore[attr-defined]
-    return dependency
 
 
 EVERYONE = tuple(Role)

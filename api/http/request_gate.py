@@ -1,7 +1,10 @@
 """The gate every request passes before FastAPI reads its body: a body over the limit is a 413
 unread (by its Content-Length, or as soon as a chunked one passes the limit), and a request
 with a body and no valid bearer token is a 401 unread. Before, an unauthenticated 200 MiB JSON
-body was read whole into memory, and a malformed body got a 422 before the 401."""
+body was read whole into memory, and a malformed body got a 422 before the 401. A token is
+looked up as the routes look it up, remembered for a second: one revoked within that second
+passes here, and its route refuses it in its unit of work (after reading a body within the
+limit)."""
 
 from __future__ import annotations
 
@@ -12,12 +15,14 @@ from http.cookies import CookieError, SimpleCookie
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import AppContext
+from api.http.callers import remembered_caller
 from api.http.problems import PROBLEM_JSON, TYPE_BASE
 from api.web.guard import policy as console_policy
-from vault.accounts import authenticate, well_formed
+from vault.accounts import well_formed
 from vault.db import unit_of_work
 from vault.errors import NotAuthenticated
 from vault.signin import COOKIE, current_session
@@ -71,25 +76,28 @@ class RequestGate:
         if path == "/signin":
             await self.app(scope, self._counted(receive, limit), send)
             return
-        problem = await run_in_threadpool(
-            self._unauthenticated, headers.get(b"authorization"), headers.get(b"cookie")
+        problem = await self._unauthenticated(
+            Request(scope), headers.get(b"authorization"), headers.get(b"cookie")
         )
         if problem is not None:
             await _answer(send, 401, "not-authenticated", problem, path)
             return
         await self.app(scope, self._counted(receive, self.limit), send)
 
-    def _unauthenticated(self, header: bytes | None, cookies: bytes | None) -> str | None:
+    async def _unauthenticated(
+        self, request: Request, header: bytes | None, cookies: bytes | None
+    ) -> str | None:
         """Why the request is not authenticated, or None (the route checks again, with roles):
-        a bearer token, or a console session's cookie."""
+        a bearer token, or a console session's cookie. A token goes through the cache of
+        look-ups the routes use: remembered, it costs no thread, and looked up here, the
+        route's own check finds it remembered."""
         scheme, _, secret = (header or b"").decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            return self._no_session(cookies)
+            return await run_in_threadpool(self._no_session, cookies)
         if not well_formed(secret.strip()):
             return "unknown token"  # as the lookup would say, without one
         try:
-            with unit_of_work(self.context().factory, read_only=True) as session:
-                authenticate(session, secret.strip())
+            await remembered_caller(request, self.context(), secret.strip())
         except NotAuthenticated as exc:
             return str(exc)
         return None

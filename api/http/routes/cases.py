@@ -8,47 +8,55 @@ from fastapi import APIRouter, Depends, status
 
 from api.context import AppContext
 from api.http.convert import case_out
-from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
+from api.http.deps import EVIDENCE_READERS, app_context
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import CaseIn, CaseItemsIn, CaseOut
+from api.http.work import Work, work_for
 from retention import changes
 from vault.cases import find_case, list_cases, open_case
-from vault.models import Role, User
+from vault.models import Role
 
 router = APIRouter(
     tags=["cases"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA}
 )
-Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
-CaseWorker = Annotated[User, Depends(require(Role.CUSTODIAN, Role.INVESTIGATOR))]
+Reader = Annotated[Work, Depends(work_for(*EVIDENCE_READERS))]
+CaseWorker = Annotated[Work, Depends(work_for(Role.CUSTODIAN, Role.INVESTIGATOR))]
 
 
 @router.post(
     "/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED,
     responses={409: PROBLEM_SCHEMA},
 )  # fmt: skip
-def post_case(_: CaseWorker, session: SessionDep, body: CaseIn) -> CaseOut:
+async def post_case(work: CaseWorker, body: CaseIn) -> CaseOut:
     """Open a case. Flags (major, litigation, complaint, permanent) feed retention rules."""
-    return case_out(open_case(session, number=body.number, title=body.title, flags=body.flags))
+    return await work(
+        lambda session, _: case_out(
+            open_case(session, number=body.number, title=body.title, flags=body.flags)
+        )
+    )
 
 
 @router.get("/cases", response_model=list[CaseOut])
-def get_cases(_: Reader, session: SessionDep) -> list[CaseOut]:
-    return [case_out(c) for c in list_cases(session)]
+async def get_cases(work: Reader) -> list[CaseOut]:
+    return await work(lambda session, _: [case_out(c) for c in list_cases(session)])
 
 
 @router.get("/cases/{number}", response_model=CaseOut)
-def get_case(_: Reader, session: SessionDep, number: str) -> CaseOut:
-    return case_out(find_case(session, number))
+async def get_case(work: Reader, number: str) -> CaseOut:
+    return await work(lambda session, _: case_out(find_case(session, number)))
 
 
 @router.post("/cases/{number}/items", response_model=CaseOut, responses={409: PROBLEM_SCHEMA})
-def post_case_items(
-    user: CaseWorker,
-    session: SessionDep,
+async def post_case_items(
+    work: CaseWorker,
     context: Annotated[AppContext, Depends(app_context)],
     number: str,
     body: CaseItemsIn,
 ) -> CaseOut:
     """Attach items (ids or digest prefixes). An item already in another case is refused.
     Each item's retention follows the case (retention_extended, and the stores' lock)."""
-    return case_out(changes.attach(session, context.stores, number, body.items, user=user))
+    return await work(
+        lambda session, user: case_out(
+            changes.attach(session, context.stores, number, body.items, user=user)
+        )
+    )

@@ -17,17 +17,20 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from api.context import AppContext
-from api.http.deps import app_context, require_without_write_lock
+from api.http.deps import app_context
 from api.http.export_schemas import ExportIn
 from api.http.problems import PROBLEM_SCHEMA
+from api.http.work import Work, work_for
 from export.spec import ClipSpec, ExportSpec
-from vault.models import Role, User
+from vault.models import Role
 
 router = APIRouter(
     tags=["court exports"],
     responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA},
 )
-Exporter = Annotated[User, Depends(require_without_write_lock(Role.INVESTIGATOR))]
+# The export runs units of work of its own: the caller is authenticated in one that only
+# reads, which on SQLite takes no write lock.
+Exporter = Annotated[Work, Depends(work_for(Role.INVESTIGATOR, read_only=True))]
 Context = Annotated[AppContext, Depends(app_context)]
 
 
@@ -54,13 +57,17 @@ def _streamed(path: Path, folder: Path, chunk_size: int) -> Iterator[bytes]:
         422: PROBLEM_SCHEMA,
     },
 )
-def post_export(user: Exporter, context: Context, ref: str, body: ExportIn) -> StreamingResponse:
+async def post_export(
+    work: Exporter, context: Context, ref: str, body: ExportIn
+) -> StreamingResponse:
     """Export the items of your approved, unexpired request of purpose `export` as a BagIt
     package (originals checked against their digests, renditions, clips with frame hashes,
     custody chains with inclusion proofs and the signed checkpoint, the signed bilingual
     report, data/verify.py). Large exports are better run with `evault export` on the
     server: the response starts only when the package is complete."""
-    return export_response(user_id=user.id, context=context, ref=ref, body=body)
+    return await work(
+        lambda _, user: export_response(user_id=user.id, context=context, ref=ref, body=body)
+    )
 
 
 def export_response(

@@ -6,19 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 from pydantic import ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
+from api.http.deps import EVIDENCE_READERS, app_context
 from api.http.gap_schemas import GapOut, gap_out
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import Input
+from api.http.work import Work, work_for
 from ingest.gap_service import explain_gap, list_gaps
 from ingest.gaps import GapCause
 from vault.models import Role, User
 
 router = APIRouter(tags=["recording gaps"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
-Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
-Explainer = Annotated[User, Depends(require(Role.CUSTODIAN, Role.INVESTIGATOR))]
+Reader = Annotated[Work, Depends(work_for(*EVIDENCE_READERS))]
+Explainer = Annotated[Work, Depends(work_for(Role.CUSTODIAN, Role.INVESTIGATOR))]
 Context = Annotated[AppContext, Depends(app_context)]
 
 
@@ -40,27 +42,32 @@ class GapExplainIn(Input):
 
 
 @router.get("/gaps", response_model=list[GapOut])
-def get_gaps(
-    _: Reader, session: SessionDep, context: Context, device: str | None = None,
-    unexplained: bool = True,
-) -> list[GapOut]:  # fmt: skip
+async def get_gaps(
+    work: Reader, context: Context, device: str | None = None, unexplained: bool = True
+) -> list[GapOut]:
     """Gaps inside incidents (by default only those nobody has explained yet)."""
-    found = list_gaps(session, context.settings, device=device)
-    return [gap_out(f) for f in found if not (unexplained and f.explanation)]
+
+    def listed(session: Session, _: User) -> list[GapOut]:
+        found = list_gaps(session, context.settings, device=device)
+        return [gap_out(f) for f in found if not (unexplained and f.explanation)]
+
+    return await work(listed)
 
 
 @router.post(
     "/gaps/explanations", response_model=GapOut, status_code=status.HTTP_201_CREATED,
     responses={404: PROBLEM_SCHEMA, 409: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA},
 )  # fmt: skip
-def post_explanation(
-    user: Explainer, session: SessionDep, context: Context, body: GapExplainIn
-) -> GapOut:
+async def post_explanation(work: Explainer, context: Context, body: GapExplainIn) -> GapOut:
     """Record why the recording stopped: a gap_explained event on both clips' chains."""
-    row = explain_gap(session, context.settings, before=body.before, after=body.after,
-                      cause=body.cause, text=body.explanation, user=user)  # fmt: skip
-    found = next(
-        f for f in list_gaps(session, context.settings)
-        if (f.gap.before, f.gap.after) == (row.before_item_id, row.after_item_id)
-    )  # fmt: skip
-    return gap_out(found)
+
+    def explained(session: Session, user: User) -> GapOut:
+        row = explain_gap(session, context.settings, before=body.before, after=body.after,
+                          cause=body.cause, text=body.explanation, user=user)  # fmt: skip
+        found = next(
+            f for f in list_gaps(session, context.settings)
+            if (f.gap.before, f.gap.after) == (row.before_item_id, row.after_item_id)
+        )  # fmt: skip
+        return gap_out(found)
+
+    return await work(explained)

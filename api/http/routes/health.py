@@ -17,8 +17,9 @@ import migrations
 from api.context import AppContext
 from api.http.callers import Caller as KnownCaller
 from api.http.callers import known_caller
-from api.http.deps import EVERYONE, SessionDep, app_context, database_slots, require
+from api.http.deps import EVERYONE, app_context, database_slots
 from api.http.schemas import Health
+from api.http.work import Work, work_for
 from custody.fixity.checks import fixity_alerts
 from ingest.deadline import deadline_of, waiting_summary
 from ingest.health import unreachable_stations
@@ -26,7 +27,7 @@ from vault.db import unit_of_work, utcnow
 from vault.models import User
 
 router = APIRouter(tags=["health"])
-Anyone = Annotated[User, Depends(require(*EVERYONE))]
+Anyone = Annotated[Work, Depends(work_for(*EVERYONE))]
 Caller = Annotated[KnownCaller, Depends(known_caller(*EVERYONE))]
 ALERTS_FRESH_S = 5.0
 Context = Annotated[AppContext, Depends(app_context)]
@@ -77,12 +78,15 @@ async def health(_: Caller, request: Request, context: Context) -> Health:
 
 
 @router.get("/ready", response_model=Health, summary="The database answers and is migrated")
-def ready(_: Anyone, session: SessionDep, context: Context) -> Health:
-    session.execute(text("SELECT 1"))
-    current = migrations.is_current(context.engine)
-    return Health(
-        status="ready" if current else "not-migrated",
-        database=context.engine.dialect.name,
-        schema_current=current,
-        alerts=alerts(session, context) if current else [],
-    )
+async def ready(work: Anyone, context: Context) -> Health:
+    def checked(session: Session, _: User) -> Health:
+        session.execute(text("SELECT 1"))
+        current = migrations.is_current(context.engine)
+        return Health(
+            status="ready" if current else "not-migrated",
+            database=context.engine.dialect.name,
+            schema_current=current,
+            alerts=alerts(session, context) if current else [],
+        )
+
+    return await work(checked)

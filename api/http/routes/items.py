@@ -6,18 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.http.callers import Caller, known_caller, read_once
 from api.http.convert import item_out
 from api.http.copy_reads import copies_out
 from api.http.copy_schemas import CopiesOut
-from api.http.deps import EVIDENCE_READERS, SessionDep, app_context, require
+from api.http.deps import EVIDENCE_READERS, app_context
 from api.http.item_reads import custody_json, item_json
 from api.http.moments import moment
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.retention_schemas import ReasonIn
 from api.http.schemas import DeviceOut, EventOut, ItemOut, StationOut
+from api.http.work import Work, work_for
 from custody.access.virus_release import release_infected
 from vault.items import ItemFilter, find_item, list_items
 from vault.models import Device, ItemStatus, Role, Station, User
@@ -27,7 +29,7 @@ MOMENT = (
     " the vault's display time zone); a time without a zone is refused"
 )
 router = APIRouter(responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
-Reader = Annotated[User, Depends(require(*EVIDENCE_READERS))]
+Reader = Annotated[Work, Depends(work_for(*EVIDENCE_READERS))]
 # The hottest reads: the caller as looked up at most a second ago (api.http.callers).
 KnownReader = Annotated[Caller, Depends(known_caller(*EVIDENCE_READERS))]
 Context = Annotated[AppContext, Depends(app_context)]
@@ -35,9 +37,8 @@ JSON = "application/json"
 
 
 @router.get("/items", response_model=list[ItemOut], tags=["items"], summary="List items")
-def get_items(
-    _: Reader,
-    session: SessionDep,
+async def get_items(
+    work: Reader,
     context: Annotated[AppContext, Depends(app_context)],
     station: Annotated[str | None, Query(max_length=100, examples=["station-01"])] = None,
     device: Annotated[str | None, Query(max_length=100, examples=["CAM1"])] = None,
@@ -63,7 +64,7 @@ def get_items(
         station, device, officer, moment(since, name="since", zone=zone),
         moment(until, name="until", zone=zone), status, limit,
     )  # fmt: skip
-    return [item_out(item) for item in list_items(session, flt)]
+    return await work(lambda session, _: [item_out(item) for item in list_items(session, flt)])
 
 
 @router.get(
@@ -97,23 +98,29 @@ async def get_custody(_: KnownReader, request: Request, context: Context, ref: s
     summary="An item's stored copies, their fixity, and its rendition",
     responses={404: PROBLEM_SCHEMA},
 )
-def get_copies(_: Reader, session: SessionDep, ref: str) -> CopiesOut:
+async def get_copies(work: Reader, ref: str) -> CopiesOut:
     """Each stored copy (sealed, access, rendition, derived copies, sidecars) with its digest,
     size and last fixity result; the rendition's state. A destroyed item's copies are listed
     as destroyed, with when."""
-    return copies_out(session, find_item(session, ref))
+    return await work(lambda session, _: copies_out(session, find_item(session, ref)))
 
 
 @router.get("/stations", response_model=list[StationOut], tags=["stations"])
-def get_stations(_: Reader, session: SessionDep) -> list[StationOut]:
-    rows = session.execute(select(Station).order_by(Station.name)).scalars()
-    return [StationOut.model_validate(s, from_attributes=True) for s in rows]
+async def get_stations(work: Reader) -> list[StationOut]:
+    def listed(session: Session, _: User) -> list[StationOut]:
+        rows = session.execute(select(Station).order_by(Station.name)).scalars()
+        return [StationOut.model_validate(s, from_attributes=True) for s in rows]
+
+    return await work(listed)
 
 
 @router.get("/devices", response_model=list[DeviceOut], tags=["stations"])
-def get_devices(_: Reader, session: SessionDep) -> list[DeviceOut]:
-    rows = session.execute(select(Device).order_by(Device.serial)).scalars()
-    return [DeviceOut.model_validate(d, from_attributes=True) for d in rows]
+async def get_devices(work: Reader) -> list[DeviceOut]:
+    def listed(session: Session, _: User) -> list[DeviceOut]:
+        rows = session.execute(select(Device).order_by(Device.serial)).scalars()
+        return [DeviceOut.model_validate(d, from_attributes=True) for d in rows]
+
+    return await work(listed)
 
 
 @router.post(
@@ -122,12 +129,13 @@ def get_devices(_: Reader, session: SessionDep) -> list[DeviceOut]:
     tags=["items"],
     responses={404: PROBLEM_SCHEMA, 409: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA},
 )
-def post_virus_release(
-    user: Annotated[User, Depends(require(Role.APPROVER))],
-    session: SessionDep,
-    ref: str,
-    body: ReasonIn,
+async def post_virus_release(
+    work: Annotated[Work, Depends(work_for(Role.APPROVER))], ref: str, body: ReasonIn
 ) -> ItemOut:
     """Let a recording that the virus check flagged infected be handed out (renditions,
     deliveries, exports). The decision and its reason are a `virus_override` custody event."""
-    return item_out(release_infected(session, ref=ref, approver=user, reason=body.reason))
+    return await work(
+        lambda session, user: item_out(
+            release_infected(session, ref=ref, approver=user, reason=body.reason)
+        )
+    )

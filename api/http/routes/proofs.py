@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from api.http.convert import event_out
-from api.http.deps import SessionDep, require
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.proof_schemas import (
     CheckpointOut,
@@ -22,6 +21,7 @@ from api.http.proof_schemas import (
     QuarantinedOut,
     b64,
 )
+from api.http.work import Work, work_for
 from custody.fixity import checks as fixity
 from custody.log import proofs
 from custody.log.checkpoints import all_checkpoints, latest_checkpoint
@@ -35,7 +35,7 @@ from vault.models import Role, User
 router = APIRouter(
     tags=["proofs"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA}
 )
-Auditor = Annotated[User, Depends(require(Role.AUDITOR, Role.CUSTODIAN))]
+Auditor = Annotated[Work, Depends(work_for(Role.AUDITOR, Role.CUSTODIAN))]
 
 
 def checkpoint_out(checkpoint: Checkpoint) -> CheckpointOut:
@@ -52,22 +52,29 @@ def checkpoint_out(checkpoint: Checkpoint) -> CheckpointOut:
 
 
 @router.get("/checkpoints", response_model=list[CheckpointOut], summary="Every checkpoint")
-def get_checkpoints(_: Auditor, session: SessionDep) -> list[CheckpointOut]:
+async def get_checkpoints(work: Auditor) -> list[CheckpointOut]:
     """Oldest first. Each note verifies with a key from /keys."""
-    return [checkpoint_out(c) for c in all_checkpoints(session)]
+    return await work(lambda session, _: [checkpoint_out(c) for c in all_checkpoints(session)])
 
 
 @router.get("/checkpoints/latest", response_model=CheckpointOut, summary="The latest checkpoint")
-def get_latest_checkpoint(_: Auditor, session: SessionDep) -> CheckpointOut:
-    latest = latest_checkpoint(session)
-    if latest is None:
-        raise NotFound("no checkpoint has been signed yet")
-    return checkpoint_out(latest)
+async def get_latest_checkpoint(work: Auditor) -> CheckpointOut:
+    def latest(session: Session, _: User) -> CheckpointOut:
+        found = latest_checkpoint(session)
+        if found is None:
+            raise NotFound("no checkpoint has been signed yet")
+        return checkpoint_out(found)
+
+    return await work(latest)
 
 
 @router.get("/keys", response_model=list[KeyOut], summary="The log's public keys")
-def get_keys(_: Auditor, session: SessionDep) -> list[KeyOut]:
+async def get_keys(work: Auditor) -> list[KeyOut]:
     """Every key the log has signed with, retired ones included."""
+    return await work(lambda session, _: keys_out(session))
+
+
+def keys_out(session: Session) -> list[KeyOut]:
     return [
         KeyOut(
             key_id=k.key_id,
@@ -81,16 +88,15 @@ def get_keys(_: Auditor, session: SessionDep) -> list[KeyOut]:
 
 
 @router.get("/proofs/inclusion", response_model=InclusionProofOut, responses={422: PROBLEM_SCHEMA})
-def get_inclusion_proof(
-    _: Auditor,
-    session: SessionDep,
+async def get_inclusion_proof(
+    work: Auditor,
     seq: Annotated[int, Query(ge=1, description="the custody entry", examples=[17])],
     size: Annotated[
         int | None, Query(ge=1, description="tree size (default: the latest checkpoint's)")
     ] = None,
 ) -> InclusionProofOut:
     """Proves entry ``seq`` is in the tree of ``size`` entries."""
-    tree_size, path = proofs.inclusion(session, seq=seq, size=size)
+    tree_size, path = await work(lambda session, _: proofs.inclusion(session, seq=seq, size=size))
     return InclusionProofOut(
         seq=seq, leaf_index=seq - 1, tree_size=tree_size, proof=[b64(h) for h in path]
     )
@@ -99,22 +105,23 @@ def get_inclusion_proof(
 @router.get(
     "/proofs/consistency", response_model=ConsistencyProofOut, responses={422: PROBLEM_SCHEMA}
 )
-def get_consistency_proof(
-    _: Auditor,
-    session: SessionDep,
+async def get_consistency_proof(
+    work: Auditor,
     old: Annotated[int, Query(ge=1, description="the older tree size", examples=[9])],
     new: Annotated[int, Query(ge=1, description="the newer tree size", examples=[18])],
 ) -> ConsistencyProofOut:
     """Proves the tree of ``old`` entries is a prefix of the tree of ``new`` entries."""
-    path = proofs.consistency(session, old_size=old, new_size=new)
+    path = await work(lambda session, _: proofs.consistency(session, old_size=old, new_size=new))
     return ConsistencyProofOut(old_size=old, new_size=new, proof=[b64(h) for h in path])
 
 
 @router.get("/items/{ref}/proofs", response_model=ProofBundleOut, tags=["items"])
-def get_item_proofs(_: Auditor, session: SessionDep, ref: str) -> ProofBundleOut:
+async def get_item_proofs(work: Auditor, ref: str) -> ProofBundleOut:
     """The item's custody entries with their exact bytes and inclusion proofs into the latest
     checkpoint, the checkpoint itself and the log's keys: checkable offline."""
-    return bundle_out(proofs.item_bundle(session, find_item(session, ref).id))
+    return await work(
+        lambda session, _: bundle_out(proofs.item_bundle(session, find_item(session, ref).id))
+    )
 
 
 def bundle_out(bundle: proofs.ProofBundle) -> ProofBundleOut:
@@ -135,9 +142,9 @@ def bundle_out(bundle: proofs.ProofBundle) -> ProofBundleOut:
 
 
 @router.get("/fixity", response_model=FixityOut, summary="Fixity schedule and alerts")
-def get_fixity(_: Auditor, session: SessionDep) -> FixityOut:
+async def get_fixity(work: Auditor) -> FixityOut:
     """How many stored copies are ok, unchecked, failed or repaired; which are quarantined."""
-    return fixity_out(session)
+    return await work(lambda session, _: fixity_out(session))
 
 
 def fixity_out(session: Session) -> FixityOut:

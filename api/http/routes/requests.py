@@ -11,13 +11,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.http.convert import request_out
 from api.http.delivery_response import delivery_response
-from api.http.deps import SessionDep, app_context, require
+from api.http.deps import app_context
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import DecisionIn, RequestIn, RequestOut
+from api.http.work import Work, work_for
 from custody.access import requests as access
 from vault.errors import NotFound
 from vault.models import Role, User
@@ -26,10 +28,10 @@ router = APIRouter(
     tags=["access requests"],
     responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA},
 )
-Investigator = Annotated[User, Depends(require(Role.INVESTIGATOR))]
-Approver = Annotated[User, Depends(require(Role.APPROVER))]
+Investigator = Annotated[Work, Depends(work_for(Role.INVESTIGATOR))]
+Approver = Annotated[Work, Depends(work_for(Role.APPROVER))]
 RequestReader = Annotated[
-    User, Depends(require(Role.INVESTIGATOR, Role.APPROVER, Role.AUDITOR, Role.CUSTODIAN))
+    Work, Depends(work_for(Role.INVESTIGATOR, Role.APPROVER, Role.AUDITOR, Role.CUSTODIAN))
 ]
 Context = Annotated[AppContext, Depends(app_context)]
 
@@ -74,9 +76,7 @@ _DECIDED_LINKS = {
         422: PROBLEM_SCHEMA,
     },
 )
-def post_request(
-    user: Investigator, session: SessionDep, context: Context, body: RequestIn
-) -> RequestOut:
+async def post_request(work: Investigator, context: Context, body: RequestIn) -> RequestOut:
     """Ask for items (or every item of a case) for a purpose, with a reason and a period of
     at most 7 days. External requesters are recorded with their document references."""
     new = access.NewRequest(
@@ -90,25 +90,33 @@ def post_request(
         document_ref=body.document_ref,
         identity_ref=body.identity_ref,
     )
-    created = access.create_request(
-        session, user=user, new=new, zone=context.settings.display_timezone,
-        views_need_approval=context.settings.views_need_approval,
+    return await work(
+        lambda session, user: request_out(
+            access.create_request(
+                session, user=user, new=new, zone=context.settings.display_timezone,
+                views_need_approval=context.settings.views_need_approval,
+            )
+        )
     )  # fmt: skip
-    return request_out(created)
 
 
 @router.get("/requests", operation_id="list_requests", response_model=list[RequestOut])
-def get_requests(user: RequestReader, session: SessionDep) -> list[RequestOut]:
+async def get_requests(work: RequestReader) -> list[RequestOut]:
     """Investigators see their own requests; approvers, auditors and custodians see all."""
-    return [request_out(r) for r in access.visible_requests(session, user)]
+    return await work(
+        lambda session, user: [request_out(r) for r in access.visible_requests(session, user)]
+    )
 
 
 @router.get("/requests/{ref}", operation_id="show_request", response_model=RequestOut)
-def get_request(user: RequestReader, session: SessionDep, ref: str) -> RequestOut:
-    found = access.find_request(session, ref)
-    if found not in access.visible_requests(session, user):
-        raise NotFound(f"no access request {ref!r}")
-    return request_out(found)
+async def get_request(work: RequestReader, ref: str) -> RequestOut:
+    def shown(session: Session, user: User) -> RequestOut:
+        found = access.find_request(session, ref)
+        if found not in access.visible_requests(session, user):
+            raise NotFound(f"no access request {ref!r}")
+        return request_out(found)
+
+    return await work(shown)
 
 
 @router.post(
@@ -118,10 +126,9 @@ def get_request(user: RequestReader, session: SessionDep, ref: str) -> RequestOu
     responses={200: {"description": "The approved request.", "links": _DECIDED_LINKS},
                409: PROBLEM_SCHEMA},
 )  # fmt: skip
-def approve(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> RequestOut:
+async def approve(work: Approver, ref: str, body: DecisionIn) -> RequestOut:
     """Approve someone else's pending request; its period starts now."""
-    decided = access.decide(session, ref=ref, approver=user, approve=True, reason=body.reason)
-    return request_out(decided)
+    return await work(lambda session, user: decided(session, user, ref, body, approve=True))
 
 
 @router.post(
@@ -130,9 +137,15 @@ def approve(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> 
     response_model=RequestOut,
     responses={409: PROBLEM_SCHEMA},
 )
-def refuse(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> RequestOut:
-    decided = access.decide(session, ref=ref, approver=user, approve=False, reason=body.reason)
-    return request_out(decided)
+async def refuse(work: Approver, ref: str, body: DecisionIn) -> RequestOut:
+    return await work(lambda session, user: decided(session, user, ref, body, approve=False))
+
+
+def decided(
+    session: Session, user: User, ref: str, body: DecisionIn, *, approve: bool
+) -> RequestOut:
+    made = access.decide(session, ref=ref, approver=user, approve=approve, reason=body.reason)
+    return request_out(made)
 
 
 @router.get(
@@ -147,9 +160,8 @@ def refuse(user: Approver, session: SessionDep, ref: str, body: DecisionIn) -> R
         416: PROBLEM_SCHEMA,
     },
 )
-def get_content(
-    user: Investigator,
-    session: SessionDep,
+async def get_content(
+    work: Investigator,
     context: Context,
     request: Request,
     ref: str,
@@ -158,7 +170,9 @@ def get_content(
 ) -> StreamingResponse | JSONResponse:
     """Stream (purpose view) or download (copy_original) one item of an approved, unexpired
     request of yours. Supports `Range: bytes=…`, so a browser video element can seek."""
-    return delivery_response(
-        user=user, session=session, context=context, request=request, ref=ref, item=item,
-        range_header=range_header,
+    return await work(
+        lambda session, user: delivery_response(
+            user=user, session=session, context=context, request=request, ref=ref, item=item,
+            range_header=range_header,
+        )
     )  # fmt: skip

@@ -13,11 +13,12 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from api.http.deps import SessionDep, app_context, require
+from api.http.deps import app_context
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.retention_schemas import ReasonIn
 from api.http.schemas import AlertOut
 from api.http.sla_schemas import StationSlaOut, sla_out
+from api.http.work import Work, work_for
 from config.settings import Settings
 from custody.admin.acts import ALERT_KEEPERS, acknowledge_alert
 from ingest.compliance import compliance_report
@@ -28,22 +29,24 @@ from ingest.sla import sla_report
 from vault.alerts import recent_alerts
 from vault.db import utcnow
 from vault.documents.fonts import register_cjk_font
-from vault.models import Role, User
+from vault.models import Role
 
 router = APIRouter(tags=["ingest guarantee"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA})
-Keeper = Annotated[User, Depends(require(*ALERT_KEEPERS))]
-Watcher = Annotated[User, Depends(require(Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN))]
+Keeper = Annotated[Work, Depends(work_for(*ALERT_KEEPERS))]
+Watcher = Annotated[Work, Depends(work_for(Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN))]
 Context = Annotated[AppContext, Depends(app_context)]
 MEDIA = {"csv": "text/csv; charset=utf-8", "exceptions.csv": "text/csv; charset=utf-8",
          "pdf": "application/pdf"}  # fmt: skip
 
 
 @router.get("/sla", response_model=list[StationSlaOut], summary="Files waiting, by age")
-def get_sla(_: Watcher, session: SessionDep, context: Context) -> list[StationSlaOut]:
+async def get_sla(work: Watcher, context: Context) -> list[StationSlaOut]:
     """Per station, every file not yet ingested (or ingested and not yet acknowledged) with
     how long it has waited by the vault's clock; ``overdue`` is past ingest_deadline_hours."""
     deadline = deadline_of(context.settings)
-    return sla_out(sla_report(session, deadline=deadline, now=utcnow()), deadline)
+    return await work(
+        lambda session, _: sla_out(sla_report(session, deadline=deadline, now=utcnow()), deadline)
+    )
 
 
 @router.get(
@@ -52,9 +55,8 @@ def get_sla(_: Watcher, session: SessionDep, context: Context) -> list[StationSl
     responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}, 422: PROBLEM_SCHEMA},
     summary="Monthly compliance report",
 )
-def get_compliance(
-    _: Watcher,
-    session: SessionDep,
+async def get_compliance(
+    work: Watcher,
     context: Context,
     month: Annotated[
         str, PathParameter(description="YYYY-MM", json_schema_extra={"pattern": MONTH_PATTERN})
@@ -67,7 +69,7 @@ def get_compliance(
     """The 24-hour compliance of recordings docked in ``month`` (YYYY-MM, in the vault's
     display time zone): per station and per device, docked / in time / late / overdue /
     vanished / pending, compliance %, latency; and every exception."""
-    return compliance_file(session, context.settings, month, format)
+    return await work(lambda session, _: compliance_file(session, context.settings, month, format))
 
 
 def compliance_file(session: Session, settings: Settings, month: str, format: str) -> Response:
@@ -90,27 +92,27 @@ def compliance_file(session: Session, settings: Settings, month: str, format: st
 
 
 @router.get("/alerts", response_model=list[AlertOut], summary="Alerts raised, newest first")
-def get_alerts(
-    _: Watcher,
-    session: SessionDep,
+async def get_alerts(
+    work: Watcher,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     open: Annotated[bool, Query(description="Only those nobody has acknowledged.")] = False,
 ) -> list[AlertOut]:
     """Deadline warnings and misses, unreachable stations, infected recordings, station
     digest mismatches; with whether the webhook has them and who acknowledged them."""
-    return [
-        AlertOut.model_validate(a, from_attributes=True)
-        for a in recent_alerts(session, limit=limit, open_only=open)
-    ]
+    return await work(
+        lambda session, _: [
+            AlertOut.model_validate(a, from_attributes=True)
+            for a in recent_alerts(session, limit=limit, open_only=open)
+        ]
+    )
 
 
 @router.post(
     "/alerts/{alert}/acknowledge", response_model=AlertOut, summary="Acknowledge an alert",
     responses={404: PROBLEM_SCHEMA, 409: PROBLEM_SCHEMA, 422: PROBLEM_SCHEMA},
 )  # fmt: skip
-def post_acknowledge(
-    user: Keeper,
-    session: SessionDep,
+async def post_acknowledge(
+    work: Keeper,
     alert: Annotated[
         str,
         PathParameter(
@@ -122,5 +124,9 @@ def post_acknowledge(
 ) -> AlertOut:
     """Say the alert has been seen to and what was done (custodian or admin). Recorded in
     the administration log; the alert stays, marked with who acknowledged it and why."""
-    done = acknowledge_alert(session, user=user, ref=alert, reason=body.reason)
-    return AlertOut.model_validate(done, from_attributes=True)
+    return await work(
+        lambda session, user: AlertOut.model_validate(
+            acknowledge_alert(session, user=user, ref=alert, reason=body.reason),
+            from_attributes=True,
+        )
+    )

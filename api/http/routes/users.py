@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
+from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from api.http.deps import EVERYONE, SessionDep, app_context, require
+from api.http.deps import EVERYONE, app_context
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.schemas import RolesIn, TokenIn, TokenOut, UserIn, UserOut
+from api.http.work import Work, work_for
 from custody.admin import acts
 from vault import accounts
 from vault.models import Role, User
@@ -17,8 +19,8 @@ from vault.models import Role, User
 router = APIRouter(
     tags=["users"], responses={401: PROBLEM_SCHEMA, 403: PROBLEM_SCHEMA, 404: PROBLEM_SCHEMA}
 )
-Admin = Annotated[User, Depends(require(Role.ADMIN))]
-Anyone = Annotated[User, Depends(require(*EVERYONE))]
+Admin = Annotated[Work, Depends(work_for(Role.ADMIN))]
+Anyone = Annotated[Work, Depends(work_for(*EVERYONE))]
 Context = Annotated[AppContext, Depends(app_context)]
 
 
@@ -27,8 +29,8 @@ def _user_out(user: User) -> UserOut:
 
 
 @router.get("/users", response_model=list[UserOut])
-def get_users(_: Admin, session: SessionDep) -> list[UserOut]:
-    return [_user_out(u) for u in accounts.list_users(session)]
+async def get_users(work: Admin) -> list[UserOut]:
+    return await work(lambda session, _: [_user_out(u) for u in accounts.list_users(session)])
 
 
 @router.post(
@@ -37,34 +39,38 @@ def get_users(_: Admin, session: SessionDep) -> list[UserOut]:
     status_code=status.HTTP_201_CREATED,
     responses={409: PROBLEM_SCHEMA},
 )
-def post_user(admin: Admin, session: SessionDep, context: Context, body: UserIn) -> UserOut:
+async def post_user(work: Admin, context: Context, body: UserIn) -> UserOut:
     """Add a user (recorded in the administration log). The new user has no token: they get
     one by signing in, or by running `evault token issue` on the vault's host."""
-    user = acts.add_user(
-        session, actor=f"user:{admin.username}", username=body.username, roles=body.roles,
-        display_name=body.display_name, admin_may_approve=context.settings.admin_may_approve,
+    return await work(
+        lambda session, admin: _user_out(acts.add_user(
+            session, actor=f"user:{admin.username}", username=body.username, roles=body.roles,
+            display_name=body.display_name, admin_may_approve=context.settings.admin_may_approve,
+        ))
     )  # fmt: skip
-    return _user_out(user)
 
 
 @router.post("/users/{username}/roles", response_model=UserOut, responses={409: PROBLEM_SCHEMA})
-def change_roles(
-    admin: Admin, session: SessionDep, context: Context, username: str, body: RolesIn
-) -> UserOut:
+async def change_roles(work: Admin, context: Context, username: str, body: RolesIn) -> UserOut:
     """Grant and remove roles (recorded in the administration log). Nobody holds admin and
     approver together, and the last active admin keeps admin: both are 409."""
-    user = acts.change_roles(
-        session, actor=f"user:{admin.username}", username=username,
-        grant=[r.value for r in body.grant], remove=[r.value for r in body.remove],
-        admin_may_approve=context.settings.admin_may_approve,
+    return await work(
+        lambda session, admin: _user_out(acts.change_roles(
+            session, actor=f"user:{admin.username}", username=username,
+            grant=[r.value for r in body.grant], remove=[r.value for r in body.remove],
+            admin_may_approve=context.settings.admin_may_approve,
+        ))
     )  # fmt: skip
-    return _user_out(user)
 
 
 @router.post("/users/{username}/disable", response_model=UserOut)
-def disable_user(admin: Admin, session: SessionDep, username: str) -> UserOut:
+async def disable_user(work: Admin, username: str) -> UserOut:
     """Disable a user; their tokens stop working at once. Nothing they did is erased."""
-    return _user_out(acts.disable_user(session, actor=f"user:{admin.username}", username=username))
+    return await work(
+        lambda session, admin: _user_out(
+            acts.disable_user(session, actor=f"user:{admin.username}", username=username)
+        )
+    )
 
 
 @router.post(
@@ -73,8 +79,12 @@ def disable_user(admin: Admin, session: SessionDep, username: str) -> UserOut:
     status_code=status.HTTP_201_CREATED,
     responses={409: PROBLEM_SCHEMA},
 )
-def post_token(holder: Anyone, session: SessionDep, username: str, body: TokenIn) -> TokenOut:
+async def post_token(work: Anyone, username: str, body: TokenIn) -> TokenOut:
     """Issue yourself another token (only your own: an admin cannot mint tokens for others)."""
+    return await work(lambda session, holder: issued_out(session, holder, username, body))
+
+
+def issued_out(session: Session, holder: User, username: str, body: TokenIn) -> TokenOut:
     issued = acts.issue_own_token(
         session, holder=holder, username=username, label=body.label, days=body.days
     )
@@ -85,6 +95,9 @@ def post_token(holder: Anyone, session: SessionDep, username: str, body: TokenIn
 
 
 @router.post("/tokens/{prefix}/revoke", response_model=TokenOut)
-def revoke_token(admin: Admin, session: SessionDep, prefix: str) -> TokenOut:
-    token = acts.revoke_token(session, actor=f"user:{admin.username}", prefix=prefix)
-    return TokenOut(prefix=token.prefix, label=token.label, expires_at=token.expires_at)
+async def revoke_token(work: Admin, prefix: str) -> TokenOut:
+    def revoked(session: Session, admin: User) -> TokenOut:
+        token = acts.revoke_token(session, actor=f"user:{admin.username}", prefix=prefix)
+        return TokenOut(prefix=token.prefix, label=token.label, expires_at=token.expires_at)
+
+    return await work(revoked)
