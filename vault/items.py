@@ -6,14 +6,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from vault.errors import Conflict, NotFound
 from vault.models import Case, Device, EvidenceItem, ItemStatus, Station
 
 MIN_PREFIX = 6
+ItemSelect = TypeVar("ItemSelect", bound="Select[*tuple[Any, ...]]")  # any columns
 _HEX = re.compile(r"[0-9a-f]+")
 
 
@@ -63,27 +65,32 @@ class ItemFilter:
 
 
 def list_items(session: Session, flt: ItemFilter) -> list[EvidenceItem]:
+    return list(session.execute(filtered(select(EvidenceItem), flt)).scalars())
+
+
+def filtered(query: ItemSelect, flt: ItemFilter) -> ItemSelect:
+    """``query``, a select from evidence items joined to their station and outer-joined to
+    their device and case, narrowed by ``flt``: newest first, one page. The ORM's list and
+    the API's Core read of items (api.http.item_reads) share it, so they cannot disagree."""
     query = (
-        select(EvidenceItem)
+        query.join(Station, EvidenceItem.station_id == Station.id)
+        .outerjoin(Device, EvidenceItem.device_id == Device.id)
+        .outerjoin(Case, EvidenceItem.case_id == Case.id)
         .order_by(EvidenceItem.ingested_at.desc(), EvidenceItem.id)
         .limit(flt.limit)
         .offset(flt.offset)
     )
     if flt.text:
         pattern = "%" + flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.outerjoin(Case, EvidenceItem.case_id == Case.id).where(
+        query = query.where(
             EvidenceItem.original_name.ilike(pattern, escape="\\")
             | EvidenceItem.officer.ilike(pattern, escape="\\")
             | Case.title.ilike(pattern, escape="\\")
         )
     if flt.station:
-        query = query.join(Station, EvidenceItem.station_id == Station.id).where(
-            Station.name == flt.station
-        )
+        query = query.where(Station.name == flt.station)
     if flt.device:
-        query = query.join(Device, EvidenceItem.device_id == Device.id).where(
-            Device.serial == flt.device
-        )
+        query = query.where(Device.serial == flt.device)
     if flt.officer:
         query = query.where(EvidenceItem.officer == flt.officer)
     if flt.since:
@@ -92,4 +99,4 @@ def list_items(session: Session, flt: ItemFilter) -> list[EvidenceItem]:
         query = query.where(EvidenceItem.recorded_start < flt.until)
     if flt.status:
         query = query.where(EvidenceItem.status == flt.status)
-    return list(session.execute(query).scalars())
+    return query

@@ -89,14 +89,14 @@ class LocalReads:
         self.zone = app.settings.display_timezone
 
     def items(self, query: ItemQuery) -> list[ItemOut]:
-        from api.http.convert import item_out
+        from api.http.item_reads import items_view
         from vault.db import unit_of_work
-        from vault.items import ItemFilter, list_items
+        from vault.items import ItemFilter
 
         found = ItemFilter(station=query.station, device=query.device, officer=query.officer,
                            since=query.since, until=query.until, limit=query.limit)  # fmt: skip
         with unit_of_work(self.app.factory, read_only=True) as session:
-            return [item_out(item) for item in list_items(session, found)]
+            return items_view(session, found)
 
     def item(self, ref: str) -> ItemRecord:
         from api.http.convert import item_out, retention_out

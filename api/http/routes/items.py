@@ -14,14 +14,14 @@ from api.http.convert import item_out
 from api.http.copy_reads import copies_out
 from api.http.copy_schemas import CopiesOut
 from api.http.deps import EVIDENCE_READERS, app_context
-from api.http.item_reads import custody_json, item_json
+from api.http.item_reads import custody_json, item_json, items_json
 from api.http.moments import moment
 from api.http.problems import PROBLEM_SCHEMA
 from api.http.retention_schemas import ReasonIn
 from api.http.schemas import DeviceOut, EventOut, ItemOut, StationOut
 from api.http.work import Work, work_for
 from custody.access.virus_release import release_infected
-from vault.items import ItemFilter, find_item, list_items
+from vault.items import ItemFilter, find_item
 from vault.models import Device, ItemStatus, Role, Station, User
 
 MOMENT = (
@@ -57,14 +57,14 @@ async def get_items(
     ] = None,
     status: ItemStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[ItemOut]:
+) -> Response:
     """Newest first. Filters combine; times are ISO 8601 with a zone, or dates."""
     zone = context.settings.display_timezone
     flt = ItemFilter(
         station, device, officer, moment(since, name="since", zone=zone),
         moment(until, name="until", zone=zone), status, limit,
     )  # fmt: skip
-    return await work(lambda session, _: [item_out(item) for item in list_items(session, flt)])
+    return Response(await work(lambda session, _: items_json(session, flt)), media_type=JSON)
 
 
 @router.get(
