@@ -87,9 +87,10 @@ def _called(where: str) -> set[str]:
     path = Path(importlib.import_module(module).__file__ or "")
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = _imports(tree)
-    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    defined = (ast.FunctionDef, ast.AsyncFunctionDef)  # the API's routes are coroutines
+    functions = {n.name: n for n in ast.walk(tree) if isinstance(n, defined)}
     for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):  # Class.method
-        functions |= {f"{cls.name}.{f.name}": f for f in cls.body if isinstance(f, ast.FunctionDef)}
+        functions |= {f"{cls.name}.{f.name}": f for f in cls.body if isinstance(f, defined)}
     found: set[str] = set()
     todo, seen = [function], set()
     while todo:
