@@ -11,6 +11,7 @@ from typing import Any
 import anyio.to_thread
 import pytest
 
+from api.http.callers import TokenCache
 from tests.api.conftest import Api
 from tests.api.test_http import ROLE_MATRIX, sample_request
 from vault import accounts
@@ -23,6 +24,16 @@ STREAMED = {
     ("POST", "/requests/{ref}/export"),
     ("GET", "/appraisals/{number}/register"),
 }
+
+
+@pytest.fixture(autouse=True)
+def remembered_all_test(api: Api) -> None:
+    """Tokens remembered for the whole test, not a second: what these tests count must not
+    depend on whether a remembered entry happened to expire between two requests on a busy
+    machine (CI once saw a second hand-off when one expired between /health and the route).
+    The role test thereby proves that a role granted or taken away counts at once without
+    waiting for an entry to expire."""
+    api.client.app.state.token_cache = TokenCache(ttl=3600.0)  # type: ignore[attr-defined]
 
 
 def counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
