@@ -65,16 +65,48 @@ class S3Server:
             self.process.wait()
 
 
+PORT_NAMES = (
+    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+    "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc",
+    "s3.port.lance", "s3.port.iceberg", "webdav.port",
+)  # fmt: skip
+START_ATTEMPTS = 3
+
+
+def distinct_free_ports(count: int) -> list[int]:
+    """``count`` different free ports: each socket is held open until all are picked, since
+    the kernel may hand a port just closed to the next bind (weed then died at start with
+    "address already in use", once in a bench run)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def start_server(directory: Path) -> S3Server:
+    """Start weed on free ports; if another process took one of them between their choice
+    and weed's bind, start again on new ones (a port cannot be reserved for a child)."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return _start_once(directory)
+        except PortTaken:
+            if attempt == START_ATTEMPTS:
+                raise
+            shutil.rmtree(directory)  # what the failed start wrote names the old ports
+    raise AssertionError("unreachable")
+
+
+class PortTaken(RuntimeError):
+    """weed exited at start because a port it was given had been taken meanwhile."""
+
+
+def _start_once(directory: Path) -> S3Server:
     directory.mkdir(parents=True, exist_ok=True)
-    ports = {
-        name: free_port()
-        for name in (
-            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-            "filer.port", "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port",
-            "admin.port.grpc", "s3.port.lance", "s3.port.iceberg", "webdav.port",
-        )
-    }  # fmt: skip
+    ports = dict(zip(PORT_NAMES, distinct_free_ports(len(PORT_NAMES)), strict=True))
     args = [
         weed_binary(),
         "mini",
@@ -98,7 +130,11 @@ def start_server(directory: Path) -> S3Server:
     client = server.client()
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"weed exited at start:\n{log_path.read_text(errors='replace')}")
+            said = log_path.read_text(errors="replace")
+            # weed's own check of its ports, or its bind when another process came first.
+            taken = "is not available" in said or "address already in use" in said
+            error = PortTaken if taken else RuntimeError
+            raise error(f"weed exited at start:\n{said}")
         try:
             client.list_buckets()  # type: ignore[attr-defined]
             return server
