@@ -28,6 +28,7 @@ from vault.errors import NotAuthenticated
 from vault.signin import COOKIE, current_session
 
 SIGN_IN_LIMIT = 16 * 1024
+NO_CREDENTIAL = "an `Authorization: Bearer <token>` header (or a console session) is required"
 
 
 class BodyTooLarge(HTTPException):
@@ -54,6 +55,17 @@ async def _answer(send: Send, status: int, kind: str, detail: str, path: str) ->
         headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _session_cookie(cookies: bytes | None) -> str | None:
+    """The console session's cookie in a Cookie header, if there is one."""
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load((cookies or b"").decode("latin-1"))
+    except CookieError:
+        jar.clear()
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
 class RequestGate:
@@ -93,7 +105,10 @@ class RequestGate:
         route's own check finds it remembered."""
         scheme, _, secret = (header or b"").decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
-            return await run_in_threadpool(self._no_session, cookies)
+            cookie = _session_cookie(cookies)
+            if cookie is None:  # refused on the event loop: no thread, no unit
+                return NO_CREDENTIAL
+            return await run_in_threadpool(self._no_session, cookie)
         if not well_formed(secret.strip()):
             return "unknown token"  # as the lookup would say, without one
         try:
@@ -102,20 +117,12 @@ class RequestGate:
             return str(exc)
         return None
 
-    def _no_session(self, cookies: bytes | None) -> str | None:
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load((cookies or b"").decode("latin-1"))
-        except CookieError:
-            jar.clear()
-        morsel = jar.get(COOKIE)
-        if morsel is None or not morsel.value:
-            return "an `Authorization: Bearer <token>` header (or a console session) is required"
+    def _no_session(self, cookie: str) -> str | None:
         context = self.context()
         try:
             with unit_of_work(context.factory, read_only=True) as session:
                 current_session(
-                    session, morsel.value, policy=console_policy(context.settings), touch=False
+                    session, cookie, policy=console_policy(context.settings), touch=False
                 )
         except NotAuthenticated as exc:
             return str(exc)

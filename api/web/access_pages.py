@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi import Depends, Form, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.context import AppContext
@@ -21,6 +21,7 @@ from api.http.routes.exports import export_response
 from api.http.schemas import DecisionIn, RequestIn
 from api.web.forms import WHOLE_FORM, FormErrors, parsed, refusal
 from api.web.guard import Visitor, allowed, check_csrf, html, redirect
+from api.web.one_call import PageRouter
 from api.web.pages import Person, render_for
 from custody.access import requests as access
 from custody.access.models import AccessRequest, Purpose, RequesterKind, RequestStatus
@@ -29,7 +30,7 @@ from vault.errors import AccessDenied, NotFound, VaultError
 from vault.items import find_item
 from vault.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(app_context)]
 READERS = (Role.INVESTIGATOR, Role.APPROVER, Role.AUDITOR, Role.CUSTODIAN)
 # Which field a service refusal is about, by the words the API's message uses.

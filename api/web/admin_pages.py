@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
@@ -18,6 +18,7 @@ from api.http.deps import SessionDep, app_context
 from api.http.schemas import TokenIn, UserIn
 from api.web.forms import WHOLE_FORM, FormErrors, parsed, refusal
 from api.web.guard import Visitor, allowed, check_csrf, html, redirect
+from api.web.one_call import PageRouter
 from api.web.pages import Person, render_for
 from config.settings import Settings
 from custody.admin import acts
@@ -25,7 +26,7 @@ from vault import accounts
 from vault.errors import AccessDenied, VaultError
 from vault.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(app_context)]
 Csrf = Annotated[str, Form(max_length=100)]
 Roles = Annotated[list[str], Form(max_length=len(Role))]

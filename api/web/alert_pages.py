@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import Response
 
 from api.http.deps import SessionDep
 from api.http.retention_schemas import ReasonIn
 from api.web.forms import FormErrors, beside, parsed
 from api.web.guard import allowed, check_csrf, redirect
+from api.web.one_call import PageRouter
 from api.web.pages import Person, dashboard_page
 from custody.admin.acts import ALERT_KEEPERS, acknowledge_alert
 from vault.errors import VaultError
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 
 
 @router.post("/acknowledged-alerts/{ref}")

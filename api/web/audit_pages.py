@@ -8,12 +8,13 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from api.context import AppContext
 from api.http.deps import SessionDep, app_context
 from api.web.guard import allowed, check_csrf, html, redirect, secure
+from api.web.one_call import PageRouter
 from api.web.pages import Person, render_for
 from custody.admin.log import sign_in_record
 from custody.log import audit_runs
@@ -21,7 +22,7 @@ from vault.db import utcnow
 from vault.errors import NotFound
 from vault.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 SIGN_INS_PAGE = 100
 
 

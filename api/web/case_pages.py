@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from api.context import AppContext
@@ -16,6 +16,7 @@ from api.http.routes.gaps import GapExplainIn
 from api.http.schemas import CaseIn, CaseItemsIn
 from api.web.forms import WHOLE_FORM, FormErrors, beside, parsed, refusal
 from api.web.guard import Visitor, allowed, check_csrf, html, redirect
+from api.web.one_call import PageRouter
 from api.web.pages import Person, render_for
 from custody.access.virus_release import flagged_counts, flagged_items, release_infected
 from ingest.gap_service import explain_gap, list_gaps
@@ -25,7 +26,7 @@ from vault.cases import find_case, list_cases, open_case
 from vault.errors import VaultError
 from vault.models import CaseFlag, Role
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(app_context)]
 Csrf = Annotated[str, Form(max_length=100)]
 CASE_WORKERS = (Role.CUSTODIAN, Role.INVESTIGATOR)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response
 
 from api.context import AppContext
@@ -17,6 +17,7 @@ from api.http.retention_schemas import HoldIn, PolicyIn, ReasonIn
 from api.http.routes.retention import edited_policy
 from api.web.forms import WHOLE_FORM, FormErrors, parsed, refusal
 from api.web.guard import Visitor, allowed, check_csrf, html, redirect
+from api.web.one_call import PageRouter
 from api.web.pages import Person, render_for
 from api.web.retention_pages import OVERSEERS
 from retention import changes, holds
@@ -24,7 +25,7 @@ from retention.policy import current_policy, current_version
 from vault.errors import VaultError
 from vault.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(app_context)]
 Csrf = Annotated[str, Form(max_length=100)]
 Text = Annotated[str, Form(max_length=4000)]

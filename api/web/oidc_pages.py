@@ -9,7 +9,7 @@ import secrets
 from typing import Annotated
 from urllib.parse import quote, unquote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +18,7 @@ from api.http.deps import app_context
 from api.web.guard import client_address, html, local_path, secure
 from api.web.i18n import chosen
 from api.web.oidc_client import Flow, Provider, SignInRefused
+from api.web.one_call import PageRouter
 from api.web.render import page
 from custody.admin.identity import ProvenIdentity, admit
 from custody.admin.log import append_admin
@@ -25,7 +26,7 @@ from vault.db import unit_of_work
 from vault.errors import AccessDenied, Conflict, InputRejected, NotFound
 from vault.signin import COOKIE, open_session
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 FLOW_COOKIE = "evault_oidc"
 FLOW_PATH = "/signin/oidc"  # the cookie goes to the start and the callback, nowhere else
 FLOW_SECONDS = 600  # a person has ten minutes at the provider

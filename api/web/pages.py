@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +30,7 @@ from api.web.guard import (
     visitor,
 )
 from api.web.i18n import LANGUAGES, chosen
+from api.web.one_call import PageRouter
 from api.web.render import page
 from custody.access.virus_release import flagged_counts
 from custody.admin.log import append_admin
@@ -47,7 +48,7 @@ from vault.items import ItemFilter, find_item, list_items
 from vault.models import EvidenceItem, ItemStatus, Role, Station
 from vault.signin import COOKIE, sign_in, sign_out
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 Person = Annotated[Visitor, Depends(visitor)]
 PAGE_SIZE = 50
 CHECKPOINT_CHOICES = 20

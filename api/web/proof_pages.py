@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse, Response
 
 from api.http.deps import SessionDep
 from api.http.routes.proofs import bundle_out
 from api.web.guard import allowed, html, secure
+from api.web.one_call import PageRouter
 from api.web.pages import Person, render_for
 from custody.log import proofs
 from custody.log.checkpoints import (
@@ -25,7 +26,7 @@ from custody.log.signed_note import verifier_key
 from vault.items import find_item
 from vault.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 PROOF_READERS = (Role.AUDITOR, Role.CUSTODIAN)  # as the API's proof routes
 CHECKPOINTS_PAGE = 50
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi import Path as PathParameter
 from fastapi.responses import Response
 
@@ -16,6 +16,7 @@ from api.context import AppContext
 from api.http.deps import SessionDep, app_context
 from api.http.routes.sla import compliance_file
 from api.web.guard import allowed, html, secure
+from api.web.one_call import PageRouter
 from api.web.pages import Person, render_for
 from custody.fixity import checks as fixity
 from ingest.compliance import compliance_report
@@ -23,7 +24,7 @@ from ingest.deadline import deadline_of
 from vault.db import utcnow
 from vault.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(app_context)]
 WATCHERS = (Role.CUSTODIAN, Role.AUDITOR, Role.ADMIN)  # as the API's compliance route
 # YYYY-MM, checked by the report itself (its pattern looks ahead: no pydantic pattern).

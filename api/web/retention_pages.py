@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.context import AppContext
@@ -21,13 +21,14 @@ from api.http.retention_schemas import AppraisalIn, NoteIn
 from api.http.routes.retention import OVERSIGHT, WORKFLOW
 from api.web.forms import WHOLE_FORM, FormErrors, parsed, refusal
 from api.web.guard import Visitor, allowed, check_csrf, html, redirect, secure
+from api.web.one_call import PageRouter
 from api.web.pages import Person, render_for
 from retention import appraisal
 from retention.register_store import register_chunks, register_digest
 from vault.errors import VaultError
 from vault.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = PageRouter(include_in_schema=False)
 Context = Annotated[AppContext, Depends(app_context)]
 Csrf = Annotated[str, Form(max_length=100)]
 OVERSEERS = (*OVERSIGHT, *WORKFLOW)
