@@ -11,8 +11,9 @@ they are written, sync and easy to read; FastAPI still validates their path, que
 parameters on the event loop.
 
 A request without the session cookie is sent to sign in before its parameters are
-validated, as before; one whose cookie is no longer valid is found out in the unit, after
-the validation (FastAPI checks the parameters before it calls a route).
+validated, as before (a dependency on the event loop, which FastAPI solves before it checks
+parameters); one whose cookie is no longer valid is found out in the unit, so its malformed
+parameters get their 422 page first.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import partial
-from typing import Any, get_type_hints
+from typing import Annotated, Any, get_type_hints
 
 import anyio.to_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.params import Depends as DependsParam
 from fastapi.responses import Response
 
@@ -35,6 +36,7 @@ from vault.signin import COOKIE
 
 READS = frozenset({"GET", "HEAD"})
 _REQUEST = "one_call_request"  # the Request, for a page that does not ask for it itself
+_COOKIE_SEEN = "one_call_cookie_seen"
 Page = Callable[..., Response]
 
 
@@ -45,6 +47,12 @@ class PageRouter(APIRouter):
         if takes_a_unit(endpoint):
             endpoint = in_one_call(endpoint)
         super().add_api_route(path, endpoint, **kwargs)
+
+
+async def cookie_seen(request: Request) -> None:
+    """A request without the session cookie is sent to sign in: no unit, no thread."""
+    if not request.cookies.get(COOKIE):
+        raise SignInNeeded("not signed in")
 
 
 def _dependency(hint: Any) -> object:
@@ -84,6 +92,10 @@ def in_one_call(page: Page) -> Callable[..., Any]:
     if own_request is None:
         kept.append(inspect.Parameter(_REQUEST, inspect.Parameter.KEYWORD_ONLY,
                                       annotation=Request))  # fmt: skip
+    if who_names:  # FastAPI solves dependencies before it validates the parameters
+        seen = Annotated[None, Depends(cookie_seen)]
+        kept.append(inspect.Parameter(_COOKIE_SEEN, inspect.Parameter.KEYWORD_ONLY,
+                                      annotation=seen))  # fmt: skip
 
     def run(request: Request, context: AppContext, values: dict[str, Any]) -> Response:
         with unit_of_work(context.factory, read_only=request.method in READS) as session:
@@ -97,8 +109,7 @@ def in_one_call(page: Page) -> Callable[..., Any]:
 
     async def one_call(**values: Any) -> Response:
         request: Request = values[own_request] if own_request else values.pop(_REQUEST)
-        if who_names and not request.cookies.get(COOKIE):
-            raise SignInNeeded("not signed in")  # no unit, no thread
+        values.pop(_COOKIE_SEEN, None)
         context: AppContext = request.app.state.context
         async with database_slots(request, context):
             return await anyio.to_thread.run_sync(partial(run, request, context, values))

@@ -92,6 +92,9 @@ def test_a_form_and_its_refusals_each_take_one_hand_off_or_none(
     handed[0] = 0  # a stranger: sent to sign in, no unit and no thread
     anonymous = api.client.get("/recordings", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/signin")
+    # ...before the parameters are checked, as when the visitor was a dependency.
+    malformed = api.client.get("/flagged-recordings?page=0", follow_redirects=False)
+    assert malformed.status_code == 303 and malformed.headers["location"].startswith("/signin")
     posted = api.client.post("/case-files", data={"number": "CASE-STRANGER"},
                              follow_redirects=False)  # fmt: skip
     assert posted.status_code == 401
