@@ -5,8 +5,10 @@
 Fills a fresh embedded vault (SQLite) with N items as bench/api.py does, adds a custodian with
 a console password, serves it with `evault serve --workers N`, signs in as a browser does, and
 runs C concurrent clients (wrk) for S seconds on each of: the JSON item list `/items` (the
-baseline), the dashboard `/`, and the recordings list `/recordings` (first pages, filtered by
-device, later pages). Prints p50/p99 and requests/s of each, and each page's ratio to `/items`.
+baseline), the dashboard `/`, the recordings list `/recordings` (first pages, filtered by
+device, later pages), and a recording's own page `/recordings/{id}` (random items: the page an
+investigator opens most). Prints p50/p99 and requests/s of each, and each page's ratio to
+`/items`.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="evault-bench-web-", dir=args.dir))
     try:
         started = time.perf_counter()
-        _, token = fill(work / "data", args.items)
+        ids, token = fill(work / "data", args.items)
         add_custodian(work / "data")
         print(f"filled {args.items} items in {time.perf_counter() - started:.1f} s")
         with served(work, token, args.workers) as base:
@@ -85,12 +87,15 @@ def main() -> None:
                                     seconds=args.seconds, work=work, header=cookie),
                 "recordings list": load(base, token, listing, clients=args.clients,
                                         seconds=args.seconds, work=work, header=cookie),
+                "recording page": load(base, token, [f"/recordings/{i}" for i in ids],
+                                       clients=args.clients, seconds=args.seconds, work=work,
+                                       header=cookie),
             }  # fmt: skip
         print(f"{args.clients} clients, {args.seconds:.0f} s each, SQLite, {args.items} items,"
               f" {args.workers} API worker process(es), {os.cpu_count()} cores")  # fmt: skip
         figures = {label: summary(label, report, args.seconds) for label, report in runs.items()}
         _, base_p99, base_rate = figures["JSON /items"]
-        for label in ("dashboard /", "recordings list"):
+        for label in ("dashboard /", "recordings list", "recording page"):
             _, p99, rate = figures[label]
             print(f"{label}: p99 ratio to /items {p99 / base_p99:.2f};"
                   f" req/s ratio {rate / base_rate:.2f}")  # fmt: skip
