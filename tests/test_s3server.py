@@ -20,11 +20,12 @@ def test_distinct_free_ports_are_distinct() -> None:
 def test_a_port_taken_before_weed_binds_it_starts_weed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    distinct = s3server.distinct_free_ports
     picked: list[list[int]] = []
     squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 
     def picked_then_taken(count: int) -> list[int]:
-        ports = DISTINCT(count)
+        ports = distinct(count)
         if not picked:  # another process takes the filer's port of the first choice
             squatter.bind(("127.0.0.1", ports[s3server.PORT_NAMES.index("filer.port")]))
             squatter.listen()
@@ -39,6 +40,3 @@ def test_a_port_taken_before_weed_binds_it_starts_weed_again(
         finally:
             server.stop()
     assert len(picked) == 2
-
-
-DISTINCT = s3server.distinct_free_ports
