@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,12 +88,12 @@ def distinct_free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def start_server(directory: Path) -> S3Server:
+def start_server(directory: Path, pick_ports: Callable[[int], list[int]] | None = None) -> S3Server:
     """Start weed on free ports; if another process took one of them between their choice
     and weed's bind, start again on new ones (a port cannot be reserved for a child)."""
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
-            return _start_once(directory)
+            return _start_once(directory, pick_ports or distinct_free_ports)
         except PortTaken:
             if attempt == START_ATTEMPTS:
                 raise
@@ -104,9 +105,9 @@ class PortTaken(RuntimeError):
     """weed exited at start because a port it was given had been taken meanwhile."""
 
 
-def _start_once(directory: Path) -> S3Server:
+def _start_once(directory: Path, pick_ports: Callable[[int], list[int]]) -> S3Server:
     directory.mkdir(parents=True, exist_ok=True)
-    ports = dict(zip(PORT_NAMES, distinct_free_ports(len(PORT_NAMES)), strict=True))
+    ports = dict(zip(PORT_NAMES, pick_ports(len(PORT_NAMES)), strict=True))
     args = [
         weed_binary(),
         "mini",

@@ -7,8 +7,6 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import pytest
-
 from tests import s3server
 
 
@@ -17,24 +15,20 @@ def test_distinct_free_ports_are_distinct() -> None:
     assert len(set(ports)) == len(s3server.PORT_NAMES)
 
 
-def test_a_port_taken_before_weed_binds_it_starts_weed_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    distinct = s3server.distinct_free_ports
+def test_a_port_taken_before_weed_binds_it_starts_weed_again(tmp_path: Path) -> None:
     picked: list[list[int]] = []
     squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 
     def picked_then_taken(count: int) -> list[int]:
-        ports = distinct(count)
+        ports = s3server.distinct_free_ports(count)
         if not picked:  # another process takes the filer's port of the first choice
             squatter.bind(("127.0.0.1", ports[s3server.PORT_NAMES.index("filer.port")]))
             squatter.listen()
         picked.append(ports)
         return ports
 
-    monkeypatch.setattr(s3server, "distinct_free_ports", picked_then_taken)
     with squatter:
-        server = s3server.start_server(tmp_path / "weed")
+        server = s3server.start_server(tmp_path / "weed", pick_ports=picked_then_taken)
         try:
             assert server.client().list_buckets()["Buckets"] == []  # type: ignore[attr-defined]
         finally:
